@@ -1,0 +1,18 @@
+"""resnet-viz: build, measure and explain Residual Networks.
+
+The library behind the Streamlit app; it never imports streamlit (that lives in ``ui/`` and
+``pages/``). The public names below are stable: pages, tests and benchmarks use them.
+"""
+
+from .build import build_model
+from .spec import ResNetSpec, SpecError, preset, spec_for_depth
+from .summary import summarize
+
+__all__ = [
+    "ResNetSpec",
+    "SpecError",
+    "build_model",
+    "preset",
+    "spec_for_depth",
+    "summarize",
+]

@@ -1,0 +1,398 @@
+"""Shapes, parameters, MACs, memory and receptive fields of a ResNet, computed from its spec.
+
+No model is built and no forward pass runs, so ``summarize`` is instant at any depth (see
+``bench/summary_vs_torchinfo.py``). Tests check every number against torchinfo and against the
+built model's parameters and forward hooks, and the receptive field against a brute-force probe.
+
+Conventions:
+- one multiply-add = 1 MAC; FLOPs = 2 x MACs;
+- MACs are those of the weighted layers, as torchvision's "GFLOPS" metadata counts them: a
+  convolution costs (weights + bias) x output positions x batch, the fc (weights + bias) x batch
+  (both exactly torchinfo's per-layer "Mult-Adds");
+- BatchNorm, ReLU, pooling, the residual addition and zero-padding shortcuts count 0 MACs.
+  torchinfo alone adds a nominal 2 per BN channel per sample (its rule for any layer with
+  parameters); tests check our total plus exactly that amount equals torchinfo's total;
+- parameters are trainable weights only; BatchNorm's running statistics are buffers, not counted;
+- activation memory is each layer's output tensor in float32 (batch included); a training step
+  keeps roughly all of them for the backward pass;
+- receptive field r and effective stride j grow as r += (k - 1) * j, j *= s per layer
+  (Araujo et al. 2019, "Computing Receptive Fields of Convolutional Neural Networks"); at a
+  residual addition the larger of the two branches' fields wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .spec import ResNetSpec, SpecError, default_input_size
+from .spec import shortcut_kind as _shortcut_kind
+
+BYTES_PER_ACTIVATION = 4  # float32
+MAX_INPUT_SIDE = 16_384
+MAX_BATCH = 4_096
+
+Shape = tuple[int, ...]
+
+
+@dataclass(slots=True)
+class LayerRow:
+    """One executed layer, named as the module in the built model (``layer2.0.conv1``).
+
+    ``kind`` is one of conv, bn, relu, maxpool, shortcut (option A zero-padding), add, avgpool,
+    fc. ``block`` is the block's index inside its stage, ``None`` in the stem and head.
+    """
+
+    name: str
+    kind: str
+    stage: str
+    block: int | None
+    input_shape: Shape
+    output_shape: Shape
+    params: int
+    macs: int
+    activation_bytes: int
+    receptive_field: int
+    effective_stride: int
+    kernel: int | None = None
+    stride: int | None = None
+
+
+@dataclass(slots=True)
+class BlockRow:
+    """One residual block (or plain block) with its totals and its kind of shortcut."""
+
+    name: str
+    stage: str
+    index: int
+    input_shape: Shape
+    output_shape: Shape
+    params: int
+    macs: int
+    activation_bytes: int
+    receptive_field: int
+    effective_stride: int
+    shortcut: str  # "identity", "projection", "zero-pad" or "none" (plain network)
+    shortcut_params: int
+
+
+@dataclass(slots=True)
+class StageRow:
+    """The stem, one stage of blocks, or the head, with its totals."""
+
+    name: str  # "stem", "layer1", ..., "head"
+    label: str  # "Stem", "Stage 1", ..., "Head"
+    paper_name: str  # He et al. 2015 Table 1: conv1, conv2_x, ..., "avg pool, fc"
+    blocks: int
+    input_shape: Shape
+    output_shape: Shape
+    params: int
+    macs: int
+    activation_bytes: int
+    receptive_field: int
+    effective_stride: int
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Everything ``summarize`` computes. Totals equal the sums of the rows."""
+
+    spec: ResNetSpec
+    input_size: Shape
+    batch_size: int
+    layers: tuple[LayerRow, ...]
+    blocks: tuple[BlockRow, ...]
+    stages: tuple[StageRow, ...]
+    total_params: int
+    total_macs: int
+    total_activation_bytes: int
+    output_shape: Shape
+
+    @property
+    def depth(self) -> int:
+        """Weighted layers as the paper counts them (see ``ResNetSpec.depth``)."""
+        return self.spec.depth
+
+    @property
+    def total_flops(self) -> int:
+        return 2 * self.total_macs
+
+    @property
+    def weight_bytes(self) -> int:
+        return 4 * self.total_params
+
+
+class _Walker:
+    """Walks the network layer by layer, tracking shape, receptive field and effective stride."""
+
+    def __init__(self, input_size: Shape, batch_size: int, batch_norm: bool) -> None:
+        self.batch = batch_size
+        self.c, self.h, self.w = input_size
+        self.rf, self.jump = 1, 1
+        self.batch_norm = batch_norm
+        self.bias = not batch_norm  # without BatchNorm, convolutions carry a bias
+        self.rows: list[LayerRow] = []
+        self.blocks: list[BlockRow] = []
+        self.stages: list[StageRow] = []
+        self.stage, self.block = "stem", None
+        self._group_start = 0
+        self._group_blocks = 0
+
+    def close_block(self, first_row: int, shortcut: str, shortcut_params: int) -> None:
+        """Sum the rows since ``first_row`` into one :class:`BlockRow`."""
+        rows = self.rows[first_row:]
+        params, macs, memory = _totals(rows)
+        self.blocks.append(
+            BlockRow(
+                f"{self.stage}.{self.block}", self.stage, self.block, rows[0].input_shape,
+                rows[-1].output_shape, params, macs, memory, self.rf, self.jump, shortcut,
+                shortcut_params,
+            )
+        )  # fmt: skip
+        self._group_blocks += 1
+
+    def close_group(self, name: str) -> None:
+        """Sum the rows since the last group into one :class:`StageRow`."""
+        rows = self.rows[self._group_start :]
+        params, macs, memory = _totals(rows)
+        if name in ("stem", "head"):
+            label, paper = ("Stem", "conv1") if name == "stem" else ("Head", "avg pool, fc")
+        else:
+            i = int(name.removeprefix("layer"))
+            label, paper = f"Stage {i}", f"conv{i + 1}_x"
+        self.stages.append(
+            StageRow(
+                name, label, paper, self._group_blocks, rows[0].input_shape,
+                rows[-1].output_shape, params, macs, memory, self.rf, self.jump,
+            )
+        )  # fmt: skip
+        self._group_start = len(self.rows)
+        self._group_blocks = 0
+
+    def state(self) -> tuple[int, int, int, int, int]:
+        return self.c, self.h, self.w, self.rf, self.jump
+
+    def restore(self, state: tuple[int, int, int, int, int]) -> None:
+        self.c, self.h, self.w, self.rf, self.jump = state
+
+    def _emit(self, name: str, kind: str, before: Shape, params: int, macs: int, **kw) -> None:
+        out = (self.batch, self.c, self.h, self.w)
+        self.rows.append(
+            LayerRow(
+                name, kind, self.stage, self.block, before, out, params, macs,
+                self.batch * self.c * self.h * self.w * BYTES_PER_ACTIVATION,
+                self.rf, self.jump, **kw,
+            )
+        )  # fmt: skip
+
+    def _shape(self) -> Shape:
+        return (self.batch, self.c, self.h, self.w)
+
+    def _downsample(self, kernel: int, stride: int, padding: int, name: str) -> None:
+        if stride > 1 and (self.h == 1 or self.w == 1):
+            raise _TooSmallError(name)
+        self.h = (self.h + 2 * padding - kernel) // stride + 1
+        self.w = (self.w + 2 * padding - kernel) // stride + 1
+        self.rf += (kernel - 1) * self.jump
+        self.jump *= stride
+
+    def conv(self, name: str, cout: int, kernel: int, stride: int = 1, groups: int = 1) -> None:
+        before = self._shape()
+        params = self.c // groups * kernel * kernel * cout + (cout if self.bias else 0)
+        self._downsample(kernel, stride, kernel // 2, name)
+        self.c = cout
+        macs = params * self.batch * self.h * self.w
+        self._emit(name, "conv", before, params, macs, kernel=kernel, stride=stride)
+
+    def bn(self, name: str) -> None:
+        if not self.batch_norm:
+            return
+        self._emit(name, "bn", self._shape(), 2 * self.c, 0)
+
+    def relu(self, name: str) -> None:
+        self._emit(name, "relu", self._shape(), 0, 0)
+
+    def maxpool(self, name: str) -> None:
+        before = self._shape()
+        self._downsample(3, 2, 1, name)
+        self._emit(name, "maxpool", before, 0, 0, kernel=3, stride=2)
+
+    def zero_pad(self, name: str, cout: int, stride: int) -> None:
+        before = self._shape()
+        self._downsample(1, stride, 0, name)
+        self.c = cout
+        self._emit(name, "shortcut", before, 0, 0, kernel=1, stride=stride)
+
+    def add(self, name: str, shortcut_rf: int) -> None:
+        before = self._shape()
+        self.rf = max(self.rf, shortcut_rf)
+        self._emit(name, "add", before, 0, 0)
+
+    def avgpool(self, name: str) -> None:
+        before = self._shape()
+        # Global pooling: every input position reaches the output.
+        self.rf += (max(self.h, self.w) - 1) * self.jump
+        self.h = self.w = 1
+        self._emit(name, "avgpool", before, 0, 0)
+
+    def fc(self, name: str, classes: int) -> None:
+        before = self._shape()
+        params = self.c * classes + classes
+        self.c = classes
+        self._emit(name, "fc", before, params, params * self.batch)
+        self.rows[-1].output_shape = (self.batch, classes)
+        self.rows[-1].activation_bytes = self.batch * classes * BYTES_PER_ACTIVATION
+
+
+def _totals(rows: list[LayerRow]) -> tuple[int, int, int]:
+    params = macs = memory = 0
+    for row in rows:
+        params += row.params
+        macs += row.macs
+        memory += row.activation_bytes
+    return params, macs, memory
+
+
+class _TooSmallError(Exception):
+    def __init__(self, layer: str) -> None:
+        self.layer = layer
+
+
+def summarize(spec: ResNetSpec, input_size: Shape | None = None, batch_size: int = 1) -> Summary:
+    """Per-layer, per-block and per-stage facts about ``spec`` at ``input_size`` (C, H, W).
+
+    ``input_size`` defaults to what the network was designed for (224x224 for the ImageNet
+    stem, 32x32 for CIFAR). Raises :class:`SpecError` for an input the network cannot take.
+    """
+    input_size = _check_input(spec, input_size, batch_size)
+    try:
+        walker = _walk(spec, input_size, batch_size)
+    except _TooSmallError as small:
+        need = minimum_input_side(spec)
+        raise SpecError(
+            f"An input of {input_size[1]}x{input_size[2]} is too small for this network: the "
+            f"feature map is down to 1 pixel before {small.layer} would halve it again. "
+            f"Use at least {need}x{need}."
+        ) from None
+    layers, stages = tuple(walker.rows), tuple(walker.stages)
+    return Summary(
+        spec=spec,
+        input_size=input_size,
+        batch_size=batch_size,
+        layers=layers,
+        blocks=tuple(walker.blocks),
+        stages=stages,
+        total_params=sum(s.params for s in stages),
+        total_macs=sum(s.macs for s in stages),
+        total_activation_bytes=sum(s.activation_bytes for s in stages),
+        output_shape=layers[-1].output_shape,
+    )
+
+
+def _check_input(spec: ResNetSpec, input_size: Shape | None, batch_size: int) -> Shape:
+    if input_size is None:
+        return default_input_size(spec)
+    if len(input_size) != 3:
+        raise SpecError(f"Input size must be (channels, height, width); got {input_size!r}.")
+    c, h, w = input_size
+    if c != spec.in_channels:
+        raise SpecError(
+            f"This network takes {spec.in_channels}-channel input, not {c} channels: "
+            "change in_channels or the input size."
+        )
+    for what, side in (("height", h), ("width", w)):
+        if not isinstance(side, int) or isinstance(side, bool) or side < 1:
+            raise SpecError(f"Input {what} must be a whole number of at least 1; got {side!r}.")
+        if side > MAX_INPUT_SIDE:
+            raise SpecError(
+                f"Input {what} {side:,} is more than this tool allows ({MAX_INPUT_SIDE:,})."
+            )
+    if not isinstance(batch_size, int) or not 1 <= batch_size <= MAX_BATCH:
+        raise SpecError(f"Batch size must be between 1 and {MAX_BATCH:,}; got {batch_size!r}.")
+    return (c, h, w)
+
+
+def minimum_input_side(spec: ResNetSpec) -> int:
+    """Smallest square input whose feature map is still wider than 1 pixel at every stride."""
+    strides = (2, 2) if spec.stem == "imagenet" else ()
+    halvings = len(strides) + sum(1 for s in spec.stage_strides if s > 1)
+    # Each stride-2 layer maps n to ceil(n / 2); it needs n >= 2, so its input needs 2^k + 1.
+    return 2 ** max(halvings - 1, 0) + 1 if halvings else 1
+
+
+def _walk(spec: ResNetSpec, input_size: Shape, batch_size: int) -> _Walker:
+    walker = _Walker(input_size, batch_size, spec.batch_norm)
+    if spec.stem == "imagenet":
+        walker.conv("conv1", spec.stem_channels, 7, 2)
+    else:
+        walker.conv("conv1", spec.stem_channels, 3, 1)
+    walker.bn("bn1")
+    walker.relu("relu")
+    if spec.stem == "imagenet":
+        walker.maxpool("maxpool")
+    walker.close_group("stem")
+    out_channels, strides = spec.out_channels, spec.stage_strides
+    for stage in range(spec.num_stages):
+        walker.stage = f"layer{stage + 1}"
+        for index in range(spec.layers[stage]):
+            walker.block = index
+            _walk_block(spec, walker, stage, index, out_channels[stage], strides[stage])
+        walker.block = None
+        walker.close_group(walker.stage)
+    walker.stage = "head"
+    if spec.preact:
+        walker.bn("final_bn")
+        walker.relu("final_relu")
+    walker.avgpool("avgpool")
+    walker.fc("fc", spec.num_classes)
+    walker.close_group("head")
+    return walker
+
+
+def _walk_block(
+    spec: ResNetSpec, walker: _Walker, stage: int, index: int, out: int, stage_stride: int
+) -> None:
+    """The layers of one block in execution order; the shortcut is walked from the block's
+    input (or, for a pre-activation projection, from the pre-activated input)."""
+    prefix = f"layer{stage + 1}.{index}."
+    stride = stage_stride if index == 0 else 1
+    first_row = len(walker.rows)
+    block_input = walker.state()
+    if spec.block == "basic":
+        convs = [(spec.widths[stage], 3, stride, 1), (spec.widths[stage], 3, 1, 1)]
+    else:
+        mid = spec.bottleneck_width(stage)
+        s1, s3 = (stride, 1) if spec.stride_in_1x1 else (1, stride)
+        convs = [(mid, 1, s1, 1), (mid, 3, s3, spec.groups), (out, 1, 1, 1)]
+    last = len(convs)
+    pre_activated = block_input
+    for i, (cout, kernel, s, groups) in enumerate(convs, start=1):
+        if spec.preact:
+            walker.bn(f"{prefix}bn{i}")
+            walker.relu(f"{prefix}relu{i}")
+            if i == 1:
+                pre_activated = walker.state()
+            walker.conv(f"{prefix}conv{i}", cout, kernel, s, groups)
+        else:
+            walker.conv(f"{prefix}conv{i}", cout, kernel, s, groups)
+            walker.bn(f"{prefix}bn{i}")
+            if i < last:
+                walker.relu(f"{prefix}relu{i}")
+    kind = _shortcut_kind(spec, stage, index)
+    shortcut_params = 0
+    if kind != "none":
+        residual = walker.state()
+        walker.restore(pre_activated if kind == "projection" and spec.preact else block_input)
+        shortcut_row = len(walker.rows)
+        if kind == "projection":
+            walker.conv(f"{prefix}downsample.0", out, 1, stride)
+            if not spec.preact:
+                walker.bn(f"{prefix}downsample.1")
+        elif kind == "zero-pad":
+            walker.zero_pad(f"{prefix}downsample", out, stride)
+        shortcut_params = sum(r.params for r in walker.rows[shortcut_row:])
+        shortcut_rf = walker.rf
+        walker.restore(residual)
+        walker.add(f"{prefix}add", shortcut_rf)
+    if not spec.preact:
+        walker.relu(f"{prefix}relu{last}")
+    walker.close_block(first_row, kind, shortcut_params)
