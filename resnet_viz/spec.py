@@ -510,3 +510,25 @@ def _no_layout_message(depth: int, family: str, rule: str) -> str:
     nearest = " or ".join(str(d) for d in near)
     style = {"imagenet": "ImageNet-style", "cifar": "CIFAR-style"}[family]
     return f"No {style} ResNet has depth {depth}: {rule}. Nearest valid depths: {nearest}."
+
+
+def spec_label(spec: ResNetSpec) -> str:
+    """A short human name: "ResNet-101", "Plain-56 (CIFAR)", "ResNet-200", "ResNet-26 (custom)".
+
+    Plain networks are named as in the paper ("plain-34"); a spec that is neither a preset nor
+    the :func:`spec_for_depth` layout of its depth (or their plain or pre-activation variants)
+    is marked custom.
+    """
+    exact = preset_for(spec)
+    if exact is not None:
+        return exact.label
+    name = ("Pre-act " if spec.preact else "") + ("ResNet" if spec.skip else "Plain")
+    name = f"{name}-{spec.depth}"
+    family: Family = "cifar" if spec.stem == "cifar" else "imagenet"
+    try:
+        reference = spec_for_depth(spec.depth, family)
+    except SpecError:
+        reference = None
+    if reference is not None and dataclasses.replace(spec, skip=True, preact=False) == reference:
+        return f"{name} (CIFAR)" if family == "cifar" else name
+    return f"{name} (custom)"

@@ -1,0 +1,204 @@
+"""The "which network?" controls, shared by every page that shows a network.
+
+Every widget is bound to a URL query parameter (its key), so a link such as
+``/architecture?preset=ResNet-152&h=512&w=512`` reopens exactly that view, and the choice
+carries over when the user moves from the architecture page to the gradient page. The widgets
+only collect values; :mod:`resnet_viz.choice` turns them into a spec.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import streamlit as st
+
+from ..choice import MODES, VERSIONS, NetworkChoice, base_spec, custom_fields
+from ..spec import (
+    BLOCK_TYPES,
+    MAX_CLASSES,
+    MAX_IN_CHANNELS,
+    PRESETS,
+    SHORTCUT_OPTIONS,
+    STEM_TYPES,
+    SpecError,
+)
+from ..summary import MAX_INPUT_SIDE
+
+DEFAULT = NetworkChoice()
+BIND = "query-params"
+_MODE_LABELS = {"preset": "Preset", "depth": "Depth", "custom": "Custom"}
+_SHORTCUT_LABELS = {
+    "A": "A: zero-padding (no parameters)",
+    "B": "B: projection where the shape changes",
+    "C": "C: projection on every block",
+}
+_FAMILY_LABELS = {"imagenet": "ImageNet (4 stages, 224 px)", "cifar": "CIFAR (3 stages, 32 px)"}
+# Custom-mode widgets, by NetworkChoice field; their keys are the URL parameter names.
+_CUSTOM_KEYS = {
+    "block": "block",
+    "layers": "layers",
+    "widths": "widths",
+    "stem": "stem",
+    "shortcut": "shortcut",
+    "version": "version",
+    "preact": "preact",
+    "groups": "groups",
+    "width_per_group": "wpg",
+    "batch_norm": "bn",
+}
+
+
+def preset_label(name: str) -> str:
+    return PRESETS[name].label
+
+
+def _read_choice(**changes: object) -> NetworkChoice:
+    """The choice as the widgets last reported it (for callbacks, before widgets redraw)."""
+    state = st.session_state
+    values = {
+        "mode": state.get("mode") or DEFAULT.mode,
+        "preset": state.get("preset", DEFAULT.preset),
+        "family": state.get("family", DEFAULT.family),
+        "depth": state.get("depth", DEFAULT.depth),
+    }
+    values.update(changes)
+    return dataclasses.replace(DEFAULT, **values)
+
+
+def _start_custom_from_current() -> None:
+    """Switching to Custom starts from the network on screen, not from scratch."""
+    previous = st.session_state.get("_shown_mode", DEFAULT.mode)
+    if st.session_state.get("mode") != "custom" or previous == "custom":
+        return
+    try:
+        spec = base_spec(_read_choice(mode=previous))
+    except SpecError:
+        return  # keep the custom fields as they are
+    for field, value in custom_fields(spec).items():
+        st.session_state[_CUSTOM_KEYS[field]] = value
+
+
+def network_controls() -> NetworkChoice:
+    """Draw the controls in the current container; return what they say."""
+    mode = st.segmented_control(
+        "Choose a network by",
+        MODES,
+        default=DEFAULT.mode,
+        format_func=_MODE_LABELS.get,
+        key="mode",
+        bind=BIND,
+        required=True,
+        on_change=_start_custom_from_current,
+    )
+    mode = mode or DEFAULT.mode
+    st.session_state["_shown_mode"] = mode
+    values: dict[str, object] = {"mode": mode}
+    if mode == "preset":
+        values["preset"] = st.selectbox(
+            "Preset",
+            list(PRESETS),
+            index=list(PRESETS).index(DEFAULT.preset),
+            format_func=preset_label,
+            key="preset",
+            bind=BIND,
+            help="torchvision's ImageNet models and the paper's CIFAR-10 networks.",
+        )
+    elif mode == "depth":
+        values["family"] = st.radio(
+            "Family", ["imagenet", "cifar"], format_func=_FAMILY_LABELS.get, key="family",
+            bind=BIND,
+        )  # fmt: skip
+        values["depth"] = st.number_input(
+            "Depth (weighted layers)",
+            min_value=1,
+            max_value=20_000,
+            value=DEFAULT.depth,
+            step=1,
+            key="depth",
+            bind=BIND,
+            help="ImageNet: 10-48 (even) with basic blocks, 50, 53, 56, ... with bottlenecks. "
+            "CIFAR: 6n + 2 (20, 32, 44, 56, 110, 1202, ...).",
+        )
+    else:
+        values.update(_custom_controls())
+    values["skip"] = st.toggle(
+        "Skip connections",
+        value=DEFAULT.skip,
+        key="skip",
+        bind=BIND,
+        help="Off gives the paper's plain network: the same layers without identity shortcuts.",
+    )
+    with st.expander("Input and classes"):
+        values["channels"] = st.number_input(
+            "Input channels", min_value=1, max_value=MAX_IN_CHANNELS, value=None, step=1,
+            key="channels", bind=BIND, placeholder="network default (3)",
+        )  # fmt: skip
+        left, right = st.columns(2)
+        values["height"] = left.number_input(
+            "Height", min_value=1, max_value=MAX_INPUT_SIDE, value=None, step=1, key="h",
+            bind=BIND, placeholder="default",
+        )  # fmt: skip
+        values["width"] = right.number_input(
+            "Width", min_value=1, max_value=MAX_INPUT_SIDE, value=None, step=1, key="w",
+            bind=BIND, placeholder="default",
+        )  # fmt: skip
+        values["classes"] = st.number_input(
+            "Classes", min_value=1, max_value=MAX_CLASSES, value=None, step=1, key="classes",
+            bind=BIND, placeholder="network default",
+        )  # fmt: skip
+    return dataclasses.replace(DEFAULT, **values)
+
+
+def _custom_controls() -> dict[str, object]:
+    d = DEFAULT
+    values: dict[str, object] = {}
+    values["block"] = st.selectbox(
+        "Block", BLOCK_TYPES, index=BLOCK_TYPES.index(d.block), key="block", bind=BIND,
+        help="basic: two 3x3 convs. bottleneck: 1x1 reduce, 3x3, 1x1 expand (x4).",
+    )  # fmt: skip
+    values["layers"] = st.text_input(
+        "Blocks per stage", value=d.layers, key="layers", bind=BIND,
+        help="One number per stage, e.g. 3, 4, 23, 3 for ResNet-101.",
+    )  # fmt: skip
+    values["widths"] = st.text_input(
+        "Widths per stage", value=d.widths, key="widths", bind=BIND,
+        help="Channels of each stage's 3x3 convs; a bottleneck stage outputs 4x this.",
+    )  # fmt: skip
+    values["stem"] = st.selectbox(
+        "Stem", STEM_TYPES, index=STEM_TYPES.index(d.stem), key="stem", bind=BIND,
+        help="imagenet: 7x7/2 conv + 3x3/2 max-pool. cifar: one 3x3/1 conv.",
+    )  # fmt: skip
+    values["shortcut"] = st.selectbox(
+        "Shortcut option (He et al. 2015, Sec. 3.3)",
+        SHORTCUT_OPTIONS,
+        index=SHORTCUT_OPTIONS.index(d.shortcut),
+        format_func=_SHORTCUT_LABELS.get,
+        key="shortcut",
+        bind=BIND,
+    )
+    bottleneck = values["block"] == "bottleneck"
+    values["version"] = st.radio(
+        "Stride placement",
+        list(VERSIONS),
+        horizontal=True,
+        key="version",
+        bind=BIND,
+        disabled=not bottleneck,
+        help="V1.5 (torchvision): stride on the 3x3 conv. V1 (the paper): on the first 1x1.",
+    )
+    left, right = st.columns(2)
+    values["groups"] = left.number_input(
+        "Groups", min_value=1, max_value=1024, value=d.groups, step=1, key="groups", bind=BIND,
+        disabled=not bottleneck, help="ResNeXt cardinality (32 in ResNeXt-50 32x4d).",
+    )  # fmt: skip
+    values["width_per_group"] = right.number_input(
+        "Width per group", min_value=1, max_value=4096, value=d.width_per_group, step=1,
+        key="wpg", bind=BIND, disabled=not bottleneck,
+        help="64 is standard; 128 doubles the bottleneck (Wide ResNet-50-2); 4 with 32 groups "
+        "is ResNeXt-50 32x4d.",
+    )  # fmt: skip
+    values["preact"] = st.toggle(
+        "Pre-activation (He et al. 2016)", value=d.preact, key="preact", bind=BIND
+    )
+    values["batch_norm"] = st.toggle("Batch normalisation", value=d.batch_norm, key="bn", bind=BIND)
+    return values
