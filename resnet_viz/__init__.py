@@ -5,13 +5,16 @@ The library behind the Streamlit app; it never imports streamlit (that lives in 
 """
 
 from .build import build_model
+from .images import ImageError, load_image
 from .spec import ResNetSpec, SpecError, preset, spec_for_depth
 from .summary import summarize
 
 __all__ = [
+    "ImageError",
     "ResNetSpec",
     "SpecError",
     "build_model",
+    "load_image",
     "preset",
     "spec_for_depth",
     "summarize",

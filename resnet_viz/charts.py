@@ -63,46 +63,39 @@ def params_and_macs_by_stage(summary: Summary) -> go.Figure:
             row=1,
             col=col,
         )
+    fig.update_yaxes(tickformat="~s")
     return _layout(fig, "Parameters and MACs per stage")
 
 
 def shape_flow(summary: Summary) -> go.Figure:
-    """Spatial size goes down while channels go up, stage by stage (log scales)."""
+    """Spatial size goes down while channels go up, stage by stage (log2 scales, ticks at the
+    actual values)."""
     points = [("Input", summary.input_size[1], summary.input_size[0])]
     points += [(s.label, s.output_shape[2], s.output_shape[1]) for s in summary.stages[:-1]]
     labels = [p[0] for p in points]
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(
-        go.Scatter(
-            x=labels,
-            y=[p[1] for p in points],
-            mode="lines+markers+text",
-            text=[f"{p[1]}px" for p in points],
-            textposition="top center",
-            name="height (px)",
-            line={"color": "#CC6677", "width": 3},
-            hovertemplate="%{x}: %{y} px high<extra></extra>",
-        ),
-        secondary_y=False,
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=labels,
-            y=[p[2] for p in points],
-            mode="lines+markers+text",
-            text=[str(p[2]) for p in points],
-            textposition="bottom center",
-            name="channels",
-            line={"color": "#332288", "width": 3, "dash": "dot"},
-            hovertemplate="%{x}: %{y} channels<extra></extra>",
-        ),
-        secondary_y=True,
-    )
-    fig.update_yaxes(title_text="height (px)", type="log", secondary_y=False)
-    fig.update_yaxes(title_text="channels", type="log", secondary_y=True)
-    _layout(fig, "Shape flow: spatial size down, channels up")
-    fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.15})
-    return fig
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Height (px)", "Channels"))
+    for col, values, colour in (
+        (1, [p[1] for p in points], "#CC6677"),
+        (2, [p[2] for p in points], "#332288"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=labels,
+                y=values,
+                mode="lines+markers+text",
+                text=[str(v) for v in values],
+                textposition="top center",
+                line={"color": colour, "width": 3},
+                hovertemplate="%{x}: %{y}<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
+        ticks = sorted(set(values))
+        fig.update_yaxes(
+            type="log", tickvals=ticks, ticktext=[str(t) for t in ticks], row=1, col=col
+        )
+    return _layout(fig, "Shape flow: spatial size down, channels up")
 
 
 def receptive_field_growth(summary: Summary) -> go.Figure:

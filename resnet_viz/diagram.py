@@ -216,3 +216,21 @@ def block_formula(spec: ResNetSpec, shortcut: str) -> str:
     added = {"identity": "x", "projection": "W_s x", "zero-pad": r"\mathrm{pad}(x)"}
     inner = f if shortcut == "none" else f"{f} + {added[shortcut]}"
     return f"y = {inner}" if spec.preact else rf"y = \mathrm{{ReLU}}\left({inner}\right)"
+
+
+def residual_block_figure() -> str:
+    """He et al. 2015, Figure 2: two weight layers, the identity shortcut, the addition."""
+    return (
+        _GRAPH_HEADER + '  x [label="x", shape=ellipse, fillcolor="#FFFFFF"];\n'
+        '  w1 [label="weight layer", fillcolor="#DCE6F5"];\n'
+        '  r1 [label="ReLU"];\n'
+        '  w2 [label="weight layer", fillcolor="#DCE6F5"];\n'
+        '  add [label="+", shape=circle, width=0.35, fixedsize=true, fillcolor="#FFFFFF"];\n'
+        '  r2 [label="ReLU"];\n'
+        '  y [label="F(x) + x", shape=ellipse, fillcolor="#FFFFFF"];\n'
+        "  x -> w1; w1 -> r1; r1 -> w2;\n"
+        '  w2 -> add [label=" F(x)"];\n'
+        f'  x -> add [{_EDGE_STYLE["identity"]}, label=" x (identity)"];\n'
+        "  add -> r2; r2 -> y;\n"
+        "}\n"
+    )

@@ -45,19 +45,29 @@ def stage_table(summary: Summary) -> pd.DataFrame:
             {
                 "Stage": s.label,
                 "Paper": s.paper_name,
-                "Blocks": s.blocks,
+                "Blocks": s.blocks or None,
                 "Input": format_shape(s.input_shape),
                 "Output": format_shape(s.output_shape),
                 "Parameters": s.params,
                 "% params": _percent(s.params, summary.total_params),
                 "MACs": s.macs,
                 "% MACs": _percent(s.macs, summary.total_macs),
-                "Activation memory (MiB)": round(s.activation_bytes / 1024**2, 3),
-                "Receptive field (px)": s.receptive_field,
+                "Memory (MiB)": round(s.activation_bytes / 1024**2, 3),
+                "RF (px)": s.receptive_field,
                 "Stride": s.effective_stride,
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).astype({"Blocks": "Int64"})
+
+
+#: What the short column names mean (shown as column help in the page).
+COLUMN_HELP = {
+    "Memory (MiB)": "Activation memory: every layer's output in float32, batch included.",
+    "RF (px)": "Receptive field: how many input pixels (per side) one output pixel can see.",
+    "Stride": "Effective stride: input pixels between neighbouring output pixels.",
+    "% params": "Share of all parameters.",
+    "% MACs": "Share of all multiply-accumulates.",
+}
 
 
 LAYER_LEVELS = {1: "stages", 2: "blocks", 3: "layers"}
@@ -75,7 +85,7 @@ def _layer_record(row: LayerRow) -> dict[str, object]:
         "Output": format_shape(row.output_shape),
         "Parameters": row.params,
         "MACs": row.macs,
-        "Receptive field (px)": row.receptive_field,
+        "RF (px)": row.receptive_field,
         "Stride": row.effective_stride,
     }
 
@@ -95,7 +105,7 @@ def layer_table(
                 "Output": format_shape(s.output_shape),
                 "Parameters": s.params,
                 "MACs": s.macs,
-                "Receptive field (px)": s.receptive_field,
+                "RF (px)": s.receptive_field,
                 "Stride": s.effective_stride,
             }
             for s in summary.stages
@@ -120,7 +130,7 @@ def layer_table(
                         "Output": format_shape(b.output_shape),
                         "Parameters": b.params,
                         "MACs": b.macs,
-                        "Receptive field (px)": b.receptive_field,
+                        "RF (px)": b.receptive_field,
                         "Stride": b.effective_stride,
                     }
                 )

@@ -1,0 +1,28 @@
+"""resnet-viz: `streamlit run app.py`.
+
+The entry point only sets up navigation and the shared sidebar; each view lives in pages/.
+"""
+
+import streamlit as st
+
+from resnet_viz.ui.common import device_badge
+
+st.set_page_config(page_title="resnet-viz", page_icon=":material/hub:", layout="wide")
+
+PAGES = {
+    "": [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    ],
+    "Explore": [
+        st.Page(
+            "pages/architecture.py",
+            title="Architecture",
+            icon=":material/account_tree:",
+            url_path="architecture",
+        ),
+    ],
+}
+
+page = st.navigation(PAGES)
+device_badge()
+page.run()

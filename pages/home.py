@@ -1,0 +1,45 @@
+"""Home: what a residual block is, why it exists, and where to go next."""
+
+import streamlit as st
+
+from resnet_viz.diagram import residual_block_figure
+
+st.title("Residual networks, explained")
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.markdown(
+        """
+**The degradation problem.** Stacking more layers should never hurt: a deeper network could
+copy a shallower one and set the extra layers to the identity. Yet He et al. (2015) found that a
+56-layer *plain* network has **higher training error** than a 20-layer one on CIFAR-10. That is
+not overfitting (it is the training error); the solver simply fails to find the identity.
+
+**The fix: learn a residual.** Instead of asking a few layers to fit a mapping H(x) directly,
+let them fit the difference F(x) = H(x) − x and add the input back through a *skip
+connection*:
+"""
+    )
+    st.latex(r"y = \mathcal{F}(x, \{W_i\}) + x")
+    st.markdown(
+        """
+If the identity is what a block should do, driving F to zero is easy. And the gradient always
+has a direct path back: ∂y/∂x = ∂F/∂x + I, so it does not have to pass through every weight
+layer to reach the early ones. With this one change, 152-layer networks train well and won
+ImageNet 2015; a 1202-layer one still trains on CIFAR-10.
+"""
+    )
+with right:
+    st.graphviz_chart(residual_block_figure())
+    st.caption("A residual block (He et al. 2015, Figure 2).")
+
+st.subheader("Explore")
+st.page_link(
+    "pages/architecture.py",
+    label="**Architecture explorer**: build any ResNet, see every stage's shapes, parameters, "
+    "MACs and receptive field, and the skip connections drawn.",
+    icon=":material/account_tree:",
+)
+st.caption(
+    "Source: K. He, X. Zhang, S. Ren, J. Sun, *Deep Residual Learning for Image Recognition*, "
+    "CVPR 2016 (arXiv:1512.03385); *Identity Mappings in Deep Residual Networks*, ECCV 2016."
+)

@@ -1,0 +1,219 @@
+"""Sections of the architecture explorer page. Each takes a summary and draws one part."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import streamlit as st
+
+from .. import charts
+from ..codegen import resnet_viz_snippet, torchvision_snippet
+from ..diagram import SHORTCUT_LEGEND, block_dot, block_formula, network_dot
+from ..reference import check_reference
+from ..spec import PRESETS, ResNetSpec, default_input_size, spec_label
+from ..summary import Summary, summarize
+from ..tables import (
+    COLUMN_HELP,
+    compare_table,
+    format_bytes,
+    format_count,
+    format_shape,
+    format_si,
+    layer_table,
+    stage_table,
+)
+
+BIND = "query-params"
+_COUNT = st.column_config.NumberColumn(format="localized")
+_COLUMNS = {
+    "Parameters": _COUNT,
+    "MACs": _COUNT,
+    **{name: st.column_config.Column(help=text) for name, text in COLUMN_HELP.items()},
+}
+
+
+def headline(summary: Summary) -> None:
+    """Depth, parameters, MACs, memory, and the reference check mark."""
+    spec = summary.spec
+    cols = st.columns(4)
+    cols[0].metric(
+        "Depth",
+        f"{summary.depth} layers",
+        help="Weighted layers on the main path, as the paper counts: the stem conv, every conv "
+        "of every block and the fc. Shortcut projections are not counted.",
+    )
+    cols[1].metric(
+        "Parameters",
+        format_count(summary.total_params),
+        help=f"Trainable weights ({format_bytes(summary.weight_bytes)} in float32). "
+        "BatchNorm running statistics are buffers, not parameters.",
+    )
+    cols[2].metric(
+        "MACs",
+        format_si(summary.total_macs),
+        help=f"Exactly {format_count(summary.total_macs)} multiply-accumulates per forward pass "
+        f"of batch {summary.batch_size}.",
+    )
+    cols[3].metric(
+        "Activation memory",
+        format_bytes(summary.total_activation_bytes),
+        help="Every layer's output in float32 for one image: roughly what training keeps for the "
+        "backward pass (inference frees most of it as it goes).",
+    )
+    c, h, w = summary.input_size
+    st.caption(
+        f"{spec_label(spec)} at {c}×{h}×{w}. One MAC is one multiply-add, so FLOPs = 2 × MACs "
+        f"= {format_si(summary.total_flops)}FLOPs; counted for the convolutions and the "
+        "classifier, as torchvision counts them."
+    )
+    check = check_reference(summary)
+    if check is not None:
+        if check.matched:
+            st.success(check.message, icon=":material/check_circle:")
+        else:
+            st.warning(check.message, icon=":material/warning:")
+
+
+def stages_section(summary: Summary) -> None:
+    """The per-stage table with its CSV, and the three charts."""
+    table = stage_table(summary)
+    st.dataframe(table, hide_index=True, column_config=_COLUMNS)
+    st.download_button(
+        "Download CSV",
+        table.to_csv(index=False),
+        file_name=f"{spec_label(summary.spec).replace(' ', '_')}_stages.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        key="stages_csv",
+    )
+    st.plotly_chart(charts.params_and_macs_by_stage(summary), key="chart_params_macs")
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(charts.shape_flow(summary), key="chart_shape_flow")
+    with right:
+        st.plotly_chart(charts.receptive_field_growth(summary), key="chart_rf")
+
+
+_LEVELS = {1: "1: stages", 2: "2: blocks", 3: "3: every layer"}
+
+
+def layers_section(summary: Summary) -> None:
+    """torchinfo-like drill-down, filterable by level, stage and block."""
+    stage_names = {s.name: s.label for s in summary.stages}
+    left, middle, right = st.columns(3)
+    level = left.segmented_control(
+        "Depth level", list(_LEVELS), default=3, format_func=_LEVELS.get, key="lvl", bind=BIND,
+        required=True,
+    )  # fmt: skip
+    stage = middle.selectbox(
+        "Stage", ["all", *stage_names], format_func=lambda n: stage_names.get(n, "All stages"),
+        key="lstage", bind=BIND,
+    )  # fmt: skip
+    blocks = next((s.blocks for s in summary.stages if s.name == stage), 0)
+    block = right.selectbox(
+        "Block",
+        ["all", *range(1, blocks + 1)],
+        format_func=lambda b: "All blocks" if b == "all" else f"Block {b}",
+        key="lblock",
+        disabled=blocks == 0,
+    )
+    table = layer_table(
+        summary,
+        level=level or 3,
+        stage=None if stage == "all" else stage,
+        block=None if block == "all" or blocks == 0 else int(block) - 1,
+    )
+    st.dataframe(table, hide_index=True, column_config=_COLUMNS, height=420)
+    st.caption(f"{len(table):,} rows. Shapes leave out the batch dimension.")
+
+
+def _block_choice_label(summary: Summary, name: str) -> str:
+    stage, index = name.split(".")
+    label = next(s.label for s in summary.stages if s.name == stage)
+    return f"{label}, block {int(index) + 1} ({name})"
+
+
+def diagram_section(summary: Summary) -> None:
+    """The whole network with its skip connections, and one block's anatomy."""
+    left, right = st.columns([1, 1], gap="large")
+    with left:
+        st.markdown("**The network**")
+        st.graphviz_chart(network_dot(summary))
+        kinds = sorted({b.shortcut for b in summary.blocks} - {"none"})
+        if kinds:
+            st.caption(" · ".join(SHORTCUT_LEGEND[k] for k in kinds))
+        else:
+            st.caption("Plain network: no skip connections, each block feeds the next.")
+    with right:
+        names = [b.name for b in summary.blocks]
+        default = next((b.name for b in summary.blocks if b.shortcut not in ("identity",)), None)
+        chosen = st.selectbox(
+            "Block",
+            names,
+            index=names.index(default) if default in names else 0,
+            format_func=lambda n: _block_choice_label(summary, n),
+            key="blk",
+            bind=BIND,
+        )
+        block = next(b for b in summary.blocks if b.name == chosen)
+        st.latex(block_formula(summary.spec, block.shortcut))
+        st.graphviz_chart(block_dot(summary, block.name))
+        st.caption(
+            f"{format_count(block.params)} parameters "
+            f"({format_count(block.shortcut_params)} in the shortcut), "
+            f"{format_si(block.macs)}MACs, receptive field {block.receptive_field} px after it."
+        )
+
+
+def _comparison_spec(spec: ResNetSpec, choice: str) -> ResNetSpec:
+    if choice == "twin":
+        return dataclasses.replace(spec, skip=not spec.skip)
+    return PRESETS[choice].spec
+
+
+def compare_section(summary: Summary) -> None:
+    """A second network side by side: totals and per-stage differences."""
+    spec = summary.spec
+    twin = "Its plain twin (no skip connections)" if spec.skip else "Its residual twin"
+    choice = st.selectbox(
+        "Compare with",
+        ["twin", *PRESETS],
+        format_func=lambda n: twin if n == "twin" else PRESETS[n].label,
+        key="vs",
+        bind=BIND,
+    )
+    other = _comparison_spec(spec, choice)
+    same_family = other.stem == spec.stem and other.in_channels == spec.in_channels
+    input_size = summary.input_size if same_family else default_input_size(other)
+    other_summary = summarize(other, input_size)
+    label_a, label_b = spec_label(spec), spec_label(other)
+    if label_a == label_b:
+        label_b += " (2)"
+    cols = st.columns(3)
+    for col, title, a, b, fmt in (
+        (cols[0], "Parameters", summary.total_params, other_summary.total_params, format_count),
+        (cols[1], "MACs", summary.total_macs, other_summary.total_macs, format_si),
+        (cols[2], "Depth", summary.depth, other_summary.depth, str),
+    ):
+        sign = "+" if b >= a else "-"
+        col.metric(
+            f"{title}: {label_b}",
+            fmt(b),
+            delta=f"{sign}{fmt(abs(b - a))} vs {label_a}",
+            delta_color="off",
+        )
+    if input_size != summary.input_size:
+        st.caption(f"{label_b} is shown at its own input size, {format_shape((1, *input_size))}.")
+    table = compare_table(summary, other_summary, label_a, label_b)
+    numeric = [c for c in table.columns if table[c].dtype.kind in "iu"]
+    st.dataframe(table, hide_index=True, column_config=dict.fromkeys(numeric, _COUNT))
+
+
+def code_section(summary: Summary) -> None:
+    """Copyable code that rebuilds the network on screen."""
+    st.markdown("Rebuild this network with resnet-viz:")
+    st.code(resnet_viz_snippet(summary.spec, summary.input_size), language="python")
+    snippet = torchvision_snippet(summary.spec)
+    if snippet:
+        st.markdown("The same network in torchvision (identical parameter names and shapes):")
+        st.code(snippet, language="python")

@@ -1,0 +1,48 @@
+"""Streamlit helpers every page shares: error display, the device badge, number formats."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+from ..device import device_label, pick_device
+from ..images import ImageError
+from ..spec import SpecError
+
+log = logging.getLogger("resnet_viz")
+
+#: Errors whose message is written for the user; anything else is a bug and goes to the log.
+USER_ERRORS = (SpecError, ImageError)
+
+
+@contextmanager
+def shown_errors(doing: str) -> Iterator[None]:
+    """Run a section of a page; show a failure as a message in place of the section, never as
+    a traceback, and let the rest of the page go on.
+
+    Streamlit's own control flow (st.stop, st.rerun) derives from BaseException and passes.
+    """
+    try:
+        yield
+    except USER_ERRORS as error:
+        st.error(str(error), icon=":material/error:")
+    except Exception:
+        log.exception("failed while %s", doing)
+        st.error(
+            f"Something went wrong while {doing}. The rest of the page still works; "
+            "the details are in the server log.",
+            icon=":material/error:",
+        )
+
+
+@st.cache_resource
+def compute_device_text() -> str:
+    return device_label(pick_device())
+
+
+def device_badge() -> None:
+    """The sidebar line that says where heavy work (Grad-CAM, gradients) runs."""
+    st.sidebar.caption(f":material/memory: Compute device: **{compute_device_text()}**")

@@ -1,0 +1,54 @@
+"""Shared fixtures: a live Streamlit server and a headless Chromium page for browser tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.browser_support import CHROMIUM_ARGS, REPO, find_chromium, streamlit_server
+
+ARTIFACTS = REPO / "artifacts"
+
+
+def _require_chromium() -> str:
+    chromium = find_chromium()
+    if chromium:
+        return chromium
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI must run the browser tests, but no Chromium is installed (.ci/run).")
+    pytest.skip("no system Chromium: install it (apt-get install chromium) to run browser tests")
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    _require_chromium()
+    with streamlit_server(ARTIFACTS / "logs" / "streamlit-test-server.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    executable = _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    folder = ARTIFACTS / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -1,0 +1,141 @@
+"""The app in Streamlit's AppTest: every page runs, controls change the numbers, bad choices
+show messages instead of exceptions, and the URL's query parameters set the controls."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def open_page(page: str, **query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page(page)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_home_page_runs_and_links_to_the_pages():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert_clean(at)
+    assert at.title[0].value == "Residual networks, explained"
+    assert any("Compute device" in c.value for c in at.sidebar.caption)
+
+
+def test_architecture_page_defaults_to_resnet50():
+    at = open_page("pages/architecture.py")
+    assert_clean(at)
+    assert metric(at, "Parameters") == "25,557,032"
+    assert metric(at, "Depth") == "50 layers"
+    assert "25,557,032 parameters and 4.089 GMACs at 224×224" in at.success[0].value
+
+
+def test_choosing_a_preset_updates_the_numbers():
+    at = open_page("pages/architecture.py")
+    at.selectbox(key="preset").set_value("resnet101").run()
+    assert_clean(at)
+    assert metric(at, "Parameters") == "44,549,160"
+    assert metric(at, "MACs") == "7.80 G"
+
+
+def test_depth_mode_any_depth():
+    at = open_page("pages/architecture.py", mode="Depth")
+    at.number_input(key="depth").set_value(152).run()
+    assert metric(at, "Parameters") == "60,192,808"
+    at.number_input(key="depth").set_value(200).run()
+    assert metric(at, "Depth") == "200 layers"
+    assert_clean(at)
+
+
+def test_impossible_depth_shows_the_message_and_keeps_the_page():
+    at = open_page("pages/architecture.py", mode="Depth")
+    at.number_input(key="depth").set_value(51).run()
+    assert_clean(at)
+    assert "Nearest valid depths: 50 or 53" in at.error[0].value
+    assert "Still showing the last valid network, ResNet-50" in at.info[0].value
+    assert metric(at, "Parameters") == "25,557,032"  # the rest of the page still works
+
+
+def test_impossible_custom_spec_shows_an_error_element():
+    at = open_page("pages/architecture.py", mode="Custom", layers="3, 0, 2, 2")
+    assert_clean(at)
+    assert "Stage 2 has 0 blocks" in at.error[0].value
+
+
+def test_input_size_changes_the_macs_not_the_parameters():
+    at = open_page("pages/architecture.py")
+    at.number_input(key="h").set_value(512)
+    at.number_input(key="w").set_value(512).run()
+    assert metric(at, "Parameters") == "25,557,032"
+    assert metric(at, "MACs") == "21.36 G"
+
+
+def test_switching_to_custom_starts_from_the_network_on_screen():
+    at = open_page("pages/architecture.py", preset="ResNet-101")
+    at.segmented_control(key="mode").set_value("custom").run()
+    assert_clean(at)
+    assert at.text_input(key="layers").value == "3, 4, 23, 3"
+    assert metric(at, "Parameters") == "44,549,160"
+
+
+def test_query_params_reopen_resnet152_at_512():
+    at = open_page("pages/architecture.py", preset="ResNet-152", h="512", w="512")
+    assert_clean(at)
+    assert at.selectbox(key="preset").value == "resnet152"
+    assert (at.number_input(key="h").value, at.number_input(key="w").value) == (512, 512)
+    assert metric(at, "Parameters") == "60,192,808"
+    stage_table = at.dataframe[0].value.set_index("Stage")
+    assert stage_table.loc["Stage 4", "Output"] == "2048×16×16"
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"mode": "Depth", "depth": "49"}, "Nearest valid depths: 48 or 50"),
+        ({"mode": "Custom", "widths": "64, lots"}, "'lots' is not a whole number"),
+        (
+            {
+                "mode": "Custom",
+                "shortcut": "A: zero-padding (no parameters)",
+                "widths": "64, 32, 16, 8",
+            },
+            "option A",
+        ),
+        ({"h": "4", "w": "4"}, "too small"),
+    ],
+)
+def test_impossible_specs_in_the_url_show_messages(query, message):
+    at = open_page("pages/architecture.py", **query)
+    assert_clean(at)
+    assert message in at.error[0].value
+
+
+def test_unknown_query_values_are_ignored():
+    at = open_page("pages/architecture.py", preset="ResNet-9000", mode="warp")
+    assert_clean(at)
+    assert metric(at, "Parameters") == "25,557,032"
+
+
+def test_plain_twin_and_compare():
+    at = open_page("pages/architecture.py", skip="false")
+    assert_clean(at)
+    assert metric(at, "Parameters") == "22,780,456"
+    compare = at.dataframe[-1].value.set_index("Stage")
+    assert compare.loc["Total", "Δ params"] == 2_776_576  # the residual twin adds projections
+
+
+def test_layer_drill_down_filters():
+    at = open_page("pages/architecture.py", lstage="Stage 3")
+    layers = at.dataframe[1].value
+    assert set(layers["Layer"].str.split(".").str[0]) == {"layer3"}
+    assert_clean(at)

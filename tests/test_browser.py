@@ -1,0 +1,61 @@
+"""The app in a real browser: a `streamlit run` server driven by headless Chromium.
+
+Screenshots of every page land in artifacts/screenshots/ for a human to look at.
+"""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser_support import wait_until_idle
+
+pytestmark = pytest.mark.browser
+
+
+def metric_value(page, text: str):
+    return page.get_by_test_id("stMetricValue").filter(has_text=text)
+
+
+def full_screenshot(page, path) -> None:
+    """Streamlit scrolls inside its own container: grow the viewport to the content first."""
+    height = page.evaluate(
+        "() => document.querySelector('[data-testid=stMain]')?.scrollHeight || 1000"
+    )
+    page.set_viewport_size({"width": 1400, "height": max(1000, min(int(height) + 40, 12000))})
+    page.wait_for_timeout(300)
+    page.screenshot(path=path)
+
+
+def test_home_page(live_server, page, screenshots):
+    page.goto(live_server.url)
+    wait_until_idle(page)
+    expect(page.get_by_role("heading", name="Residual networks, explained")).to_be_visible()
+    expect(page.get_by_text("Compute device")).to_be_visible()
+    full_screenshot(page, screenshots / "home.png")
+
+
+def test_architecture_depth_change_updates_parameters(live_server, page, screenshots):
+    page.goto(f"{live_server.url}/architecture")
+    wait_until_idle(page)
+    expect(metric_value(page, "25,557,032")).to_be_visible(timeout=30_000)
+    full_screenshot(page, screenshots / "architecture.png")
+
+    page.get_by_role("radio", name="Depth", exact=True).click()
+    depth = page.locator("input[aria-label='Depth (weighted layers)']")
+    expect(depth).to_be_visible()
+    depth.fill("101")
+    depth.press("Enter")
+    expect(metric_value(page, "44,549,160")).to_be_visible(timeout=30_000)
+    assert re.search(r"depth=101", page.url)
+
+
+def test_shared_link_reopens_resnet152_at_512(live_server, page, screenshots):
+    page.goto(f"{live_server.url}/architecture?preset=ResNet-152&h=512&w=512")
+    wait_until_idle(page)
+    expect(metric_value(page, "60,192,808")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("ResNet-152 at 3×512×512").first).to_be_visible()
+    for tab in ("Layers", "Diagram", "Compare", "Code"):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(1000)
+        full_screenshot(page, screenshots / f"architecture-{tab.lower()}.png")
