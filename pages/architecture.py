@@ -29,14 +29,16 @@ except SpecError as error:
 with shown_errors("summarising the network"):
     sections.headline(summary)
 
-stages, layers, diagram, compare, code = st.tabs(["Stages", "Layers", "Diagram", "Compare", "Code"])
-with stages, shown_errors("drawing the stage table and charts"):
-    sections.stages_section(summary)
-with layers, shown_errors("listing the layers"):
-    sections.layers_section(summary)
-with diagram, shown_errors("drawing the diagram"):
-    sections.diagram_section(summary)
-with compare, shown_errors("comparing networks"):
-    sections.compare_section(summary)
-with code, shown_errors("writing the code snippet"):
-    sections.code_section(summary)
+# Lazy tabs: only the open one runs and is sent to the browser; the tab is in the URL too.
+SECTIONS = {
+    "Stages": (sections.stages_section, "drawing the stage table and charts"),
+    "Layers": (sections.layers_section, "listing the layers"),
+    "Diagram": (sections.diagram_section, "drawing the diagram"),
+    "Compare": (sections.compare_section, "comparing networks"),
+    "Code": (sections.code_section, "writing the code snippet"),
+}
+tabs = st.tabs(list(SECTIONS), key="tab", bind="query-params")
+for tab, (draw, doing) in zip(tabs, SECTIONS.values(), strict=True):
+    if tab.open:
+        with tab, shown_errors(doing):
+            draw(summary)

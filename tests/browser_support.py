@@ -54,13 +54,16 @@ class StreamlitServer:
 
 
 @contextlib.contextmanager
-def streamlit_server(log_path: Path, *extra_args: str) -> Iterator[StreamlitServer]:
-    """Start ``streamlit run app.py`` on a free localhost port; stop it afterwards."""
+def streamlit_server(
+    log_path: Path, *extra_args: str, script: Path = REPO / "app.py"
+) -> Iterator[StreamlitServer]:
+    """Start ``streamlit run <script>`` (the app by default) on a free localhost port, with the
+    repository's .streamlit/config.toml; stop it afterwards."""
     port = free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = log_path.open("w")
     command = [
-        sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"),
+        sys.executable, "-m", "streamlit", "run", str(script),
         "--server.headless", "true", "--server.port", str(port),
         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *extra_args,
     ]  # fmt: skip

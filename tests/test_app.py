@@ -127,15 +127,29 @@ def test_unknown_query_values_are_ignored():
 
 
 def test_plain_twin_and_compare():
-    at = open_page("pages/architecture.py", skip="false")
+    at = open_page("pages/architecture.py", skip="false", tab="Compare")
     assert_clean(at)
     assert metric(at, "Parameters") == "22,780,456"
     compare = at.dataframe[-1].value.set_index("Stage")
     assert compare.loc["Total", "Δ params"] == 2_776_576  # the residual twin adds projections
 
 
+def test_only_the_open_tab_runs():
+    at = open_page("pages/architecture.py", tab="Code")
+    assert_clean(at)
+    assert 'spec = preset("resnet50")' in at.code[0].value
+    assert not at.dataframe  # the stage table is not built while its tab is closed
+
+
+def test_diagram_tab_draws_the_network_and_a_block():
+    at = open_page("pages/architecture.py", tab="Diagram", preset="ResNet-1202 (CIFAR)")
+    assert_clean(at)
+    assert at.selectbox(key="blk").value == "layer2.0"  # first block with a zero-pad shortcut
+    assert r"\mathrm{pad}(x)" in at.get("latex")[0].value
+
+
 def test_layer_drill_down_filters():
-    at = open_page("pages/architecture.py", lstage="Stage 3")
-    layers = at.dataframe[1].value
+    at = open_page("pages/architecture.py", lstage="Stage 3", tab="Layers")
+    layers = at.dataframe[0].value
     assert set(layers["Layer"].str.split(".").str[0]) == {"layer3"}
     assert_clean(at)

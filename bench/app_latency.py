@@ -1,0 +1,130 @@
+"""How long the architecture page takes to re-render after a control change, in a real browser.
+
+Run from the repository root:  python bench/app_latency.py [--rounds 2]
+It starts `streamlit run app.py` on a free port, opens the architecture page in headless
+Chromium and, for every preset (ResNet-1202 included), picks it in the preset selectbox and
+times from the click until the page shows that network's parameter count and the script has
+finished. Prints per-preset times, the median and p95 over all changes, and the same for a
+bare Streamlit page with one selectbox and one metric (the floor: Streamlit's own round trip).
+Goal (issue "Architecture explorer page"): under 0.5 s for every preset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from resnet_viz import summarize
+from resnet_viz.spec import PRESETS
+from tests.browser_support import (
+    APP_IDLE,
+    CHROMIUM_ARGS,
+    REPO,
+    find_chromium,
+    streamlit_server,
+    wait_until_idle,
+)
+
+FLOOR_APP = textwrap.dedent(
+    """
+    import streamlit as st
+    choice = st.selectbox("Preset", [f"option {i}" for i in range(13)], key="preset")
+    st.metric("Parameters", choice.replace("option", "value"))
+    """
+)
+
+
+def choose(page, label: str) -> None:
+    """Open the preset selectbox and click the option with this label."""
+    page.get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name=label, exact=True).click()
+
+
+def time_change(page, label: str, expected: str) -> float:
+    start = time.perf_counter()
+    choose(page, label)
+    page.get_by_test_id("stMetricValue").filter(has_text=expected).first.wait_for(timeout=60_000)
+    page.wait_for_selector(APP_IDLE, timeout=60_000)
+    return time.perf_counter() - start
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def measure_app(browser, rounds: int) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {name: [] for name in PRESETS}
+    with streamlit_server(REPO / "artifacts" / "logs" / "bench-app-latency.log") as server:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{server.url}/architecture")
+        wait_until_idle(page)
+        previous = "resnet50"
+        for _ in range(rounds):
+            for name, preset in PRESETS.items():
+                if name == previous:  # selecting the shown preset changes nothing
+                    continue
+                params = f"{summarize(preset.spec, preset.input_size).total_params:,}"
+                times[name].append(time_change(page, preset.label, params))
+                previous = name
+    return times
+
+
+def measure_floor(browser, rounds: int) -> list[float]:
+    with tempfile.TemporaryDirectory() as folder:
+        app = Path(folder) / "floor.py"
+        app.write_text(FLOOR_APP)
+        times = []
+        with streamlit_server(Path(folder) / "floor.log", script=app) as server:
+            page = browser.new_page()
+            page.goto(server.url)
+            wait_until_idle(page)
+            for _ in range(rounds):
+                for i in range(1, 13):
+                    times.append(time_change(page, f"option {i}", f"value {i}"))
+                times.append(time_change(page, "option 0", "value 0"))
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2, help="passes over all presets")
+    args = parser.parse_args()
+    chromium = find_chromium()
+    if chromium is None:
+        sys.exit("needs a system Chromium (apt-get install chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        times = measure_app(browser, args.rounds)
+        floor = measure_floor(browser, args.rounds)
+        browser.close()
+    everything = [t for values in times.values() for t in values]
+    print(f"{'preset':<20}{'median':>10}{'max':>10}")
+    for name, values in times.items():
+        if values:
+            print(
+                f"{PRESETS[name].label:<20}{statistics.median(values):>9.3f}s{max(values):>9.3f}s"
+            )
+    print(
+        f"architecture page: {len(everything)} changes, median {statistics.median(everything):.3f}"
+        f" s, p95 {p95(everything):.3f} s, max {max(everything):.3f} s"
+    )
+    print(
+        f"bare Streamlit page (floor): {len(floor)} changes, median {statistics.median(floor):.3f}"
+        f" s, p95 {p95(floor):.3f} s"
+    )
+    ratio = statistics.median(everything) / statistics.median(floor)
+    print(f"ratio of medians (page / floor): {ratio:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
