@@ -62,11 +62,11 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def measure_app(browser, rounds: int) -> dict[str, list[float]]:
+def measure_app(browser, rounds: int, tab: str) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {name: [] for name in PRESETS}
     with streamlit_server(REPO / "artifacts" / "logs" / "bench-app-latency.log") as server:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{server.url}/architecture")
+        page.goto(f"{server.url}/architecture?tab={tab}")
         wait_until_idle(page)
         previous = "resnet50"
         for _ in range(rounds):
@@ -98,13 +98,14 @@ def measure_floor(browser, rounds: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2, help="passes over all presets")
+    parser.add_argument("--tab", default="Stages", help="the open tab (Stages is the default)")
     args = parser.parse_args()
     chromium = find_chromium()
     if chromium is None:
         sys.exit("needs a system Chromium (apt-get install chromium)")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        times = measure_app(browser, args.rounds)
+        times = measure_app(browser, args.rounds, args.tab)
         floor = measure_floor(browser, args.rounds)
         browser.close()
     everything = [t for values in times.values() for t in values]
