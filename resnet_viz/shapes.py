@@ -12,8 +12,8 @@ the label can only be read off the object's *shape*:
   diameter* (the diameter of the circle with the object's area), uniform in 25-45 % of the side,
   and each class is scaled by ``sqrt(pi / unit_area)``; so neither area, colour nor position
   tells the class (``tests/test_shapes.py`` checks that a classifier on them stays at chance).
-  The extent for a given area does differ (a star reaches further than a disc: extents span
-  about 22-70 % of the side), but that is shape;
+  The extent for a given area does differ (a star reaches further than a disc; the larger side
+  of the box spans 23-65 % of the image side), but that is shape;
 - distractors are short thin line segments (no class is a line), half of them in the object's
   own colour; a segment that would come within ``_GAP`` of the object (2 % of the side, at
   least 1.5 px) is left out entirely, so distractors never touch or change its outline.
@@ -117,7 +117,7 @@ UNIT_AREAS: dict[str, float] = {
 #: recomputes them on 2,000 fresh images.
 #: (At 32 px, 128 px or clutter 0 they move by less than 0.005.)
 MEAN: tuple[float, float, float] = (0.4556, 0.4603, 0.4546)
-STD: tuple[float, float, float] = (0.1988, 0.2070, 0.1964)
+STD: tuple[float, float, float] = (0.1988, 0.2069, 0.1964)
 
 _BLOCK = 256  # images per random-number block; changing it changes every dataset
 _EQ_DIAMETER = (0.25, 0.45)  # area-equivalent diameter of the object, fraction of the side
@@ -650,7 +650,7 @@ def sample_image(
     img = np.empty((1, size, size, 3), dtype=np.uint8)
     mask = np.empty((1, size, size), dtype=bool)
     _render(p, size, 0.6, np.random.default_rng([seed, 0, 1]), img, mask)
-    return Image.fromarray(img[0], mode="RGB"), mask[0]
+    return Image.fromarray(img[0]), mask[0]  # uint8 H x W x 3 is RGB
 
 
 def write_samples(folder: str | Path, size: int = 224) -> list[Path]:
