@@ -387,4 +387,4 @@ def test_a_tiny_cnn_learns_the_shapes_quickly():
             accuracy = (model(x_test).argmax(1) == y_test).float().mean().item()
     finally:
         torch.set_num_threads(threads)
-    assert accuracy > 2.5 / len(CLASSES)  # measured: 0.58
+    assert accuracy > 2.5 / len(CLASSES)  # measured: 0.62
