@@ -174,13 +174,21 @@ class _Walker:
     def restore(self, state: tuple[int, int, int, int, int]) -> None:
         self.c, self.h, self.w, self.rf, self.jump = state
 
-    def _emit(self, name: str, kind: str, before: Shape, params: int, macs: int, **kw) -> None:
-        out = (self.batch, self.c, self.h, self.w)
+    def _emit(
+        self,
+        name: str,
+        kind: str,
+        before: Shape,
+        params: int,
+        macs: int,
+        kernel: int | None = None,
+        stride: int | None = None,
+    ) -> None:
+        batch, c, h, w = self.batch, self.c, self.h, self.w
         self.rows.append(
             LayerRow(
-                name, kind, self.stage, self.block, before, out, params, macs,
-                self.batch * self.c * self.h * self.w * BYTES_PER_ACTIVATION,
-                self.rf, self.jump, **kw,
+                name, kind, self.stage, self.block, before, (batch, c, h, w), params, macs,
+                batch * c * h * w * BYTES_PER_ACTIVATION, self.rf, self.jump, kernel, stride,
             )
         )  # fmt: skip
 
@@ -201,7 +209,7 @@ class _Walker:
         self._downsample(kernel, stride, kernel // 2, name)
         self.c = cout
         macs = params * self.batch * self.h * self.w
-        self._emit(name, "conv", before, params, macs, kernel=kernel, stride=stride)
+        self._emit(name, "conv", before, params, macs, kernel, stride)
 
     def bn(self, name: str) -> None:
         if not self.batch_norm:
@@ -214,13 +222,13 @@ class _Walker:
     def maxpool(self, name: str) -> None:
         before = self._shape()
         self._downsample(3, 2, 1, name)
-        self._emit(name, "maxpool", before, 0, 0, kernel=3, stride=2)
+        self._emit(name, "maxpool", before, 0, 0, 3, 2)
 
     def zero_pad(self, name: str, cout: int, stride: int) -> None:
         before = self._shape()
         self._downsample(1, stride, 0, name)
         self.c = cout
-        self._emit(name, "shortcut", before, 0, 0, kernel=1, stride=stride)
+        self._emit(name, "shortcut", before, 0, 0, 1, stride)
 
     def add(self, name: str, shortcut_rf: int) -> None:
         before = self._shape()
