@@ -78,8 +78,12 @@ def _start_custom_from_current() -> None:
         st.session_state[_CUSTOM_KEYS[field]] = value
 
 
-def network_controls() -> NetworkChoice:
-    """Draw the controls in the current container; return what they say."""
+def network_controls(defaults: NetworkChoice = DEFAULT, show_skip: bool = True) -> NetworkChoice:
+    """Draw the controls in the current container; return what they say.
+
+    ``defaults`` are the page's starting values (a value equal to its default stays out of the
+    URL). ``show_skip=False`` hides the skip toggle (the gradient page always shows both twins).
+    """
     mode = st.segmented_control(
         "Choose a network by",
         MODES,
@@ -97,22 +101,23 @@ def network_controls() -> NetworkChoice:
         values["preset"] = st.selectbox(
             "Preset",
             list(PRESETS),
-            index=list(PRESETS).index(DEFAULT.preset),
+            index=list(PRESETS).index(defaults.preset),
             format_func=preset_label,
             key="preset",
             bind=BIND,
             help="torchvision's ImageNet models and the paper's CIFAR-10 networks.",
         )
     elif mode == "depth":
+        families = ["imagenet", "cifar"]
         values["family"] = st.radio(
-            "Family", ["imagenet", "cifar"], format_func=_FAMILY_LABELS.get, key="family",
-            bind=BIND,
+            "Family", families, index=families.index(defaults.family),
+            format_func=_FAMILY_LABELS.get, key="family", bind=BIND,
         )  # fmt: skip
         values["depth"] = st.number_input(
             "Depth (weighted layers)",
             min_value=1,
             max_value=20_000,
-            value=DEFAULT.depth,
+            value=defaults.depth,
             step=1,
             key="depth",
             bind=BIND,
@@ -121,13 +126,15 @@ def network_controls() -> NetworkChoice:
         )
     else:
         values.update(_custom_controls())
-    values["skip"] = st.toggle(
-        "Skip connections",
-        value=DEFAULT.skip,
-        key="skip",
-        bind=BIND,
-        help="Off gives the paper's plain network: the same layers without identity shortcuts.",
-    )
+    if show_skip:
+        values["skip"] = st.toggle(
+            "Skip connections",
+            value=DEFAULT.skip,
+            key="skip",
+            bind=BIND,
+            help="Off gives the paper's plain network: the same layers without identity "
+            "shortcuts.",
+        )
     with st.expander("Input and classes"):
         values["channels"] = st.number_input(
             "Input channels", min_value=1, max_value=MAX_IN_CHANNELS, value=None, step=1,
@@ -146,7 +153,7 @@ def network_controls() -> NetworkChoice:
             "Classes", min_value=1, max_value=MAX_CLASSES, value=None, step=1, key="classes",
             bind=BIND, placeholder="network default",
         )  # fmt: skip
-    return dataclasses.replace(DEFAULT, **values)
+    return dataclasses.replace(defaults, **values)
 
 
 def _custom_controls() -> dict[str, object]:

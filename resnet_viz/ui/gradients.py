@@ -1,0 +1,124 @@
+"""Controls, cached computation and drawing for the gradient-flow page."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import streamlit as st
+
+from .. import charts
+from ..gradient_reading import reading
+from ..gradients import INITS, MAX_STEPS, GradientReport, gradient_norms
+from ..spec import ResNetSpec, spec_label
+from ..workload import heavy_work_slot
+
+BIND = "query-params"
+_INIT_LABELS = {
+    "kaiming": "Kaiming (He) normal, fan-out: torchvision's",
+    "xavier": "Xavier (Glorot) normal",
+    "orthogonal": "Orthogonal",
+    "pytorch": "PyTorch layer default",
+}
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """Everything that determines a gradient study's numbers (the cache key)."""
+
+    spec: ResNetSpec
+    input_size: tuple[int, int, int]
+    batch_size: int
+    seed: int
+    steps: int
+    init: str
+    batch_norm: bool
+
+
+def study_controls() -> dict[str, object]:
+    """The gradient-study settings (in the current container), each bound to the URL."""
+    values: dict[str, object] = {}
+    values["batch_norm"] = st.toggle(
+        "Batch normalisation",
+        value=True,
+        key="gbn",
+        bind=BIND,
+        help="Off removes every BatchNorm from both networks (convs get biases).",
+    )
+    values["init"] = st.selectbox(
+        "Initialisation", INITS, format_func=_INIT_LABELS.get, key="init", bind=BIND
+    )
+    left, right = st.columns(2)
+    values["batch_size"] = left.number_input(
+        "Batch size", min_value=2, max_value=256, value=16, step=1, key="batch", bind=BIND,
+        help="Random images with random labels. BatchNorm needs at least 2.",
+    )  # fmt: skip
+    values["seed"] = right.number_input(
+        "Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="seed", bind=BIND,
+        help="Same seed, same weights and batch, same numbers.",
+    )  # fmt: skip
+    values["steps"] = st.slider(
+        "SGD steps on the batch", min_value=0, max_value=min(MAX_STEPS, 20), value=0, key="steps",
+        bind=BIND, help="0 shows the gradients at initialisation only.",
+    )  # fmt: skip
+    return values
+
+
+_CACHE: OrderedDict[StudySettings, GradientReport] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 32
+
+
+def run_study(settings: StudySettings) -> GradientReport:
+    """The study for these settings: from the shared cache, or computed with a progress bar.
+
+    Reports are immutable and depend only on the settings, so every session shares them.
+    """
+    with _CACHE_LOCK:
+        if settings in _CACHE:
+            _CACHE.move_to_end(settings)
+            return _CACHE[settings]
+    bar = st.progress(0.0, text="Starting…")
+    with heavy_work_slot(lambda: bar.progress(0.0, text="Waiting for other users' runs…")):
+        report = gradient_norms(
+            settings.spec,
+            input_size=settings.input_size,
+            batch_size=settings.batch_size,
+            seed=settings.seed,
+            steps=settings.steps,
+            init=settings.init,
+            batch_norm=settings.batch_norm,
+            progress=lambda fraction, message: bar.progress(fraction, text=message),
+        )
+    bar.empty()
+    with _CACHE_LOCK:
+        _CACHE[settings] = report
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return report
+
+
+def show_study(report: GradientReport) -> None:
+    """The reading, the two charts and the numbers behind them, at the chosen step."""
+    step = 0
+    if report.steps:
+        step = st.slider("Show step", 0, report.steps, report.steps, key="shown_step")
+    for sentence in reading(report, step):
+        st.markdown(f"- {sentence}")
+    st.plotly_chart(charts.gradient_norms_figure(report, step), key="grad_norms")
+    if report.branch_ratio:
+        st.plotly_chart(charts.branch_ratio_figure(report, step), key="branch_ratio")
+    snapshot = report.history[step]
+    cols = st.columns(4)
+    cols[0].metric("First/last ratio, ResNet", f"{report.first_last_ratio('residual', step):.3g}")
+    cols[1].metric("First/last ratio, plain", f"{report.first_last_ratio('plain', step):.3g}")
+    cols[2].metric("Loss, ResNet", f"{snapshot.residual_loss:.3f}")
+    cols[3].metric("Loss, plain", f"{snapshot.plain_loss:.3f}")
+    c, h, w = report.input_size
+    st.caption(
+        f"{spec_label(report.spec)} and its plain twin, identical weights where their layers "
+        f"coincide; batch of {report.batch_size} random {c}×{h}×{w} inputs with random labels, "
+        f"seed {report.seed}, {report.init} init; BatchNorm uses batch statistics (train mode). "
+        f"Computed on {report.device} in {report.build_seconds + report.run_seconds:.1f} s."
+    )
