@@ -71,14 +71,15 @@ def layer_label(spec: ResNetSpec, name: str, input_size: Sequence[int] | None = 
 
     The map size is what :func:`resnet_viz.summarize` computes for ``input_size`` (C, H, W),
     by default the size the network was designed for (224 px ImageNet, 32 px CIFAR). It tells
-    the student how coarse the heatmap is before it is upsampled to the image.
+    the student how coarse the heatmap is before it is upsampled to the image. Sizes read
+    height × width, as tensors do.
     """
     stage, block = check_layer(spec, name)
     size = tuple(input_size) if input_size is not None else default_input_size(spec)
     summary = summarize(spec, input_size=size)  # type: ignore[arg-type]
     row = next(b for b in summary.blocks if b.name == f"layer{stage + 1}.{block}")
     _, _, height, width = row.output_shape
-    at = f"{size[1]} px" if size[1] == size[2] else f"{size[2]}×{size[1]} px"
+    at = f"{size[1]} px" if size[1] == size[2] else f"{size[1]}×{size[2]} px"
     where = f"{name}, {height}×{width} at {at}"
     if "." not in name:
         return f"Stage {stage + 1} ({where})"

@@ -418,7 +418,7 @@ def test_labels_name_the_stage_block_and_map_size():
     )
     assert layer_label(preset("resnet56"), "layer3") == "Stage 3 (layer3, 8×8 at 32 px)"
     assert layer_label(preset("resnet18"), "layer4", (3, 512, 384)) == (
-        "Stage 4 (layer4, 16×12 at 384×512 px)"
+        "Stage 4 (layer4, 16×12 at 512×384 px)"
     )
     with pytest.raises(LayerNameError):
         layer_label(preset("resnet56"), "layer4")
