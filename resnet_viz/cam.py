@@ -220,6 +220,7 @@ def _run(
 ) -> list[CamResult]:
     """Validate, pick the device, leave inference mode, and run with the OOM fallback."""
     spec = _spec_of(model)
+    _check_eval_mode(model)
     for name in layers:
         split_at(model, name)  # raises LayerNameError before any work
     _check_image(image, spec.in_channels)
@@ -249,7 +250,7 @@ def _attempt(
 ) -> list[CamResult]:
     """One try on one device, holding the model's lock, outside inference mode."""
     with model_lock(model), torch.inference_mode(False):
-        x = _as_normal_tensor(image).to(where)
+        x = _as_normal_tensor(image).to(where, _model_dtype(model))
         compute = _strip_once if strip else _grad_cam_once
         return compute(model, x, layers, target, k)
 
@@ -373,6 +374,18 @@ def _spec_of(model: nn.Module):
     return model.spec
 
 
+def _check_eval_mode(model: nn.Module) -> None:
+    """Refuse a model in training mode rather than switch it: its BatchNorm layers would use
+    this one image's statistics and overwrite their running averages."""
+    training = [name or "the model" for name, m in model.named_modules() if m.training]
+    if training:
+        raise ValueError(
+            f"The model is in training mode ({training[0]} and {len(training) - 1} more "
+            "modules): Grad-CAM explains a model in eval mode, and calling it would update "
+            "BatchNorm statistics. Call model.eval() once when the model is loaded."
+        )
+
+
 def _check_image(image: object, channels: int) -> None:
     if not isinstance(image, torch.Tensor):
         raise ValueError(f"image must be a torch.Tensor, got {type(image).__name__}.")
@@ -404,6 +417,12 @@ def _model_device(model: nn.Module) -> torch.device:
     for tensor in model.parameters():
         return tensor.device
     return torch.device("cpu")
+
+
+def _model_dtype(model: nn.Module) -> torch.dtype:
+    for tensor in model.parameters():
+        return tensor.dtype
+    return torch.float32
 
 
 def _same_device(a: torch.device, b: torch.device) -> bool:

@@ -384,6 +384,26 @@ def test_bad_images_are_refused_clearly(image, match):
         grad_cam(tiny_model("basic"), image)
 
 
+def test_a_model_in_training_mode_is_refused_not_switched():
+    model = tiny_model("basic").train()
+    before = snapshot(model)
+    with pytest.raises(ValueError, match="training mode"):
+        grad_cam(model, image_for(TINY))
+    assert all(m.training for m in model.modules())
+    after = snapshot(model)
+    for key, value in before["state"].items():
+        assert torch.equal(after["state"][key], value), key
+
+
+def test_a_double_precision_model_gets_a_double_precision_input():
+    model = tiny_model("basic").double()
+    x = image_for(TINY)
+    result = grad_cam(model, x, target_layer="layer3")
+    reference = grad_cam(tiny_model("basic"), x, target_layer="layer3")
+    assert result.heatmap.dtype == np.float32
+    np.testing.assert_allclose(result.heatmap, reference.heatmap, atol=1e-4)
+
+
 def test_only_resnet_viz_models_are_accepted():
     with pytest.raises(TypeError, match="resnet_viz ResNet"):
         grad_cam(nn.Sequential(nn.Conv2d(3, 4, 3)), torch.randn(1, 3, 8, 8))
