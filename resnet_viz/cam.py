@@ -23,20 +23,23 @@ Where it departs from the paper, and why:
   ``l`` depends only on what comes after ``l``, so this changes nothing numerically (tests
   check agreement with captum on the whole model to 1e-5) but makes Grad-CAM at ``layer4``
   cost about one plain forward pass (``bench/cam_bench.py``);
-- the paper's Guided Grad-CAM (the product with guided backpropagation) is not computed.
-
-Sanity checks for saliency methods (Adebayo et al. 2018, "Sanity Checks for Saliency Maps",
-arXiv:1810.03292) found Grad-CAM sensitive to the model's weights, as an explanation should be.
+- the paper's Guided Grad-CAM (the product with guided backpropagation) is not computed: the
+  sanity checks of Adebayo et al. 2018 ("Sanity Checks for Saliency Maps", arXiv:1810.03292)
+  found Grad-CAM sensitive to the model's weights, as an explanation should be, but guided
+  backpropagation and Guided Grad-CAM nearly unchanged when the weights are randomised.
 
 Shared models. Streamlit serves every browser session from its own thread and caches one model
 for all of them. Attribution code that puts hooks on that model breaks when two sessions run
-at once (captum on a shared model failed 2 of 8 concurrent calls: a hook registered by one
-thread captured the other thread's tensor). Here the only hook captum registers is on a fresh
-``nn.Identity`` owned by the call, never on the model; in addition, all work on one model is
-serialised by a lock kept per model in a ``WeakKeyDictionary``, so a future change that does
-hook the model stays safe, and concurrent sessions do not hold several autograd graphs (GPU
-memory) or oversubscribe the same CPU cores at once. The model is never put in train mode,
-moved, or given ``.grad``: gradients come from ``torch.autograd.grad`` (as in captum).
+at once: a forward hook fires for every thread's forward pass, so one call saves another
+call's tensor ("The differentiated Tensor ... appears to not have been used in the graph";
+captum's LayerGradCam on a shared ResNet-18, 8 threads x 3 calls: 6 of 24 failed). Here the
+only hook captum registers is on a fresh ``nn.Identity`` owned by the call, never on the
+model (the same experiment with the lock below disabled: 24 of 24 identical results). In
+addition, all work on one model is serialised by a lock kept per model in a
+``WeakKeyDictionary``, so a future change that does hook the model stays safe, and concurrent
+sessions do not hold several autograd graphs (GPU memory) or oversubscribe the same CPU cores
+at once. The model is never put in train mode, moved, or given ``.grad``: gradients come from
+``torch.autograd.grad`` (as in captum).
 
 ``torch.inference_mode`` forbids recording autograd graphs (captum then fails); a call made
 inside it leaves inference mode for its duration (``torch.inference_mode(False)``) and copies
