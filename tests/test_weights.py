@@ -356,6 +356,13 @@ def test_demo_model_round_trip(tmp_path, monkeypatch):
     torch.testing.assert_close(loaded.preprocessing.tensor(image)[0, 0], torch.full((32, 32), 2.0))
 
 
+def test_demo_model_with_the_spec_written_as_lists(tmp_path):
+    # the demo trainer writes the spec's tuples as lists; the loaded spec is the same
+    spec = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(TINY).items()}
+    path = demo_file(tmp_path, tiny_trained(), spec=spec)
+    assert load_demo_model("cpu", path=path).spec == TINY
+
+
 def test_demo_model_default_path_is_in_the_package():
     package = Path(weights_module.__file__).parent
     assert package / "assets" / "demo_resnet.pt" == DEMO_CHECKPOINT
