@@ -5,15 +5,18 @@ The library behind the Streamlit app; it never imports streamlit (that lives in 
 """
 
 from .build import build_model
+from .cam import CamResult, grad_cam
 from .images import ImageError, load_image
 from .spec import ResNetSpec, SpecError, preset, spec_for_depth
 from .summary import summarize
 
 __all__ = [
+    "CamResult",
     "ImageError",
     "ResNetSpec",
     "SpecError",
     "build_model",
+    "grad_cam",
     "load_image",
     "preset",
     "spec_for_depth",

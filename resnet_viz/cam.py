@@ -1,0 +1,526 @@
+"""Grad-CAM: which parts of an image a ResNet's decision rests on, at any stage or block.
+
+Algorithm (Selvaraju et al. 2017, "Grad-CAM: Visual Explanations from Deep Networks via
+Gradient-based Localization", arXiv:1610.02391, Eq. 1-2): for a class score y^c (the logit,
+before the softmax) and the activations A^k (k = channel) of a convolutional layer,
+
+    alpha_k = mean over positions (i, j) of d y^c / d A^k_ij      (global-average-pooled gradient)
+    L^c     = ReLU( sum_k alpha_k A^k )                           (an h x w map)
+
+:func:`grad_cam` computes L^c with captum's ``LayerGradCam(..., relu_attributions=True)``, which
+implements exactly these two equations, then upsamples it to the input's H x W with bilinear
+interpolation (``align_corners=False``) and min-max normalises it to [0, 1] for display.
+
+Where it departs from the paper, and why:
+
+- the map is upsampled bilinearly and min-max normalised; the paper upsamples bilinearly but
+  does not fix a normalisation. Normalising per image makes maps of different images and layers
+  comparable in colour only, not in magnitude; ``CamResult.raw`` keeps the unnormalised map.
+  A map that is zero everywhere (no channel votes for the class; common at early layers) stays
+  all zero instead of being divided by zero; a constant positive map becomes all ones;
+- the whole network before the target layer runs under ``torch.no_grad()`` and only the rest
+  is recorded by autograd (see :mod:`resnet_viz.split`). The gradient with respect to layer
+  ``l`` depends only on what comes after ``l``, so this changes nothing numerically (tests
+  check agreement with captum on the whole model to 1e-5) but makes Grad-CAM at ``layer4``
+  cost about one plain forward pass (``bench/cam_bench.py``);
+- the paper's Guided Grad-CAM (the product with guided backpropagation) is not computed: the
+  sanity checks of Adebayo et al. 2018 ("Sanity Checks for Saliency Maps", arXiv:1810.03292)
+  found Grad-CAM sensitive to the model's weights, as an explanation should be, but guided
+  backpropagation and Guided Grad-CAM nearly unchanged when the weights are randomised.
+
+Shared models. Streamlit serves every browser session from its own thread and caches one model
+for all of them. Attribution code that puts hooks on that model breaks when two sessions run
+at once: a forward hook fires for every thread's forward pass, so one call saves another
+call's tensor ("The differentiated Tensor ... appears to not have been used in the graph";
+captum's LayerGradCam on a shared ResNet-18, 8 threads x 3 calls: 6 of 24 failed). Here the
+only hook captum registers is on a fresh ``nn.Identity`` owned by the call, never on the
+model (the same experiment with the lock below disabled: 24 of 24 identical results). In
+addition, all work on one model is serialised by a lock kept per model in a
+``WeakKeyDictionary``, so a future change that does hook the model stays safe, and concurrent
+sessions do not hold several autograd graphs (GPU memory) or oversubscribe the same CPU cores
+at once. The model is never put in train mode, moved, or given ``.grad``: gradients come from
+``torch.autograd.grad`` (as in captum).
+
+``torch.inference_mode`` forbids recording autograd graphs (captum then fails); a call made
+inside it leaves inference mode for its duration (``torch.inference_mode(False)``) and copies
+an inference-mode input into a normal tensor. Calls inside ``torch.no_grad()`` work: gradient
+recording is switched on locally.
+
+This module does not import streamlit.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import threading
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
+from captum.attr import LayerGradCam
+from PIL import Image
+from torch import nn
+
+from .build import ResNet, build_model
+from .device import run_with_cpu_fallback
+from .split import (
+    LayerNameError,
+    forward_steps,
+    layer_label,
+    run_steps,
+    split_at,
+    step_index,
+    target_layers,
+)
+
+__all__ = [
+    "CamResult",
+    "LayerNameError",
+    "grad_cam",
+    "grad_cam_strip",
+    "heatmap_image",
+    "layer_label",
+    "overlay",
+    "target_layers",
+]
+
+DEFAULT_TOP_K = 5
+
+
+@dataclass(frozen=True, eq=False)
+class CamResult:
+    """One Grad-CAM map and the prediction it explains.
+
+    Attributes:
+        heatmap: float32 array of the input's H x W, in [0, 1]: the ReLU'd map upsampled
+            bilinearly and min-max normalised. All zeros when no position has positive
+            evidence for the class (the map is not stretched from nothing). Read-only.
+        raw: float32 array, the map at the layer's own resolution (e.g. 7 x 7 for ``layer4``
+            at 224 px) after the ReLU, before upsampling and normalisation. Read-only.
+        target_class: the class explained (the top-1 prediction when none was asked for).
+        top_k: ``(class_index, probability)`` pairs, most probable first, from the softmax of
+            the logits of this very forward pass.
+        layer: the layer name (``"layer4"``, ``"layer2.1"``).
+        device: where it ran (``"cpu"``, ``"cuda:0"``).
+        fell_back_to_cpu: True when the accelerator ran out of memory and a CPU copy of the
+            model produced the result (the page says so).
+    """
+
+    heatmap: np.ndarray
+    raw: np.ndarray
+    target_class: int
+    top_k: list[tuple[int, float]]
+    layer: str
+    device: str
+    fell_back_to_cpu: bool = False
+
+
+# --------------------------------------------------------------------------------------------
+# Per-model locks
+# --------------------------------------------------------------------------------------------
+
+_LOCKS: weakref.WeakKeyDictionary[nn.Module, threading.Lock] = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+def model_lock(model: nn.Module) -> threading.Lock:
+    """The lock that serialises attribution work on ``model`` (created on first use).
+
+    Weakly keyed, so a model dropped from the cache takes its lock with it. The module-level
+    guard makes creation atomic: two threads asking at once get the same lock.
+    """
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(model)
+        if lock is None:
+            lock = _LOCKS[model] = threading.Lock()
+        return lock
+
+
+# --------------------------------------------------------------------------------------------
+# Grad-CAM
+# --------------------------------------------------------------------------------------------
+
+
+def grad_cam(
+    model: ResNet,
+    image: torch.Tensor,
+    *,
+    target_layer: str | None = None,
+    target_class: int | None = None,
+    device: torch.device | str | None = None,
+    top_k: int = DEFAULT_TOP_K,
+) -> CamResult:
+    """Grad-CAM of ``target_class`` at ``target_layer`` for one preprocessed image.
+
+    Args:
+        model: a :func:`resnet_viz.build_model` network, in eval mode; left exactly as found.
+        image: a float tensor of shape (1, C, H, W), already normalised
+            (:func:`resnet_viz.images.preprocess`). It is moved to the model's device.
+        target_layer: a stage (``"layer3"``) or block (``"layer2.1"``) from
+            :func:`target_layers`; ``None`` means the last stage (``"layer4"`` in the ImageNet
+            networks, ``"layer3"`` in the CIFAR ones), the paper's choice.
+        target_class: the class to explain; ``None`` explains the top-1 prediction.
+        device: ``None`` runs where the model lives. Naming another device is an error: the
+            shared model is never moved (move it once, when it is loaded).
+        top_k: how many ``(class, probability)`` pairs to return.
+
+    Returns:
+        A :class:`CamResult`; ``heatmap`` has the image's H x W.
+
+    Raises:
+        LayerNameError: unknown ``target_layer``.
+        ValueError: a malformed image, class index, ``top_k`` or device.
+    """
+    layer = target_layer if target_layer is not None else _stage_names(model)[-1]
+    return _run(model, image, (layer,), target_class, device, top_k, strip=False)[0]
+
+
+def grad_cam_strip(
+    model: ResNet,
+    image: torch.Tensor,
+    layers: Sequence[str] | None = None,
+    target_class: int | None = None,
+    *,
+    device: torch.device | str | None = None,
+    top_k: int = DEFAULT_TOP_K,
+) -> list[CamResult]:
+    """Grad-CAM of one class at several layers (``None``: every stage, ``layer1``..``layer4``
+    for the ImageNet networks), to show the explanation sharpen or coarsen with depth.
+
+    One forward pass and one ``torch.autograd.grad`` call over all the requested activations:
+    the network up to the earliest requested layer runs without autograd, the rest records a
+    single graph, and the class score is differentiated once with respect to every requested
+    activation. Each map is then alpha-weighted, summed and ReLU'd as captum's LayerGradCam
+    does (same operations, same order), so the results equal separate :func:`grad_cam` calls
+    (tests check it to 1e-5), for about the cost of one :func:`grad_cam` call at the earliest
+    requested layer.
+
+    Returns one :class:`CamResult` per requested layer, in the order given.
+    """
+    names = tuple(layers) if layers is not None else _stage_names(model)
+    if not names:
+        raise ValueError("Give at least one layer for the Grad-CAM strip.")
+    return _run(model, image, names, target_class, device, top_k, strip=True)
+
+
+def _stage_names(model: ResNet) -> tuple[str, ...]:
+    return tuple(f"layer{i}" for i in range(1, _spec_of(model).num_stages + 1))
+
+
+def _run(
+    model: ResNet,
+    image: torch.Tensor,
+    layers: tuple[str, ...],
+    target_class: int | None,
+    device: torch.device | str | None,
+    top_k: int,
+    *,
+    strip: bool,
+) -> list[CamResult]:
+    """Validate, pick the device, leave inference mode, and run with the OOM fallback."""
+    spec = _spec_of(model)
+    _check_eval_mode(model)
+    for name in layers:
+        split_at(model, name)  # raises LayerNameError before any work
+    _check_image(image, spec.in_channels)
+    _check_class(target_class, spec.num_classes)
+    k = _check_top_k(top_k, spec.num_classes)
+    home = _model_device(model)
+    _check_device(device, home)
+
+    def work(where: torch.device) -> list[CamResult]:
+        net = model if where == home else _cpu_copy(model)
+        return _attempt(net, image, where, layers, target_class, k, strip=strip)
+
+    done = run_with_cpu_fallback(work, home)
+    where = {"device": str(done.device), "fell_back_to_cpu": done.fell_back}
+    return [dataclasses.replace(result, **where) for result in done.value]
+
+
+def _attempt(
+    model: ResNet,
+    image: torch.Tensor,
+    where: torch.device,
+    layers: tuple[str, ...],
+    target: int | None,
+    k: int,
+    *,
+    strip: bool,
+) -> list[CamResult]:
+    """One try on one device, holding the model's lock, outside inference mode."""
+    with model_lock(model), torch.inference_mode(False):
+        x = _as_normal_tensor(image).to(where, _model_dtype(model))
+        compute = _strip_once if strip else _grad_cam_once
+        return compute(model, x, layers, target, k)
+
+
+def _grad_cam_once(
+    model: ResNet, image: torch.Tensor, layers: tuple[str, ...], target: int | None, k: int
+) -> list[CamResult]:
+    """captum's LayerGradCam on the part of the network after the target layer.
+
+    The part before runs under ``no_grad``; its output becomes a leaf tensor that enters the
+    rest through a fresh ``nn.Identity``, the layer captum attributes to. The forward function
+    returns the chosen class's logit, so captum's single forward pass also yields the logits
+    (for top-k and for choosing the top-1 class) without a second pass.
+    """
+    (layer,) = layers
+    split = split_at(model, layer)
+    with torch.no_grad():
+        activation = split.before(image)
+    entry = nn.Identity()
+    seen: list[tuple[torch.Tensor, int]] = []
+
+    def class_score(a: torch.Tensor) -> torch.Tensor:
+        logits = split.after(entry(a))
+        chosen = int(logits[0].argmax()) if target is None else target
+        seen.append((logits.detach(), chosen))
+        return logits[:, chosen]
+
+    attribution = LayerGradCam(class_score, entry).attribute(activation, relu_attributions=True)
+    logits, chosen = seen[-1]
+    return [_result(attribution, image, logits, chosen, layer, k)]
+
+
+def _strip_once(
+    model: ResNet, image: torch.Tensor, layers: tuple[str, ...], target: int | None, k: int
+) -> list[CamResult]:
+    """Several layers from one forward pass and one ``autograd.grad`` (see grad_cam_strip)."""
+    steps = forward_steps(model)
+    wanted = sorted({step_index(model, name) for name in layers})
+    first = wanted[0]
+    with torch.no_grad():
+        x = run_steps(steps[: first + 1], image)
+    with torch.enable_grad():
+        x = x.requires_grad_()
+        saved = {first: x}
+        for i in range(first + 1, len(steps)):
+            x = steps[i][1](x)
+            if i in wanted:
+                saved[i] = x
+        logits = x
+        chosen = int(logits[0].argmax()) if target is None else target
+        activations = [saved[i] for i in wanted]
+        gradients = torch.autograd.grad(logits[0, chosen], activations)
+    maps = {
+        i: _weigh(a.detach(), g) for i, a, g in zip(wanted, activations, gradients, strict=True)
+    }
+    logits = logits.detach()
+    return [
+        _result(maps[step_index(model, name)], image, logits, chosen, name, k) for name in layers
+    ]
+
+
+def _weigh(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
+    """ReLU(sum_k alpha_k A^k), alpha_k the spatial mean of the gradient: captum's
+    LayerGradCam.attribute, operation for operation, so results agree bit for bit."""
+    alpha = torch.mean(gradient, dim=(2, 3), keepdim=True)
+    return F.relu(torch.sum(alpha * activation, dim=1, keepdim=True))
+
+
+def _result(
+    attribution: torch.Tensor,
+    image: torch.Tensor,
+    logits: torch.Tensor,
+    target: int,
+    layer: str,
+    k: int,
+) -> CamResult:
+    """Upsample, normalise and package one (1, 1, h, w) map with the prediction."""
+    attribution = attribution.detach()
+    upsampled = F.interpolate(
+        attribution, size=image.shape[-2:], mode="bilinear", align_corners=False
+    )
+    heatmap = _min_max(upsampled[0, 0])
+    probabilities = torch.softmax(logits[0].float(), dim=0)
+    values, indices = probabilities.topk(k)
+    return CamResult(
+        heatmap=_frozen(heatmap),
+        raw=_frozen(attribution[0, 0]),
+        target_class=target,
+        top_k=[(int(i), float(v)) for i, v in zip(indices.tolist(), values.tolist(), strict=True)],
+        layer=layer,
+        device=str(image.device),
+    )
+
+
+def _min_max(heat: torch.Tensor) -> torch.Tensor:
+    """Scale to [0, 1]; an all-zero map stays zero, a constant positive map becomes ones."""
+    low, high = heat.min(), heat.max()
+    if high > low:
+        return (heat - low) / (high - low)
+    return torch.ones_like(heat) if high > 0 else torch.zeros_like(heat)
+
+
+def _frozen(tensor: torch.Tensor) -> np.ndarray:
+    """A read-only float32 numpy copy (results may be cached and shared between sessions)."""
+    array = tensor.detach().to("cpu", torch.float32).numpy().copy()
+    array.flags.writeable = False
+    return array
+
+
+# --------------------------------------------------------------------------------------------
+# Checks and devices
+# --------------------------------------------------------------------------------------------
+
+
+def _spec_of(model: nn.Module):
+    if not isinstance(model, ResNet):
+        raise TypeError(
+            f"Grad-CAM here needs a resnet_viz ResNet (from build_model or the weights loaders), "
+            f"got {type(model).__name__}."
+        )
+    return model.spec
+
+
+def _check_eval_mode(model: nn.Module) -> None:
+    """Refuse a model in training mode rather than switch it: its BatchNorm layers would use
+    this one image's statistics and overwrite their running averages."""
+    training = [name or "the model" for name, m in model.named_modules() if m.training]
+    if training:
+        raise ValueError(
+            f"The model is in training mode ({training[0]} and {len(training) - 1} more "
+            "modules): Grad-CAM explains a model in eval mode, and calling it would update "
+            "BatchNorm statistics. Call model.eval() once when the model is loaded."
+        )
+
+
+def _check_image(image: object, channels: int) -> None:
+    if not isinstance(image, torch.Tensor):
+        raise ValueError(f"image must be a torch.Tensor, got {type(image).__name__}.")
+    if image.dim() != 4 or image.shape[0] != 1 or image.shape[1] != channels:
+        raise ValueError(
+            f"image must have shape (1, {channels}, H, W) (one preprocessed image); "
+            f"got {tuple(image.shape)}."
+        )
+    if not image.is_floating_point():
+        raise ValueError(f"image must be a float tensor (preprocessed), got {image.dtype}.")
+
+
+def _check_class(target: object, num_classes: int) -> None:
+    if target is None:
+        return
+    if not isinstance(target, int) or isinstance(target, bool) or not 0 <= target < num_classes:
+        raise ValueError(
+            f"target_class must be a class index from 0 to {num_classes - 1}; got {target!r}."
+        )
+
+
+def _check_top_k(top_k: object, num_classes: int) -> int:
+    if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
+        raise ValueError(f"top_k must be a whole number of at least 1; got {top_k!r}.")
+    return min(top_k, num_classes)
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    for tensor in model.parameters():
+        return tensor.device
+    return torch.device("cpu")
+
+
+def _model_dtype(model: nn.Module) -> torch.dtype:
+    for tensor in model.parameters():
+        return tensor.dtype
+    return torch.float32
+
+
+def _same_device(a: torch.device, b: torch.device) -> bool:
+    if a.type != b.type:
+        return False
+    return a.index is None or b.index is None or a.index == b.index
+
+
+def _check_device(device: torch.device | str | None, home: torch.device) -> None:
+    if device is not None and not _same_device(torch.device(device), home):
+        raise ValueError(
+            f"The model is on {home}, not {torch.device(device)}: Grad-CAM runs where the model "
+            "is and never moves a shared model. Pass device=None, or load the model there."
+        )
+
+
+def _as_normal_tensor(image: torch.Tensor) -> torch.Tensor:
+    """Inference-mode tensors cannot enter an autograd graph; copy one into a normal tensor."""
+    return image.clone() if image.is_inference() else image
+
+
+def _cpu_copy(model: ResNet) -> ResNet:
+    """A CPU copy of ``model`` for the out-of-memory fallback; the shared model is untouched.
+
+    Built weightless on the meta device and filled from the state dict, so no memory is
+    allocated on the accelerator that just ran out (``copy.deepcopy`` would clone every
+    weight there first). Any other module is deep-copied.
+    """
+    if type(model) is not ResNet:
+        return copy.deepcopy(model).to("cpu")
+    state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    twin = build_model(model.spec, device="meta")
+    twin.load_state_dict(state, strict=True, assign=True)
+    return twin.eval()
+
+
+# --------------------------------------------------------------------------------------------
+# Pictures
+# --------------------------------------------------------------------------------------------
+
+
+def _colormap(name: str):
+    """matplotlib's colormap ``name`` (imported lazily: matplotlib takes ~0.3 s to import)."""
+    import matplotlib
+
+    if not isinstance(name, str) or name not in matplotlib.colormaps:
+        examples = "jet, turbo, viridis, inferno, magma"
+        raise ValueError(f"Unknown colormap {name!r}; use a matplotlib name such as {examples}.")
+    return matplotlib.colormaps[name]
+
+
+def _check_heatmap(heatmap: object) -> np.ndarray:
+    array = np.asarray(heatmap, dtype=np.float32)
+    if array.ndim != 2 or array.size == 0:
+        raise ValueError(f"heatmap must be a 2-D array (H x W); got shape {array.shape}.")
+    if not np.isfinite(array).all():
+        raise ValueError("heatmap contains NaN or infinite values.")
+    low, high = float(array.min()), float(array.max())
+    if low < 0 or high > 1:
+        raise ValueError(
+            f"heatmap values must lie in [0, 1] (grad_cam's heatmap does); got {low:g}..{high:g}."
+        )
+    return array
+
+
+def heatmap_image(heatmap: np.ndarray, colormap: str = "jet") -> Image.Image:
+    """The heatmap (values in [0, 1]) coloured with a matplotlib colormap, as an RGB image of
+    the heatmap's own size."""
+    array = _check_heatmap(heatmap)
+    rgba = _colormap(colormap)(array, bytes=True)  # uint8 (H, W, 4)
+    return Image.fromarray(np.ascontiguousarray(rgba[..., :3]))
+
+
+def overlay(
+    image: Image.Image, heatmap: np.ndarray, *, alpha: float = 0.5, colormap: str = "jet"
+) -> Image.Image:
+    """Blend the coloured heatmap over ``image``: ``(1 - alpha) * image + alpha * colour``.
+
+    The heatmap is resized to the image with bilinear interpolation when the sizes differ
+    (draw on :func:`resnet_viz.images.center_crop_for_display`'s crop so that pixels line up
+    with what the model saw). Returns a new RGB image of ``image``'s size.
+
+    Raises:
+        ValueError: ``alpha`` outside [0, 1], an unknown colormap, or a heatmap that is not a
+            2-D array of values in [0, 1].
+    """
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 <= alpha <= 1:
+        raise ValueError(f"alpha must be a number from 0 to 1; got {alpha!r}.")
+    array = _check_heatmap(heatmap)
+    cmap = _colormap(colormap)
+    rgb = image.convert("RGB")
+    if array.shape != (rgb.height, rgb.width):
+        resized = Image.fromarray(array).resize(rgb.size, Image.Resampling.BILINEAR)
+        array = np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+    colour = cmap(array, bytes=True)[..., :3].astype(np.float32)  # as heatmap_image colours
+    base = np.asarray(rgb, dtype=np.float32)
+    blended = (1.0 - alpha) * base + alpha * colour
+    return Image.fromarray(np.rint(blended).clip(0, 255).astype(np.uint8))
