@@ -20,6 +20,18 @@ PAGES = {
             icon=":material/account_tree:",
             url_path="architecture",
         ),
+        st.Page(
+            "pages/gradients.py",
+            title="Gradient flow",
+            icon=":material/show_chart:",
+            url_path="gradients",
+        ),
+        st.Page(
+            "pages/grad_cam.py",
+            title="Grad-CAM",
+            icon=":material/image_search:",
+            url_path="grad-cam",
+        ),
     ],
 }
 

@@ -39,6 +39,17 @@ st.page_link(
     "MACs and receptive field, and the skip connections drawn.",
     icon=":material/account_tree:",
 )
+st.page_link(
+    "pages/gradients.py",
+    label="**Gradient flow**: per-layer gradient norms of a ResNet and of its plain twin; watch "
+    "the gradient explode toward the input without skip connections.",
+    icon=":material/show_chart:",
+)
+st.page_link(
+    "pages/grad_cam.py",
+    label="**Grad-CAM**: upload an image and see where a ResNet looks when it names a class.",
+    icon=":material/image_search:",
+)
 st.caption(
     "Source: K. He, X. Zhang, S. Ren, J. Sun, *Deep Residual Learning for Image Recognition*, "
     "CVPR 2016 (arXiv:1512.03385); *Identity Mappings in Deep Residual Networks*, ECCV 2016."

@@ -192,3 +192,21 @@ def branch_ratio_figure(report, step: int = 0) -> go.Figure:
     fig.update_yaxes(title_text="‖F(x)‖ / ‖x‖")
     fig.update_xaxes(title_text="residual block", showticklabels=len(names) <= 40)
     return _layout(fig, "How much each block changes its input", height=360)
+
+
+def top_k_figure(top_k: list[tuple[int, float]], categories: list[str], target: int) -> go.Figure:
+    """The most probable classes as horizontal bars, the explained class highlighted."""
+    labels = [categories[i] if i < len(categories) else f"class {i}" for i, _ in top_k]
+    fig = go.Figure(
+        go.Bar(
+            x=[p for _, p in top_k][::-1],
+            y=labels[::-1],
+            orientation="h",
+            marker_color=[RESIDUAL_COLOUR if i == target else "#AAAAAA" for i, _ in top_k][::-1],
+            text=[f"{p:.1%}" for _, p in top_k][::-1],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:.2%}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(range=[0, 1], tickformat=".0%", title_text="probability")
+    return _layout(fig, f"Top {len(top_k)} classes", height=60 + 40 * len(top_k))

@@ -11,11 +11,12 @@ import streamlit as st
 from ..device import device_label, pick_device
 from ..images import ImageError
 from ..spec import SpecError
+from ..weights import CheckpointError, WeightsError
 
 log = logging.getLogger("resnet_viz")
 
 #: Errors whose message is written for the user; anything else is a bug and goes to the log.
-USER_ERRORS = (SpecError, ImageError)
+USER_ERRORS = (SpecError, ImageError, CheckpointError, WeightsError)
 
 
 @contextmanager

@@ -20,7 +20,9 @@ from ..spec import (
     PRESETS,
     SHORTCUT_OPTIONS,
     STEM_TYPES,
+    ResNetSpec,
     SpecError,
+    preset_for,
 )
 from ..summary import MAX_INPUT_SIDE
 
@@ -132,8 +134,7 @@ def network_controls(defaults: NetworkChoice = DEFAULT, show_skip: bool = True) 
             value=DEFAULT.skip,
             key="skip",
             bind=BIND,
-            help="Off gives the paper's plain network: the same layers without identity "
-            "shortcuts.",
+            help="Off gives the paper's plain network: the same layers without identity shortcuts.",
         )
     with st.expander("Input and classes"):
         values["channels"] = st.number_input(
@@ -209,3 +210,26 @@ def _custom_controls() -> dict[str, object]:
     )
     values["batch_norm"] = st.toggle("Batch normalisation", value=d.batch_norm, key="bn", bind=BIND)
     return values
+
+
+def url_params_for(spec: ResNetSpec, input_size: tuple[int, int, int]) -> dict[str, str]:
+    """Query parameters that make these controls show ``spec`` at ``input_size`` (for links
+    from other pages). Selectbox values go in the URL as their labels, as Streamlit writes
+    them."""
+    params: dict[str, str] = {}
+    exact = preset_for(spec)
+    if exact is not None:
+        params["preset"] = exact.label
+    else:
+        params["mode"] = _MODE_LABELS["custom"]
+        fields = custom_fields(spec)
+        fields["shortcut"] = _SHORTCUT_LABELS[spec.shortcut]
+        for field, value in fields.items():
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            params[_CUSTOM_KEYS[field]] = text
+        params["classes"] = str(spec.num_classes)
+        if spec.in_channels != 3:
+            params["channels"] = str(spec.in_channels)
+    _, h, w = input_size
+    params["h"], params["w"] = str(h), str(w)
+    return params

@@ -1,0 +1,38 @@
+"""Grad-CAM: where a ResNet looks in an uploaded image (Selvaraju et al. 2017, via captum)."""
+
+import streamlit as st
+
+from resnet_viz.ui import grad_cam as cam
+from resnet_viz.ui.common import shown_errors
+
+st.title("Grad-CAM: where does the network look?")
+st.markdown(
+    "Grad-CAM (Selvaraju et al. 2017) weighs a layer's feature maps by how much each one "
+    "raises the class score (the gradient, averaged over positions), sums them and keeps the "
+    "positive part: a heatmap of the evidence for that class."
+)
+
+with st.sidebar:
+    st.header("Model")
+    key = st.selectbox(
+        "Model", cam.MODEL_KEYS, format_func=cam.model_label, key="model", bind="query-params"
+    )
+    loaded = None
+    with shown_errors("loading the model"):
+        loaded = cam.checkpoint_controls() if key == cam.CHECKPOINT else cam.shared_model(key)
+    if loaded is not None:
+        st.caption(f"Using the {loaded.source}.")
+        st.header("Explanation")
+        settings = cam.cam_controls(loaded)
+
+if loaded is None:
+    st.stop()
+
+images = cam.image_inputs(loaded)
+if not images:
+    st.info("Upload an image or pick a bundled sample to see its Grad-CAM.")
+for name, data in images:
+    with st.container(border=True):
+        st.subheader(name)
+        with shown_errors(f"explaining {name}"):
+            cam.explain_image(name, data, loaded, settings)

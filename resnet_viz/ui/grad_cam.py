@@ -1,0 +1,324 @@
+"""Models, controls and drawing for the Grad-CAM page.
+
+Models are loaded once per server and shared by every session (never mutated: grad_cam leaves
+them as found and serialises its hook work per model). An uploaded checkpoint belongs to its
+session only. Grad-CAM results are cached per (image, model, layer, class).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import threading
+from dataclasses import dataclass
+
+import streamlit as st
+from PIL import Image
+
+from .. import charts
+from ..cam import CamResult, grad_cam, grad_cam_strip, heatmap_image, overlay
+from ..device import pick_device
+from ..images import IMAGENET_MEAN, IMAGENET_STD, load_image
+from ..samples import Sample, bundled_samples
+from ..spec import PRESETS
+from ..split import layer_label, target_layers
+from ..summary import summarize
+from ..weights import (
+    IMAGENET_MODELS,
+    LoadedModel,
+    Preprocessing,
+    WeightsUnavailable,
+    imagenet_preprocessing,
+    imagenet_weights,
+    load_checkpoint,
+    load_demo_model,
+    load_imagenet_model,
+    weights_path,
+)
+from ..workload import heavy_work_slot
+from .network_controls import url_params_for
+
+BIND = "query-params"
+DEMO, CHECKPOINT = "demo", "checkpoint"
+MODEL_KEYS = [DEMO, *IMAGENET_MODELS, CHECKPOINT]
+IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
+MAX_IMAGE_MB = 20
+MAX_CHECKPOINT_MB = 280
+COLORMAPS = ["jet", "turbo", "inferno", "viridis"]
+
+
+def model_label(key: str) -> str:
+    if key == DEMO:
+        return "Demo: shapes ResNet (offline, bundled)"
+    if key == CHECKPOINT:
+        return "Upload a checkpoint…"
+    cached = " (weights cached)" if weights_path(key).is_file() else " (downloads weights)"
+    return f"{PRESETS[key].label}, ImageNet{cached}"
+
+
+# Shared models -------------------------------------------------------------------------------
+
+_MODELS: dict[str, LoadedModel] = {}
+_MODELS_LOCK = threading.Lock()
+_LOAD_LOCKS: dict[str, threading.Lock] = {}
+
+
+def _load_lock(key: str) -> threading.Lock:
+    with _MODELS_LOCK:
+        return _LOAD_LOCKS.setdefault(key, threading.Lock())
+
+
+def shared_model(key: str) -> LoadedModel:
+    """The demo or an ImageNet model, loaded once per server onto the compute device.
+
+    A missing ImageNet weights file is downloaded with a progress bar in the page. If that
+    fails, the page says why (file name and folder) and the demo model is used instead.
+    """
+    with _MODELS_LOCK:
+        if key in _MODELS:
+            return _MODELS[key]
+    with _load_lock(key):  # one download/load per model, however many users ask at once
+        with _MODELS_LOCK:
+            if key in _MODELS:
+                return _MODELS[key]
+        if key == DEMO:
+            loaded = load_demo_model(device=pick_device())
+        else:
+            try:
+                loaded = _load_imagenet(key)
+            except WeightsUnavailable as error:
+                st.warning(
+                    f"{error} Showing the bundled demo model instead.", icon=":material/wifi_off:"
+                )
+                return shared_model(DEMO)
+        with _MODELS_LOCK:
+            _MODELS[key] = loaded
+        return loaded
+
+
+def _load_imagenet(key: str) -> LoadedModel:
+    if weights_path(key).is_file():
+        with st.spinner(f"Loading {PRESETS[key].label} weights…"):
+            return load_imagenet_model(key, device=pick_device())
+    bar = st.progress(0.0, text=f"Downloading {weights_path(key).name}…")
+
+    def progress(done: int, total: int) -> None:
+        fraction = done / total if total else 0.0
+        bar.progress(min(fraction, 1.0), text=f"Downloading {weights_path(key).name}: "
+                     f"{done / 1e6:.0f} of {total / 1e6:.0f} MB")  # fmt: skip
+
+    try:
+        return load_imagenet_model(key, progress=progress, device=pick_device())
+    finally:
+        bar.empty()
+
+
+# Uploaded checkpoints (one session's own) ------------------------------------------------------
+
+
+def checkpoint_controls() -> LoadedModel | None:
+    """Upload a state_dict for a chosen architecture; the model lives in this session only."""
+    arch = st.selectbox(
+        "Architecture of the checkpoint",
+        list(PRESETS),
+        format_func=lambda n: PRESETS[n].label,
+        key="ckpt_arch",
+    )
+    classes = st.number_input(
+        "Classes in its fc layer",
+        min_value=1,
+        max_value=100_000,
+        value=PRESETS[arch].spec.num_classes,
+        key="ckpt_classes",
+    )
+    upload = st.file_uploader(
+        "State dict (.pt / .pth, torch.save of model.state_dict())",
+        type=["pt", "pth", "bin", "ckpt"],
+        key="ckpt_file",
+        max_upload_size=MAX_CHECKPOINT_MB,
+        help="Read with torch.load(weights_only=True): tensors only, never pickled code.",
+    )
+    if upload is None:
+        st.info("Upload a checkpoint to explain its predictions.", icon=":material/upload:")
+        return None
+    data = upload.getvalue()
+    spec = dataclasses.replace(PRESETS[arch].spec, num_classes=classes)
+    key = (hashlib.sha256(data).hexdigest(), spec)
+    store = st.session_state.setdefault("checkpoint_models", {})
+    if key not in store:
+        store.clear()  # keep one uploaded model per session
+        model = load_checkpoint(data, spec).to(pick_device())
+        store[key] = LoadedModel(
+            model=model,
+            spec=spec,
+            categories=_categories_for(arch, classes),
+            preprocessing=_preprocessing_for(arch),
+            source=f"uploaded checkpoint {upload.name} ({PRESETS[arch].label})",
+            name=f"checkpoint-{key[0][:12]}",
+        )
+    return store[key]
+
+
+def _categories_for(arch: str, classes: int) -> list[str]:
+    if arch in IMAGENET_MODELS and classes == 1000:
+        return list(imagenet_weights(arch).meta["categories"])
+    return [f"class {i}" for i in range(classes)]
+
+
+def _preprocessing_for(arch: str) -> Preprocessing:
+    if arch in IMAGENET_MODELS:
+        return imagenet_preprocessing(arch)
+    side = PRESETS[arch].input_size[1]
+    return Preprocessing(size=side, resize=None, mean=IMAGENET_MEAN, std=IMAGENET_STD)
+
+
+# Controls -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CamSettings:
+    layer: str
+    target: int | None
+    alpha: float
+    colormap: str
+
+
+def cam_controls(loaded: LoadedModel) -> CamSettings:
+    """Target layer, class and overlay settings for this model."""
+    spec = loaded.spec
+    input_size = (spec.in_channels, loaded.preprocessing.size, loaded.preprocessing.size)
+    layers = target_layers(spec)
+    layer = st.selectbox(
+        "Target layer",
+        layers,
+        index=layers.index(f"layer{spec.num_stages}"),
+        format_func=lambda n: layer_label(spec, n, input_size),
+        key="layer",
+        bind=BIND,
+        help="Grad-CAM weighs this layer's feature maps by the class score's gradient. The "
+        "last stage is the paper's choice: the most semantic, and the coarsest.",
+    )
+    options = [None, *range(len(loaded.categories))]
+    target = st.selectbox(
+        "Class to explain",
+        options,
+        format_func=lambda i: "Top-1 prediction" if i is None else loaded.categories[i],
+        key="cls",
+        help="Type to search the class names.",
+    )
+    alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="alpha", bind=BIND)
+    colormap = st.selectbox("Colour map", COLORMAPS, key="cmap", bind=BIND)
+    return CamSettings(layer, target, alpha, colormap)
+
+
+def image_inputs(loaded: LoadedModel) -> list[tuple[str, bytes]]:
+    """Uploaded files and chosen bundled samples, as (name, bytes) pairs."""
+    uploads = st.file_uploader(
+        "Upload images",
+        type=IMAGE_TYPES,
+        accept_multiple_files=True,
+        key="images",
+        max_upload_size=MAX_IMAGE_MB,
+        help=f"JPEG, PNG, WebP, GIF, BMP or TIFF, up to {MAX_IMAGE_MB} MB each.",
+    )
+    samples = bundled_samples()
+    suits_demo = loaded.name == DEMO
+    default = [s.label for s in samples if s.synthetic == suits_demo][:2]
+    chosen = st.multiselect(
+        "…or bundled samples",
+        [s.label for s in samples],
+        default=default if not uploads else [],
+        key=f"samples_{'demo' if suits_demo else 'photo'}",
+        help="Photos suit the ImageNet models; synthetic shapes suit the demo model.",
+    )
+    by_label: dict[str, Sample] = {s.label: s for s in samples}
+    items = [(u.name, u.getvalue()) for u in uploads or []]
+    items += [(label, by_label[label].read()) for label in chosen]
+    return items
+
+
+# One image -------------------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _explain(
+    image_digest: str, model_key: str, layer: str, target: int | None, _model, _tensor
+) -> tuple[CamResult, list[CamResult]]:
+    """The CAM at ``layer`` and the strip over every stage (one cached entry per image,
+    model, layer and class; the underscored arguments are not part of the key)."""
+    with heavy_work_slot():
+        main = grad_cam(_model, _tensor, target_layer=layer, target_class=target)
+        strip = grad_cam_strip(_model, _tensor, target_class=main.target_class)
+    return main, strip
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def explain_image(name: str, data: bytes, loaded: LoadedModel, settings: CamSettings) -> None:
+    """Original / heatmap / overlay, the top-5 classes, a download, and the per-stage strip.
+
+    Raises ImageError for a bad file; the caller shows it next to this file only.
+    """
+    image = load_image(data)
+    crop = loaded.preprocessing.crop(image)
+    tensor = loaded.preprocessing.tensor(image)
+    digest = hashlib.sha256(data).hexdigest()
+    main, strip = _explain(
+        digest, loaded.name, settings.layer, settings.target, loaded.model, tensor
+    )
+    composite = overlay(crop, main.heatmap, alpha=settings.alpha, colormap=settings.colormap)
+    left, middle, right = st.columns(3)
+    left.image(crop, caption=f"As the model sees it ({crop.width}×{crop.height})")
+    middle.image(
+        heatmap_image(main.heatmap, settings.colormap),
+        caption=f"Grad-CAM at {main.layer} ({main.raw.shape[0]}×{main.raw.shape[1]} map)",
+    )
+    right.image(composite, caption=f"Explaining “{loaded.categories[main.target_class]}”")
+    chart, actions = st.columns([3, 1])
+    chart.plotly_chart(
+        charts.top_k_figure(main.top_k, loaded.categories, main.target_class),
+        key=f"topk_{digest[:16]}",
+    )
+    actions.download_button(
+        "Download overlay (PNG)",
+        _png(composite),
+        file_name=f"gradcam_{name.rsplit('.', 1)[0]}_{main.layer}.png",
+        mime="image/png",
+        key=f"download_{digest[:16]}",
+        icon=":material/download:",
+    )
+    where = "the CPU (the GPU ran out of memory)" if main.fell_back_to_cpu else main.device
+    actions.caption(f"Ran on {where}.")
+    _strip(crop, strip, loaded, settings)
+
+
+def _strip(crop: Image.Image, strip: list[CamResult], loaded: LoadedModel, settings: CamSettings):
+    spec = loaded.spec
+    size = loaded.preprocessing.size
+    stages = {s.name: s for s in summarize(spec, (spec.in_channels, size, size)).stages}
+    with st.expander("The same class at every stage: why the last stage's map is coarse"):
+        st.markdown(
+            "Early stages have fine maps but small receptive fields: each position sees a small "
+            "patch and responds to edges and textures. The last stage sees (almost) the whole "
+            "image, so its evidence is about the object, but its map is only a few positions "
+            "wide: upsampled, it looks blurry."
+        )
+        columns = st.columns(len(strip))
+        for column, result in zip(columns, strip, strict=True):
+            stage = stages[result.layer]
+            column.image(
+                overlay(crop, result.heatmap, alpha=settings.alpha, colormap=settings.colormap),
+                caption=f"{stage.label}: {result.raw.shape[0]}×{result.raw.shape[1]} map, "
+                f"receptive field {stage.receptive_field} px",
+            )
+        st.page_link(
+            "pages/architecture.py",
+            label="Receptive fields stage by stage, on the architecture page",
+            icon=":material/account_tree:",
+            query_params=url_params_for(loaded.spec, (loaded.spec.in_channels, size, size)),
+        )
