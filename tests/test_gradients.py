@@ -23,6 +23,17 @@ from resnet_viz.gradients import (
 SMALL = dataclasses.replace(preset("resnet20"), shortcut="B")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """One intra-op thread for this module, restored afterwards. On a 2-core machine shared with
+    other processes, two OpenMP threads keep waiting for each other and the suite ran 10x slower
+    (189 s instead of 18 s); one thread is barely slower when the machine is idle."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def cifar56():
     return gradient_norms(spec_for_depth(56, "cifar"), device="cpu")
