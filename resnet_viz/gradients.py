@@ -34,11 +34,11 @@ What :func:`gradient_norms` computes, precisely:
 
 Reported numbers:
 
-- per layer: the L2 (Frobenius) norm of d loss / d weight of every ``nn.Conv2d`` and
-  ``nn.Linear`` *weight* (biases, present without BatchNorm, are not reported), in forward order:
-  first ``conv1`` (the stem), last ``fc``. Shortcut projections (options B and C,
-  ``layerX.Y.downsample.0``) are Conv2d weights too, so they are in the residual dict, at the
-  place they run (after their block's branch); the plain twin has none.
+- per layer: the L2 (Frobenius) norm, accumulated in float64, of d loss / d weight of every
+  ``nn.Conv2d`` and ``nn.Linear`` *weight* (biases, present without BatchNorm, are not
+  reported), in forward order: first ``conv1`` (the stem), last ``fc``. Shortcut projections
+  (options B and C, ``layerX.Y.downsample.0``) are Conv2d weights too, so they are in the
+  residual dict, at the place they run (after their block's branch); the plain twin has none.
   :meth:`GradientReport.shared_layers` lists the main-path layers both models have, in order:
   use it to plot or divide the two.
 - ``branch_ratio``: per residual block, ``||F(x)|| / ||shortcut(x)||`` where both are the two
@@ -65,6 +65,11 @@ into Rectifiers", arXiv:1502.01852), so the plain ratio sits near 1 (0.16-6 over
 below it. The residual net without BatchNorm is the one in trouble: each block adds its
 branch's variance to the signal, so activations and the loss blow up with depth (loss 2.2e3 at
 56, 8e7 at 110; why Fixup, Zhang et al. 2019, arXiv:1901.09321, rescales the branches).
+Vanishing needs a weaker init: with PyTorch's default (``init="pytorch"``, variance
+1 / (3 fan_in)) and no BatchNorm, plain-56's ratio is 1e-21 (stem gradient 5e-23) while the
+residual's stays at 0.1-0.2: the identity paths carry the gradient. Norms are accumulated in
+float64 so such values are not rounded to 0; below float32's range (~1e-45, e.g. plain-110
+under the same init) the gradients themselves underflow and read 0.
 A few SGD steps also tame the plain explosion (ResNet-56, lr 0.01: 6.2e3, 135, 81, 22, 12, 8):
 the big gradients inflate the early weights, and BatchNorm makes their scale irrelevant to the
 output, so their effective learning rate shrinks.
@@ -208,6 +213,8 @@ class GradientReport:
         norms = getattr(self.history[step], which)
         shared = self.shared_layers()
         first, last_conv = shared[0], shared[-2]  # shared[-1] is the fc, the only Linear
+        if norms[last_conv] == 0:
+            return math.inf if norms[first] > 0 else math.nan
         return norms[first] / norms[last_conv]
 
 
@@ -377,14 +384,16 @@ def _snapshot_values(
     loss.backward()
     with torch.no_grad():
         grads = [w.grad for w in weights]
-        # One fused multi-tensor kernel on a GPU instead of one launch per layer (what
-        # torch.nn.utils.clip_grad_norm_ uses); the per-tensor loop is the fallback.
-        foreach_norm = getattr(torch, "_foreach_norm", None)
-        if foreach_norm is not None:
-            norms = foreach_norm(grads)
-        else:  # pragma: no cover (every torch this project supports has it)
-            norms = [torch.linalg.vector_norm(g) for g in grads]
-        return torch.stack([loss.detach(), *norms])
+        # Accumulate in float64: vanishing gradients are the point of the page, and in float32
+        # the squares of entries below ~1e-19 go subnormal and then to zero (a plain ResNet-56
+        # without BN under PyTorch's default init reported its stem's norm as exactly 0, and
+        # norms of 1e-22 came out 3x too small). One fused multi-tensor kernel, as
+        # torch.nn.utils.clip_grad_norm_ uses; the per-tensor loop is the fallback.
+        try:
+            norms = torch._foreach_norm(grads, 2, dtype=torch.float64)
+        except (AttributeError, TypeError):  # pragma: no cover (older torch)
+            norms = [torch.linalg.vector_norm(g, dtype=torch.float64) for g in grads]
+        return torch.stack([loss.detach().double(), *norms])
 
 
 def gradient_norms(
@@ -539,7 +548,7 @@ def _run(
             done += 1
             report(done / units, f"Step {step}: plain network done")
             with torch.no_grad():
-                block_ratios = torch.stack(ratios) if ratios else r_values.new_zeros(0)
+                block_ratios = torch.stack(ratios).double() if ratios else r_values.new_zeros(0)
                 values = torch.cat([r_values, p_values, block_ratios]).tolist()  # one sync
             n_r, n_p = len(r_values), len(p_values)
             r_list, p_list, b_list = values[:n_r], values[n_r : n_r + n_p], values[n_r + n_p :]
