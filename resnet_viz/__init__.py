@@ -6,17 +6,21 @@ The library behind the Streamlit app; it never imports streamlit (that lives in 
 
 from .build import build_model
 from .cam import CamResult, grad_cam
+from .gradients import GradientReport, GradientSnapshot, gradient_norms
 from .images import ImageError, load_image
 from .spec import ResNetSpec, SpecError, preset, spec_for_depth
 from .summary import summarize
 
 __all__ = [
     "CamResult",
+    "GradientReport",
+    "GradientSnapshot",
     "ImageError",
     "ResNetSpec",
     "SpecError",
     "build_model",
     "grad_cam",
+    "gradient_norms",
     "load_image",
     "preset",
     "spec_for_depth",
