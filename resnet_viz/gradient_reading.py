@@ -27,11 +27,12 @@ def format_factor(x: float) -> str:
 
 
 def _direction(ratio: float) -> str:
-    if ratio > 1:
+    """How a first/last ratio reads; within a factor of 2 of 1 counts as keeping its size."""
+    if ratio > 2:
         return "grows toward the input"
-    if ratio < 1:
+    if ratio < 0.5:
         return "shrinks toward the input"
-    return "keeps its size"
+    return "keeps roughly its size"
 
 
 def reading(report: GradientReport, step: int = 0) -> list[str]:
@@ -51,12 +52,12 @@ def reading(report: GradientReport, step: int = 0) -> list[str]:
         f"norm of its last conv layer; the ResNet's gets {format_factor(residual)}×."
     ]
     factor = plain / residual if residual > 0 else math.inf
-    if factor >= CLEAR_DIFFERENCE and plain > 1:
+    if factor >= CLEAR_DIFFERENCE and plain >= CLEAR_DIFFERENCE:
         sentences.append(
             f"So the gradient explodes toward the input in the plain network: it grows "
             f"{format_factor(factor)}× more from the last layer to the first than in the ResNet."
         )
-    elif factor <= 1 / CLEAR_DIFFERENCE and plain < 1:
+    elif factor <= 1 / CLEAR_DIFFERENCE and plain <= 1 / CLEAR_DIFFERENCE:
         sentences.append(
             f"So the gradient vanishes toward the input in the plain network: it is "
             f"{format_factor(1 / factor)}× weaker at the first layer, relative to the last, "
@@ -64,9 +65,8 @@ def reading(report: GradientReport, step: int = 0) -> list[str]:
         )
     else:
         sentences.append(
-            f"Here both networks' gradients scale within {CLEAR_DIFFERENCE:.0f}× of each other "
-            f"from the last layer to the first (plain: {_direction(plain)}; ResNet: "
-            f"{_direction(residual)})."
+            f"From the last conv layer to the first, the plain network's gradient "
+            f"{_direction(plain)} and the ResNet's {_direction(residual)}."
         )
     ratios = [r for r in snapshot.branch_ratio.values() if math.isfinite(r)]
     if ratios:

@@ -153,3 +153,38 @@ def test_layer_drill_down_filters():
     layers = at.dataframe[0].value
     assert set(layers["Layer"].str.split(".").str[0]) == {"layer3"}
     assert_clean(at)
+
+
+# Gradient flow page ----------------------------------------------------------------------------
+
+SMALL_STUDY = {"preset": "ResNet-20 (CIFAR)", "batch": "4"}
+
+
+def test_gradient_page_shows_both_networks():
+    at = open_page("pages/gradients.py", **SMALL_STUDY)
+    assert_clean(at)
+    assert "plain network's first layer gets" in at.markdown[1].value
+    figure = at.get("plotly_chart")[0].proto.spec
+    assert "ResNet (with skips)" in figure
+    assert "Plain twin (no skips)" in figure
+    assert metric(at, "First/last ratio, ResNet") != metric(at, "First/last ratio, plain")
+
+
+def test_gradient_page_depth_and_batch_norm_change_the_numbers():
+    at = open_page("pages/gradients.py", **SMALL_STUDY)
+    before = metric(at, "First/last ratio, plain")
+    at.selectbox(key="preset").set_value("resnet32").run()
+    assert_clean(at)
+    deeper = metric(at, "First/last ratio, plain")
+    assert deeper != before
+    at.toggle(key="gbn").set_value(False).run()
+    assert_clean(at)
+    assert metric(at, "First/last ratio, plain") != deeper
+    assert "no BatchNorm (convs with biases)" in at.caption[-1].value
+
+
+def test_gradient_page_refuses_too_heavy_work_with_a_message():
+    at = open_page("pages/gradients.py", preset="ResNet-152", h="512", w="512", batch="64")
+    assert_clean(at)
+    assert "GiB" in at.error[0].value
+    assert "Use a smaller batch" in at.error[0].value

@@ -119,6 +119,12 @@ def show_study(report: GradientReport) -> None:
     st.caption(
         f"{spec_label(report.spec)} and its plain twin, identical weights where their layers "
         f"coincide; batch of {report.batch_size} random {c}×{h}×{w} inputs with random labels, "
-        f"seed {report.seed}, {report.init} init; BatchNorm uses batch statistics (train mode). "
+        f"seed {report.seed}, {report.init} init; "
+        + (
+            "BatchNorm uses batch statistics (train mode). "
+            if report.spec.batch_norm
+            else "no BatchNorm (convs with biases). "
+        )
+        + f"
         f"Computed on {report.device} in {report.build_seconds + report.run_seconds:.1f} s."
     )
