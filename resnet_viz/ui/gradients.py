@@ -116,15 +116,14 @@ def show_study(report: GradientReport) -> None:
     cols[2].metric("Loss, ResNet", f"{snapshot.residual_loss:.3f}")
     cols[3].metric("Loss, plain", f"{snapshot.plain_loss:.3f}")
     c, h, w = report.input_size
+    norm = (
+        "BatchNorm uses batch statistics (train mode)"
+        if report.spec.batch_norm
+        else "no BatchNorm (convs with biases)"
+    )
     st.caption(
         f"{spec_label(report.spec)} and its plain twin, identical weights where their layers "
         f"coincide; batch of {report.batch_size} random {c}×{h}×{w} inputs with random labels, "
-        f"seed {report.seed}, {report.init} init; "
-        + (
-            "BatchNorm uses batch statistics (train mode). "
-            if report.spec.batch_norm
-            else "no BatchNorm (convs with biases). "
-        )
-        + f"
+        f"seed {report.seed}, {report.init} init; {norm}. "
         f"Computed on {report.device} in {report.build_seconds + report.run_seconds:.1f} s."
     )
