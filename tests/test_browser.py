@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser_support import wait_until_idle
+from tests.browser_support import REPO, streamlit_server, wait_until_idle
 
 pytestmark = pytest.mark.browser
 
@@ -59,3 +59,24 @@ def test_shared_link_reopens_resnet152_at_512(live_server, page, screenshots):
         page.get_by_role("tab", name=tab).click()
         page.wait_for_timeout(1000)
         full_screenshot(page, screenshots / f"architecture-{tab.lower()}.png")
+
+
+def test_deep_link_on_a_fresh_server_gets_the_full_app(page, screenshots):
+    """The first request a server sees is a shared link: it must still go through app.py
+    (navigation menu, device badge), not Streamlit's v1 pages/ discovery (see app.py)."""
+    log = REPO / "artifacts" / "logs" / "streamlit-fresh-server.log"
+    with streamlit_server(log) as fresh:
+        page.goto(f"{fresh.url}/architecture?preset=ResNet-101")
+        wait_until_idle(page)
+        expect(metric_value(page, "44,549,160")).to_be_visible(timeout=30_000)
+        nav = page.get_by_test_id("stSidebarNav")
+        expect(nav.get_by_text("Gradient flow")).to_be_visible()
+        expect(page.get_by_text("Compute device")).to_be_visible()
+
+
+def test_gradient_page(live_server, page, screenshots):
+    page.goto(f"{live_server.url}/gradients?preset=ResNet-56+(CIFAR)&batch=8")
+    wait_until_idle(page, timeout_ms=180_000)
+    expect(page.get_by_text("the plain network's first layer gets")).to_be_visible(timeout=180_000)
+    expect(page.get_by_text("Gradient norm per layer")).to_be_visible()
+    full_screenshot(page, screenshots / "gradients.png")

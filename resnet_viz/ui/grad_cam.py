@@ -317,7 +317,7 @@ def _strip(crop: Image.Image, strip: list[CamResult], loaded: LoadedModel, setti
                 f"receptive field {stage.receptive_field} px",
             )
         st.page_link(
-            "pages/architecture.py",
+            "pages/architecture_explorer.py",
             label="Receptive fields stage by stage, on the architecture page",
             icon=":material/account_tree:",
             query_params=url_params_for(loaded.spec, (loaded.spec.in_channels, size, size)),

@@ -34,13 +34,13 @@ with right:
 
 st.subheader("Explore")
 st.page_link(
-    "pages/architecture.py",
+    "pages/architecture_explorer.py",
     label="**Architecture explorer**: build any ResNet, see every stage's shapes, parameters, "
     "MACs and receptive field, and the skip connections drawn.",
     icon=":material/account_tree:",
 )
 st.page_link(
-    "pages/gradients.py",
+    "pages/gradient_flow.py",
     label="**Gradient flow**: per-layer gradient norms of a ResNet and of its plain twin; watch "
     "the gradient explode toward the input without skip connections.",
     icon=":material/show_chart:",
