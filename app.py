@@ -2,11 +2,11 @@
 
 The entry point only sets up navigation and the shared sidebar; each view lives in pages/.
 
-The page files are deliberately not named like their URLs (pages/architecture_explorer.py is
-served at /architecture): Streamlit still auto-discovers pages/ the "v1" way until the first
-st.navigation call, and a first request for a URL that matched a file there would run that
-file on its own, without this entry point (no navigation menu, no device badge).
-tests/test_browser.py opens a deep link on a fresh server to keep it that way.
+Each page file is named like its URL (pages/architecture.py is /architecture) and starts with
+``require_app_shell()``: Streamlit still discovers pages/ the "v1" way until the first
+st.navigation call in the process, so a shared link as a fresh server's first request would run
+the page file on its own, without this entry point (see resnet_viz/ui/common.py).
+tests/test_browser.py opens a deep link on a fresh server to keep it working.
 """
 
 import streamlit as st
@@ -17,17 +17,17 @@ st.set_page_config(page_title="resnet-viz", page_icon=":material/hub:", layout="
 
 PAGES = {
     "": [
-        st.Page("pages/introduction.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     ],
     "Explore": [
         st.Page(
-            "pages/architecture_explorer.py",
+            "pages/architecture.py",
             title="Architecture",
             icon=":material/account_tree:",
             url_path="architecture",
         ),
         st.Page(
-            "pages/gradient_flow.py",
+            "pages/gradients.py",
             title="Gradient flow",
             icon=":material/show_chart:",
             url_path="gradients",
@@ -36,7 +36,7 @@ PAGES = {
             "pages/grad_cam.py",
             title="Grad-CAM",
             icon=":material/image_search:",
-            url_path="grad-cam",
+            url_path="grad_cam",
         ),
     ],
 }

@@ -3,8 +3,9 @@
 import streamlit as st
 
 from resnet_viz.ui import grad_cam as cam
-from resnet_viz.ui.common import shown_errors
+from resnet_viz.ui.common import require_app_shell, shown_errors
 
+require_app_shell()
 st.title("Grad-CAM: where does the network look?")
 st.markdown(
     "Grad-CAM (Selvaraju et al. 2017) weighs a layer's feature maps by how much each one "
@@ -32,7 +33,7 @@ images = cam.image_inputs(loaded)
 if not images:
     st.info("Upload an image or pick a bundled sample to see its Grad-CAM.")
 for name, data in images:
-    with st.container(border=True):
+    with st.container(border=True, key=cam.container_key(data)):
         st.subheader(name)
         with shown_errors(f"explaining {name}"):
             cam.explain_image(name, data, loaded, settings)

@@ -72,6 +72,7 @@ def test_deep_link_on_a_fresh_server_gets_the_full_app(page, screenshots):
         nav = page.get_by_test_id("stSidebarNav")
         expect(nav.get_by_text("Gradient flow")).to_be_visible()
         expect(page.get_by_text("Compute device")).to_be_visible()
+        expect(page.get_by_text("Page not found")).to_have_count(0)
 
 
 def test_gradient_page(live_server, page, screenshots):
@@ -80,3 +81,12 @@ def test_gradient_page(live_server, page, screenshots):
     expect(page.get_by_text("the plain network's first layer gets")).to_be_visible(timeout=180_000)
     expect(page.get_by_text("Gradient norm per layer")).to_be_visible()
     full_screenshot(page, screenshots / "gradients.png")
+
+
+def test_grad_cam_page_with_the_demo_model(live_server, page, screenshots):
+    page.goto(f"{live_server.url}/grad_cam")
+    wait_until_idle(page, timeout_ms=180_000)
+    expect(page.get_by_text("Explaining “circle”")).to_be_visible(timeout=180_000)
+    page.get_by_text("The same class at every stage").first.click()
+    page.wait_for_timeout(1000)
+    full_screenshot(page, screenshots / "grad_cam.png")

@@ -253,6 +253,11 @@ def _explain(
     return main, strip
 
 
+def container_key(data: bytes) -> str:
+    """A stable key for one image's section (CSS class ``st-key-<key>``, used by tests)."""
+    return f"cam-{hashlib.sha256(data).hexdigest()[:16]}"
+
+
 def _png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
@@ -317,7 +322,7 @@ def _strip(crop: Image.Image, strip: list[CamResult], loaded: LoadedModel, setti
                 f"receptive field {stage.receptive_field} px",
             )
         st.page_link(
-            "pages/architecture_explorer.py",
+            "pages/architecture.py",
             label="Receptive fields stage by stage, on the architecture page",
             icon=":material/account_tree:",
             query_params=url_params_for(loaded.spec, (loaded.spec.in_channels, size, size)),

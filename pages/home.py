@@ -3,7 +3,9 @@
 import streamlit as st
 
 from resnet_viz.diagram import residual_block_figure
+from resnet_viz.ui.common import require_app_shell
 
+require_app_shell()
 st.title("Residual networks, explained")
 left, right = st.columns([3, 2], gap="large")
 with left:
@@ -34,13 +36,13 @@ with right:
 
 st.subheader("Explore")
 st.page_link(
-    "pages/architecture_explorer.py",
+    "pages/architecture.py",
     label="**Architecture explorer**: build any ResNet, see every stage's shapes, parameters, "
     "MACs and receptive field, and the skip connections drawn.",
     icon=":material/account_tree:",
 )
 st.page_link(
-    "pages/gradient_flow.py",
+    "pages/gradients.py",
     label="**Gradient flow**: per-layer gradient norms of a ResNet and of its plain twin; watch "
     "the gradient explode toward the input without skip connections.",
     icon=":material/show_chart:",

@@ -4,9 +4,10 @@ import streamlit as st
 
 from resnet_viz.choice import NetworkChoice, resolve
 from resnet_viz.ui import gradients as study
-from resnet_viz.ui.common import shown_errors
+from resnet_viz.ui.common import require_app_shell, shown_errors
 from resnet_viz.ui.network_controls import network_controls
 
+require_app_shell()
 st.title("Gradient flow: with and without skip connections")
 st.markdown(
     "One training step's gradients for a ResNet and for its **plain twin**: the same layers "

@@ -6,9 +6,10 @@ from resnet_viz.choice import resolve
 from resnet_viz.spec import SpecError, spec_label
 from resnet_viz.summary import summarize
 from resnet_viz.ui import architecture as sections
-from resnet_viz.ui.common import shown_errors
+from resnet_viz.ui.common import require_app_shell, shown_errors
 from resnet_viz.ui.network_controls import network_controls
 
+require_app_shell()
 st.title("Architecture explorer")
 
 with st.sidebar:

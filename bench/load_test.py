@@ -1,0 +1,53 @@
+"""A lecture hall on one server: N students at once, each in its own browser session.
+
+Run from the repository root:  python bench/load_test.py --users 10
+It starts `streamlit run app.py` on a free localhost port and drives N concurrent users
+(Playwright browser contexts on the system Chromium). Each opens the architecture page with its
+own preset and checks the parameter count, then uploads its own image on the Grad-CAM page and
+waits for the result, downloads the overlay and compares it with a direct grad_cam call (a
+different user's image or class would not match: cross-talk). It counts tracebacks in the
+server log, measures the server's RSS before and after, and ends with one line:
+users=N ok=K failed=F p50=...s p95=...s rss_growth=...MB
+(p50/p95: seconds from a user's upload to its Grad-CAM on screen).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.browser_support import REPO, find_chromium, streamlit_server
+from tests.load_driver import count_tracebacks, run_load, server_rss_mb, summary_line
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=10)
+    args = parser.parse_args()
+    chromium = find_chromium()
+    if chromium is None:
+        sys.exit("needs a system Chromium (apt-get install chromium)")
+    log = REPO / "artifacts" / "logs" / f"load-test-{args.users}.log"
+    with streamlit_server(log) as server, tempfile.TemporaryDirectory() as folder:
+        # Warm up: one user first, so "before" includes the loaded demo model and imports.
+        asyncio.run(run_load(server.url, 1, chromium, Path(folder) / "warmup"))
+        before = server_rss_mb(server.process.pid)
+        results = asyncio.run(run_load(server.url, args.users, chromium, Path(folder)))
+        after = server_rss_mb(server.process.pid)
+        tracebacks = count_tracebacks(server.log())
+    for result in results:
+        if not result.ok:
+            print(f"user {result.user} failed: {result.error}")
+    print(
+        f"server RSS before {before:.0f} MB, after {after:.0f} MB; tracebacks in log: {tracebacks}"
+    )
+    print(summary_line(results, after - before))
+
+
+if __name__ == "__main__":
+    main()
