@@ -225,11 +225,15 @@ def image_inputs(loaded: LoadedModel) -> list[tuple[str, bytes]]:
     samples = bundled_samples()
     suits_demo = loaded.name == DEMO
     default = [s.label for s in samples if s.synthetic == suits_demo][:2]
+    key = f"samples_{'demo' if suits_demo else 'photo'}"
+    if uploads and st.session_state.get(key) == default:
+        # The student brought their own images: drop the untouched default samples.
+        st.session_state[key] = []
     chosen = st.multiselect(
         "…or bundled samples",
         [s.label for s in samples],
-        default=default if not uploads else [],
-        key=f"samples_{'demo' if suits_demo else 'photo'}",
+        default=default,
+        key=key,
         help="Photos suit the ImageNet models; synthetic shapes suit the demo model.",
     )
     by_label: dict[str, Sample] = {s.label: s for s in samples}
@@ -278,12 +282,17 @@ def explain_image(name: str, data: bytes, loaded: LoadedModel, settings: CamSett
     )
     composite = overlay(crop, main.heatmap, alpha=settings.alpha, colormap=settings.colormap)
     left, middle, right = st.columns(3)
-    left.image(crop, caption=f"As the model sees it ({crop.width}×{crop.height})")
+    left.image(crop, caption=f"As the model sees it ({crop.width}×{crop.height})", width="stretch")
     middle.image(
         heatmap_image(main.heatmap, settings.colormap),
         caption=f"Grad-CAM at {main.layer} ({main.raw.shape[0]}×{main.raw.shape[1]} map)",
+        width="stretch",
     )
-    right.image(composite, caption=f"Explaining “{loaded.categories[main.target_class]}”")
+    right.image(
+        composite,
+        caption=f"Explaining “{loaded.categories[main.target_class]}”",
+        width="stretch",
+    )
     chart, actions = st.columns([3, 1])
     chart.plotly_chart(
         charts.top_k_figure(main.top_k, loaded.categories, main.target_class),
@@ -320,6 +329,7 @@ def _strip(crop: Image.Image, strip: list[CamResult], loaded: LoadedModel, setti
                 overlay(crop, result.heatmap, alpha=settings.alpha, colormap=settings.colormap),
                 caption=f"{stage.label}: {result.raw.shape[0]}×{result.raw.shape[1]} map, "
                 f"receptive field {stage.receptive_field} px",
+                width="stretch",
             )
         st.page_link(
             "pages/architecture.py",
