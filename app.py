@@ -12,8 +12,15 @@ tests/test_browser.py opens a deep link on a fresh server to keep it working.
 import streamlit as st
 
 from resnet_viz.ui.common import device_badge
+from resnet_viz.ui.lecture import lecture_mode_requested, lecture_toggle, tour_bar
 
-st.set_page_config(page_title="resnet-viz", page_icon=":material/hub:", layout="wide")
+st.set_page_config(
+    page_title="resnet-viz",
+    page_icon=":material/hub:",
+    layout="wide",
+    # Lecture mode starts with the controls out of the way; the presenter can open them.
+    initial_sidebar_state="collapsed" if lecture_mode_requested() else "auto",
+)
 
 PAGES = {
     "": [
@@ -43,4 +50,6 @@ PAGES = {
 
 page = st.navigation(PAGES)
 device_badge()
+lecture_toggle()
+tour_bar()
 page.run()

@@ -22,6 +22,7 @@ from ..tables import (
     layer_table,
     stage_table,
 )
+from .lecture import show_chart
 
 BIND = "query-params"
 _COUNT = st.column_config.NumberColumn(format="localized")
@@ -86,12 +87,12 @@ def stages_section(summary: Summary) -> None:
         icon=":material/download:",
         key="stages_csv",
     )
-    st.plotly_chart(charts.params_and_macs_by_stage(summary), key="chart_params_macs")
+    show_chart(charts.params_and_macs_by_stage(summary), key="chart_params_macs")
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(charts.shape_flow(summary), key="chart_shape_flow")
+        show_chart(charts.shape_flow(summary), key="chart_shape_flow")
     with right:
-        st.plotly_chart(charts.receptive_field_growth(summary), key="chart_rf")
+        show_chart(charts.receptive_field_growth(summary), key="chart_rf")
 
 
 _LEVELS = {1: "1: stages", 2: "2: blocks", 3: "3: every layer"}

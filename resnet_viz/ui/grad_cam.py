@@ -37,6 +37,7 @@ from ..weights import (
     weights_path,
 )
 from ..workload import heavy_work_slot
+from .lecture import show_chart
 from .network_controls import url_params_for
 
 BIND = "query-params"
@@ -294,10 +295,11 @@ def explain_image(name: str, data: bytes, loaded: LoadedModel, settings: CamSett
         width="stretch",
     )
     chart, actions = st.columns([3, 1])
-    chart.plotly_chart(
-        charts.top_k_figure(main.top_k, loaded.categories, main.target_class),
-        key=f"topk_{digest[:16]}",
-    )
+    with chart:
+        show_chart(
+            charts.top_k_figure(main.top_k, loaded.categories, main.target_class),
+            key=f"topk_{digest[:16]}",
+        )
     actions.download_button(
         "Download overlay (PNG)",
         _png(composite),

@@ -13,6 +13,7 @@ from ..gradient_reading import reading
 from ..gradients import INITS, MAX_STEPS, GradientReport, gradient_norms
 from ..spec import ResNetSpec, spec_label
 from ..workload import heavy_work_slot
+from .lecture import show_chart
 
 BIND = "query-params"
 _INIT_LABELS = {
@@ -106,9 +107,9 @@ def show_study(report: GradientReport) -> None:
         step = st.slider("Show step", 0, report.steps, report.steps, key="shown_step")
     for sentence in reading(report, step):
         st.markdown(f"- {sentence}")
-    st.plotly_chart(charts.gradient_norms_figure(report, step), key="grad_norms")
+    show_chart(charts.gradient_norms_figure(report, step), key="grad_norms")
     if report.branch_ratio:
-        st.plotly_chart(charts.branch_ratio_figure(report, step), key="branch_ratio")
+        show_chart(charts.branch_ratio_figure(report, step), key="branch_ratio")
     snapshot = report.history[step]
     cols = st.columns(4)
     cols[0].metric("First/last ratio, ResNet", f"{report.first_last_ratio('residual', step):.3g}")

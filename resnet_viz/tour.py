@@ -1,0 +1,90 @@
+"""The guided lecture tour: five steps, each a page with its settings in the URL.
+
+The story follows He et al. 2015: deeper plain networks train worse (the degradation problem),
+the residual block fixes it, this is what the networks look like, this is why it works (the
+gradients), and this is what a trained one looks at. Each step is plain data so that a link,
+a test and the tour bar all read the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+
+@dataclass(frozen=True)
+class TourStep:
+    """One step: the page file, its URL path and query parameters, and what to say."""
+
+    title: str
+    page: str  # the file under pages/, for st.page_link
+    url_path: str
+    params: dict[str, str] = field(default_factory=dict)
+    points: tuple[str, ...] = ()
+
+    def query(self, number: int) -> dict[str, str]:
+        """The step's query parameters, with the tour position and lecture mode on."""
+        return {**self.params, "tour": str(number), "lecture": "true"}
+
+    def url(self, number: int) -> str:
+        return f"/{self.url_path}?{urlencode(self.query(number))}"
+
+
+STEPS: tuple[TourStep, ...] = (
+    TourStep(
+        "The degradation problem",
+        "pages/degradation.py",
+        "degradation",
+        {},
+        (
+            "Plain networks: the 56-layer one ends with higher training error than the 20-layer "
+            "one. Not overfitting: this is the training set.",
+            "With skip connections the deeper network is at least as good.",
+        ),
+    ),
+    TourStep(
+        "The residual block",
+        "pages/architecture.py",
+        "architecture",
+        {"preset": "ResNet-18", "tab": "Diagram"},
+        (
+            "y = F(x) + x: the block learns a residual; the identity is free.",
+            "Where the shape changes, a 1×1 projection W_s (or zero-padding) matches it.",
+        ),
+    ),
+    TourStep(
+        "Shapes and parameters",
+        "pages/architecture.py",
+        "architecture",
+        {"preset": "ResNet-152", "tab": "Stages"},
+        (
+            "Spatial size halves and channels double at every stage.",
+            "Bottlenecks keep a 152-layer network at 60 M parameters; stage 3 holds most blocks.",
+        ),
+    ),
+    TourStep(
+        "Why it trains: the gradients",
+        "pages/gradients.py",
+        "gradients",
+        {"preset": "ResNet-56 (CIFAR)"},
+        (
+            "Without skips the gradient explodes toward the input (with BatchNorm).",
+            "With skips every block changes its input only a little.",
+        ),
+    ),
+    TourStep(
+        "What it looks at: Grad-CAM",
+        "pages/grad_cam.py",
+        "grad_cam",
+        {},
+        (
+            "The last stage's evidence for the predicted class, upsampled onto the image.",
+            "Coarse but semantic: each of its positions sees most of the image.",
+        ),
+    ),
+)
+
+
+def step(number: int) -> TourStep | None:
+    """Step ``number`` (1-based), or None outside the tour."""
+    return STEPS[number - 1] if 1 <= number <= len(STEPS) else None
