@@ -41,7 +41,9 @@ Measured on the committed checkpoint (fresh images, seeds >= ``FRESH_SEED``): ac
 (2,000 images); pointing game 0.82 strict, 0.88 within 1 px, 0.947 within 2 px (1,000 images;
 every class >= 0.95 within 2 px except rings, 0.71). Training took 911 s wall-clock with one
 thread on the project's 2-core machine while two other CPU-bound processes and a Streamlit
-server ran (load average 3.3); the same recipe with 2 threads took 2,471 s (load 4.5).
+server ran (median load average 3.3), and 803 s on a re-run (load 2.6) that reproduced the
+checkpoint file byte for byte; the same recipe with 2 threads took 2,471 s (load 4.5). Most of
+it is the two 64-px epochs (about 170 s each under that load; 12 epochs at 32 px took 350 s).
 
 Determinism. ``seed`` fixes the initial weights and the order of images within each epoch
 (a ``torch.Generator``); the data themselves depend only on the epoch. Training runs with
@@ -203,7 +205,7 @@ def evaluate(model: nn.Module, batch: ShapesBatch, *, batch_size: int = 500) -> 
 
 def _validate(model: nn.Module, cache: dict[int, ShapesBatch], n: int, size: int) -> float | None:
     # At the epoch's own size: a 64-px check after 32-px epochs says little (features are
-    # scale-specific: 17-34 % measured) and costs six times as much.
+    # scale-specific: 15-34 % measured) and costs six times as much.
     if n == 0:
         return None
     if size not in cache:
