@@ -5,9 +5,10 @@ The checkpoint ``resnet_viz/assets/demo_resnet.pt`` was trained by
 determinism smoke test). Every image here comes from seeds at or above ``FRESH_SEED``, which
 training and validation never touched.
 
-Grad-CAM is computed with captum's ``LayerGradCam`` on the whole model at ``layer3`` (16 x 16
-cells of 4 x 4 pixels at 64 x 64 input), for the predicted class, ReLU applied, upsampled
-bilinearly (``align_corners=False``) to the image.
+Grad-CAM is the app's :func:`resnet_viz.grad_cam` at ``layer3`` (16 x 16 cells of 4 x 4 pixels
+at 64 x 64 input), for the predicted class: captum's LayerGradCam with ReLU, upsampled
+bilinearly (``align_corners=False``) to the image; a test checks it against captum applied to
+the whole model.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
 from captum.attr import LayerGradCam
 
-from resnet_viz import ResNetSpec, build_model
+from resnet_viz import ResNetSpec, build_model, grad_cam
 from resnet_viz.demo_training import (
     CHECKPOINT_FORMAT,
     DEFAULT_CHECKPOINT,
@@ -78,10 +79,28 @@ def _tensors(images: np.ndarray) -> torch.Tensor:
 
 
 def _grad_cam(model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """(N, H, W) Grad-CAM at layer3 for ``target``, ReLU'd and upsampled to the input size."""
-    cam = LayerGradCam(model, model.layer3).attribute(x, target=target, relu_attributions=True)
-    up = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)
-    return up[:, 0].detach()
+    """(N, H, W) Grad-CAM at layer3 for ``target``, ReLU'd and upsampled to the input size:
+    the app's own :func:`resnet_viz.grad_cam`, one image at a time, as the page calls it."""
+    maps = [
+        grad_cam(model, image[None], target_layer="layer3", target_class=int(t)).heatmap
+        for image, t in zip(x, target, strict=True)
+    ]
+    return torch.from_numpy(np.stack(maps))
+
+
+def test_the_apps_grad_cam_equals_captum_on_the_demo_model(model):
+    """The localisation tests below use the app's grad_cam; on this model it agrees with
+    captum's LayerGradCam on the whole network (ReLU, bilinear upsampling, min-max)."""
+    batch = make_batch(8, size=INPUT_SIZE, seed=FRESH_SEED + 4)
+    x = _tensors(batch.images)
+    with torch.no_grad():
+        pred = model(x).argmax(1)
+    cam = LayerGradCam(model, model.layer3).attribute(x, target=pred, relu_attributions=True)
+    up = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
+    low = up.flatten(1).min(1).values[:, None, None]
+    high = up.flatten(1).max(1).values[:, None, None]
+    expected = torch.where(high > low, (up - low) / (high - low), torch.zeros_like(up))
+    torch.testing.assert_close(_grad_cam(model, x, pred), expected.detach(), atol=1e-5, rtol=0)
 
 
 def _dilate(masks: np.ndarray, radius: int) -> np.ndarray:
