@@ -404,7 +404,7 @@ def write_degradation_curves(path: Path | str = CURVES_PATH) -> dict:
         "settings": {**settings, "depths": list(DEFAULTS.depths)},
         "curves": curves,
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {_cpu_model()}",
+        "machine": machine_description(),
         "threads": 1,
         "wall_seconds": round(wall, 1),
         "load_average": [round(v, 2) for v in os.getloadavg()],
@@ -412,6 +412,13 @@ def write_degradation_curves(path: Path | str = CURVES_PATH) -> dict:
     }
     Path(path).write_text(json.dumps(record, indent=1) + "\n")
     return record
+
+
+def machine_description() -> str:
+    """``"x86_64, 2 CPUs, AMD EPYC"``: what the shipped record says it was computed on. Float
+    sums differ between CPU kernels, so curves are bitwise reproducible on the same kind of
+    machine and torch build only."""
+    return f"{platform.machine()}, {os.cpu_count()} CPUs, {_cpu_model()}"
 
 
 def _cpu_model() -> str:

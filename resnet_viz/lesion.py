@@ -23,9 +23,12 @@ What :func:`lesion_study` does, precisely:
   Veit et al. do to VGG's layers.
 - Accuracy: top-1 on the given batch, in eval mode (BatchNorm running statistics), under
   ``torch.no_grad``, in chunks of :data:`CHUNK` images.
-- The model is never touched: the work runs on a private ``copy.deepcopy``, so a model shared
-  between Streamlit sessions keeps its parameters, its train/eval mode and its hooks, and
-  another thread's forward pass never sees a lesion.
+- The model is never touched: the work runs on a private ``copy.deepcopy`` (in eval mode, with
+  the hooks it inherited cleared), so a model shared between Streamlit sessions keeps its
+  parameters, buffers, train/eval mode and hooks, and another thread's forward pass never sees
+  a lesion. The lesion hooks live on the copy and are removed in ``finally``.
+- Speed: one intra-op thread (two made it 15x slower on the project's shared 2-core machine);
+  the shipped pair's study on 500 digits takes under a second per network.
 
 Trained networks shipped for the page (``assets/lesion_resnet.pt``, ``assets/lesion_plain.pt``,
 format ``"resnet-viz-demo/1"``, readable with :func:`resnet_viz.weights.load_demo_model`):
@@ -149,8 +152,32 @@ def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device) -> flo
 def lesionable_blocks(model: nn.Module, x: torch.Tensor) -> list[str]:
     """Names of the residual blocks of ``model`` whose output has their input's shape, found by
     one forward pass of ``x[:1]`` on a private copy (``model`` is not touched)."""
+    return _same_shape_blocks(_private_copy(model), x[:1])
+
+
+#: Per-module hook registries (torch.nn.Module attributes) cleared on the private copy.
+_HOOK_DICTS = (
+    "_forward_hooks",
+    "_forward_hooks_with_kwargs",
+    "_forward_hooks_always_called",
+    "_forward_pre_hooks",
+    "_forward_pre_hooks_with_kwargs",
+    "_backward_hooks",
+    "_backward_pre_hooks",
+)
+
+
+def _private_copy(model: nn.Module) -> nn.Module:
+    """A deep copy in eval mode without the hooks someone may have registered on ``model``
+    (deepcopy copies them: a Grad-CAM hook of another session would otherwise fire, or
+    record, during the study)."""
     work = copy.deepcopy(model).eval()
-    return _same_shape_blocks(work, x[:1])
+    for module in work.modules():
+        for attr in _HOOK_DICTS:
+            registry = getattr(module, attr, None)
+            if registry is not None:
+                registry.clear()
+    return work
 
 
 def _same_shape_blocks(work: nn.Module, x: torch.Tensor) -> list[str]:
@@ -202,10 +229,9 @@ def lesion_study(
             "This network has no skip connections: there is no residual branch to drop. "
             "Use plain=True to replace each block by the identity."
         )
-    work = copy.deepcopy(model).eval()
+    work = _private_copy(model)
     device = next(work.parameters()).device
     work_blocks = _blocks(work)
-    # One thread: two made this 15x slower on the project's shared 2-core machine (measured).
     with intra_op_threads(1), torch.no_grad():
         names = _same_shape_blocks(work, x[:1])
         baseline = _accuracy(work, x, y, device)
