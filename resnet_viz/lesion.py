@@ -37,13 +37,26 @@ plain twin, trained from identical weights with the recipe of
 :mod:`resnet_viz.experiments` (SGD, momentum 0.9, weight decay 1e-4, lr 0.1 with warm-up and
 cosine decay) on the first :data:`TRAIN_IMAGES` UCI digits; the lesion page measures them on
 the :data:`HELD_OUT` digits after those. Why these: depth 26 gives 10 lesionable blocks
-(depth 20 gives 7, the demo model 3), and plain-26 still trains to zero training error (at 56
-it would not: the degradation problem), so the comparison is between two networks that both
-work. Why the digits and not the 32x32 shapes: measured here, ResNet-20 alone needed 342 s
-(machine load 4-6) to reach 85 % test accuracy on 6,000 shapes at 32x32, so the pair would
-take over ten minutes; on the digits both networks train in under a minute.
+(depth 20 gives 7, the demo model's (2, 2, 2) layout 4), and plain-26 still trains well
+(training accuracy 99.5 %, ResNet-26 100 %; at depth 56 it would not: the degradation
+problem), so the comparison is between two networks that both work. Why the digits and not
+the 32x32 shapes: measured here, ResNet-20 alone needed 342 s (machine load 4-6) to reach
+85 % test accuracy on 6,000 shapes at 32x32, so the pair would take over ten minutes; on the
+digits both networks train in under a minute.
 ``python -m resnet_viz.lesion --train --out resnet_viz/assets`` rebuilds both files,
-deterministically (one thread, fixed seed).
+deterministically (one thread, fixed seed; 24-38 s of training on the project's 2-core
+machine, byte-identical files on reruns).
+
+Measured on the shipped pair, 500 held-out digits (chance 10 %):
+
+- ResNet-26: 96.6 % intact. Without one block: 43.6 % (layer1.0), 75.2 % (layer1.1), and
+  95.0-97.2 % for the other eight (mean of the ten 88.8 %).
+- plain-26: 93.2 % intact, 9.2-18.4 % without any one block (mean 12.3 %).
+
+So the ResNet shrugs off most lesions and the plain net collapses for every one, as in Veit et
+al.; the exception worth showing is the first two blocks of the ResNet, which matter more here
+than Veit et al. found for their (much deeper) networks: with only four blocks per stage, the
+first blocks carry a larger share of the work (our reading, not measured further).
 """
 
 from __future__ import annotations
