@@ -1,0 +1,140 @@
+"""Plotly figures for the lab experiments (degradation curves, lesion study, path lengths):
+data in, ``go.Figure`` out, no Streamlit calls. Same conventions as :mod:`resnet_viz.charts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .charts import PLAIN_COLOUR, RESIDUAL_COLOUR, _layout
+from .lesion import LesionResult, path_length_distribution
+
+#: One colour per depth, shallow to deep (Plotly's "Safe" palette, as in charts.py): a plain
+#: net and the ResNet of the same depth share a colour, the line style tells them apart.
+DEPTH_COLOURS = ("#DDCC77", "#CC6677", "#882255", "#332288", "#44AA99", "#117733", "#999933")
+CHANCE_COLOUR = "#999999"
+
+
+def _depth(name: str) -> int:
+    return int(name.rsplit("-", 1)[1])
+
+
+def depth_colours(names: Sequence[str]) -> dict[int, str]:
+    """Depth -> colour, shallowest first."""
+    depths = sorted({_depth(n) for n in names})
+    return {d: DEPTH_COLOURS[i % len(DEPTH_COLOURS)] for i, d in enumerate(depths)}
+
+
+def degradation_figure(
+    curves: Mapping[str, Sequence[float]],
+    *,
+    epochs: int | None = None,
+    title: str = "Training error: plain networks (left) vs ResNets (right)",
+) -> go.Figure:
+    """He et al. 2015, Fig. 6: training error per epoch, plain networks on the left (dashed),
+    ResNets on the right (solid), one colour per depth, y in percent.
+
+    ``curves`` maps ``"plain-20"``, ``"resnet-56"``, ... to errors in [0, 1] after epochs
+    1, 2, ...; curves may be partial (a run in progress): pass ``epochs`` to fix the x range.
+    """
+    colours = depth_colours(list(curves))
+    fig = make_subplots(
+        rows=1, cols=2, shared_yaxes=True, subplot_titles=("Plain networks", "ResNets")
+    )
+    for name in sorted(curves, key=lambda n: (not n.startswith("plain"), _depth(n))):
+        values = list(curves[name])
+        plain = name.startswith("plain")
+        label = f"{'plain' if plain else 'ResNet'}-{_depth(name)}"
+        fig.add_trace(
+            go.Scatter(
+                x=list(range(1, len(values) + 1)),
+                y=values,
+                mode="lines+markers",
+                name=label,
+                line={
+                    "color": colours[_depth(name)],
+                    "width": 3,
+                    "dash": "dash" if plain else "solid",
+                },
+                marker={"size": 6},
+                hovertemplate=f"{label}, epoch %{{x}}: %{{y:.1%}} training error<extra></extra>",
+            ),
+            row=1,
+            col=1 if plain else 2,
+        )
+    longest = max((len(v) for v in curves.values()), default=1)
+    last = max(epochs or longest, 1)
+    fig.update_xaxes(title_text="epoch", range=[0.5, last + 0.5], dtick=1 if last <= 20 else None)
+    fig.update_yaxes(tickformat=".0%", range=[0, 1], rangemode="tozero")
+    fig.update_yaxes(title_text="training error", row=1, col=1)
+    _layout(fig, title, height=420)
+    fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+def lesion_figure(
+    resnet: LesionResult,
+    plain: LesionResult,
+    *,
+    chance: float | None = None,
+    labels: tuple[str, str] = ("ResNet", "Plain twin"),
+) -> go.Figure:
+    """Veit et al. 2016, Fig. 3: accuracy with each single block removed, ResNet vs its plain
+    twin, the intact networks' accuracy as dashed lines (and chance, if given, dotted)."""
+    fig = go.Figure()
+    for result, label, colour in (
+        (resnet, labels[0], RESIDUAL_COLOUR),
+        (plain, labels[1], PLAIN_COLOUR),
+    ):
+        names = list(result.accuracy)
+        fig.add_trace(
+            go.Scatter(
+                x=names,
+                y=[result.accuracy[n] for n in names],
+                mode="lines+markers",
+                name=f"{label}, one block removed",
+                line={"color": colour, "width": 3},
+                marker={"size": 8},
+                hovertemplate=f"{label} without %{{x}}: %{{y:.1%}}<extra></extra>",
+            )
+        )
+        fig.add_hline(
+            y=result.baseline,
+            line_dash="dash",
+            line_color=colour,
+            annotation_text=f"{label}, intact: {result.baseline:.1%}",
+            annotation_position="bottom right",
+        )
+    if chance is not None:
+        fig.add_hline(
+            y=chance,
+            line_dash="dot",
+            line_color=CHANCE_COLOUR,
+            annotation_text=f"chance ({chance:.0%})",
+            annotation_position="top left",
+        )
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.02], title_text="accuracy")
+    fig.update_xaxes(title_text="block removed")
+    _layout(fig, "Remove one block: accuracy of what is left", height=430)
+    fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
+def path_length_figure(num_blocks: int) -> go.Figure:
+    """Veit et al. 2016, Fig. 6a: how many of the 2^n paths through n residual blocks pass
+    through k residual branches (binomial, C(n, k) / 2^n), as a histogram."""
+    fractions = path_length_distribution(num_blocks)
+    fig = go.Figure(
+        go.Bar(
+            x=list(range(num_blocks + 1)),
+            y=fractions,
+            marker_color=RESIDUAL_COLOUR,
+            hovertemplate="%{y:.3%} of paths go through %{x} residual branches<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title_text="path length (residual branches on the path)")
+    fig.update_yaxes(tickformat=".0%", title_text="fraction of paths")
+    return _layout(fig, f"Path lengths in a ResNet with {num_blocks} blocks (2^{num_blocks} paths)")
