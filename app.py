@@ -46,6 +46,20 @@ PAGES = {
             url_path="grad_cam",
         ),
     ],
+    "Teaching lab": [
+        st.Page(
+            "pages/degradation.py",
+            title="Degradation",
+            icon=":material/trending_down:",
+            url_path="degradation",
+        ),
+        st.Page(
+            "pages/lesion.py",
+            title="Lesion study",
+            icon=":material/content_cut:",
+            url_path="lesion",
+        ),
+    ],
 }
 
 page = st.navigation(PAGES)

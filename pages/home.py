@@ -3,6 +3,7 @@
 import streamlit as st
 
 from resnet_viz.diagram import residual_block_figure
+from resnet_viz.tour import STEPS
 from resnet_viz.ui.common import require_app_shell
 
 require_app_shell()
@@ -51,6 +52,30 @@ st.page_link(
     "pages/grad_cam.py",
     label="**Grad-CAM**: upload an image and see where a ResNet looks when it names a class.",
     icon=":material/image_search:",
+)
+st.page_link(
+    "pages/degradation.py",
+    label="**Degradation, live**: train plain and residual networks of two depths side by side "
+    "and watch the deeper plain one fall behind.",
+    icon=":material/trending_down:",
+)
+st.page_link(
+    "pages/lesion.py",
+    label="**Lesion study**: remove one block from a trained ResNet or its plain twin.",
+    icon=":material/content_cut:",
+)
+
+st.subheader("Lecture tour")
+st.markdown(
+    "Five steps, each a link you can share: "
+    + " → ".join(s.title.lower() for s in STEPS)
+    + ". Lecture mode (larger type, sidebar collapsed) comes on with it."
+)
+st.page_link(
+    STEPS[0].page,
+    label="Start the tour",
+    icon=":material/slideshow:",
+    query_params=STEPS[0].query(1),
 )
 st.caption(
     "Source: K. He, X. Zhang, S. Ren, J. Sun, *Deep Residual Learning for Image Recognition*, "

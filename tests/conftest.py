@@ -12,6 +12,24 @@ from tests.browser_support import CHROMIUM_ARGS, REPO, find_chromium, streamlit_
 ARTIFACTS = REPO / "artifacts"
 
 
+@pytest.fixture(autouse=True)
+def app_test_runs_like_a_warm_server(monkeypatch):
+    """AppTest forgets before every run that this app uses st.navigation, so each run would
+    start in Streamlit's legacy pages/ mode and take the app-shell guard's rerun (see
+    resnet_viz.ui.common.require_app_shell), which drops button clicks. A real server decides
+    that once per process; emulate a server past its first request. The first-request path
+    itself is covered in a real browser (tests/test_browser.py)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
 def _require_chromium() -> str:
     chromium = find_chromium()
     if chromium:

@@ -1,0 +1,20 @@
+"""The degradation problem, live: deeper plain networks train worse; deeper ResNets do not."""
+
+import streamlit as st
+
+from resnet_viz.ui import lab
+from resnet_viz.ui.common import require_app_shell, shown_errors
+
+require_app_shell()
+st.title("The degradation problem, live")
+st.markdown(
+    "He et al. 2015 (Figures 1 and 6): a 56-layer plain network ends with **higher training "
+    "error** than a 20-layer one. With skip connections, the deeper network is at least as "
+    "good. Below, four networks trained side by side on the same data, from the same initial "
+    "weights for each depth."
+)
+with st.sidebar:
+    st.header("Experiment")
+    settings = lab.degradation_controls()
+with shown_errors("running the degradation experiment"):
+    lab.degradation_section(settings)

@@ -1,0 +1,16 @@
+"""Lesion study (Veit et al. 2016): remove one block from a trained ResNet or plain network."""
+
+import streamlit as st
+
+from resnet_viz.ui import lab
+from resnet_viz.ui.common import require_app_shell, shown_errors
+
+require_app_shell()
+st.title("Lesion study: ResNets behave like ensembles")
+st.markdown(
+    "Veit, Wilber and Belongie (2016, Figure 3) removed single blocks from trained networks. "
+    "A plain network collapses: every layer is on its only path. A ResNet mostly shrugs it "
+    "off: its skip connections give it many paths of different lengths."
+)
+with shown_errors("running the lesion study"):
+    lab.lesion_section()

@@ -1,0 +1,146 @@
+"""The teaching lab's pages: the degradation experiment and the lesion study."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import streamlit as st
+
+from .. import lab_charts
+from ..experiments import DEFAULTS, CurveSettings, degradation_record, train_curves
+from ..lab_reading import degradation_reading, lesion_reading
+from ..lesion import held_out_digits, lesion_study, load_pair
+from ..workload import heavy_work_slot
+from .lecture import show_chart
+
+BIND = "query-params"
+CIFAR_DEPTHS = [8, 14, 20, 26, 32, 38, 44, 56, 74, 110]
+
+
+def degradation_controls() -> CurveSettings:
+    """Depths, epochs, seed and warm-up for a live run (defaults: the shipped curves')."""
+    left, right = st.columns(2)
+    shallow = left.selectbox(
+        "Shallow", CIFAR_DEPTHS, index=CIFAR_DEPTHS.index(DEFAULTS.depths[0]), key="shallow",
+        bind=BIND,
+    )  # fmt: skip
+    deep = right.selectbox(
+        "Deep", CIFAR_DEPTHS, index=CIFAR_DEPTHS.index(DEFAULTS.depths[1]), key="deep", bind=BIND
+    )
+    epochs = st.slider("Epochs", 2, 20, DEFAULTS.epochs, key="epochs", bind=BIND)
+    seed = st.number_input("Seed", 0, 1_000_000, DEFAULTS.seed, key="lab_seed", bind=BIND)
+    warmup = st.toggle(
+        "Learning-rate warm-up (2 epochs)",
+        value=DEFAULTS.warmup_epochs > 0,
+        key="warmup",
+        bind=BIND,
+        help="He et al. warmed up their deepest CIFAR net too; without it the deep ResNet "
+        "starts slowly as well.",
+    )
+    depths = tuple(sorted({shallow, deep}))
+    return dataclasses.replace(
+        DEFAULTS,
+        depths=depths,
+        epochs=epochs,
+        seed=int(seed),
+        warmup_epochs=min(2, epochs - 1) if warmup else 0,
+    )
+
+
+def _shipped() -> tuple[CurveSettings, dict[str, list[float]], dict]:
+    record = degradation_record()
+    settings = CurveSettings(
+        **{**record["settings"], "depths": tuple(record["settings"]["depths"])}
+    )
+    return settings, record["curves"], record
+
+
+def degradation_section(settings: CurveSettings) -> None:
+    """Shipped curves at once for the default settings; a live run on request."""
+    shipped_settings, shipped_curves, record = _shipped()
+    live = st.session_state.get("degradation_live")
+    rerun = st.button("Re-run live", icon=":material/play_arrow:", type="primary")
+    chart = st.empty()
+    if rerun:
+        curves = _run_live(settings, chart)
+        st.session_state["degradation_live"] = (settings, curves)
+        source = "live run, just now"
+    elif live is not None and live[0] == settings:
+        curves, source = live[1], "live run earlier in this session"
+    elif settings == shipped_settings:
+        curves = shipped_curves
+        source = (
+            f"precomputed on {record.get('machine', 'the project machine')} in "
+            f"{record.get('wall_seconds', 0):.0f} s ({record.get('date', '')})"
+        )
+    else:
+        st.info("These settings have no precomputed curves: press **Re-run live** to train.")
+        return
+    with chart.container():
+        show_chart(lab_charts.degradation_figure(curves, epochs=settings.epochs), key="degradation")
+    for sentence in degradation_reading(curves):
+        st.markdown(f"- {sentence}")
+    st.caption(
+        f"Curves: {source}. UCI handwritten digits (8×8, 1,797 images; CC BY 4.0), "
+        f"{settings.train_images} training images, batch {settings.batch_size}, SGD lr "
+        f"{settings.lr} (momentum {settings.momentum}, weight decay {settings.weight_decay}), "
+        f"seed {settings.seed}; training error measured on {settings.eval_images} training "
+        "images after each epoch. Each plain net starts from its ResNet's initial weights."
+    )
+
+
+def _run_live(settings: CurveSettings, chart) -> dict[str, list[float]]:
+    partial: dict[str, list[float]] = {}
+    bar = st.progress(0.0, text="Training…")
+
+    def on_epoch(name: str, epoch: int, error: float) -> None:
+        partial.setdefault(name, []).append(error)
+        with chart.container():
+            show_chart(
+                lab_charts.degradation_figure(partial, epochs=settings.epochs),
+                key=f"degradation_live_{name}_{epoch}",
+            )
+
+    with heavy_work_slot(lambda: bar.progress(0.0, text="Waiting for other users' runs…")):
+        curves = train_curves(
+            settings.depths,
+            epochs=settings.epochs,
+            seed=settings.seed,
+            warmup_epochs=settings.warmup_epochs,
+            progress=lambda fraction, message: bar.progress(fraction, text=message),
+            on_epoch=on_epoch,
+        )
+    bar.empty()
+    return curves
+
+
+@st.cache_resource(show_spinner="Loading the trained ResNet-26 and plain-26…")
+def _lesion_results():
+    resnet, plain = load_pair()
+    batch = held_out_digits()
+    return lesion_study(resnet, batch), lesion_study(plain, batch), resnet.spec.layers
+
+
+def lesion_section() -> None:
+    """Accuracy with each block removed, ResNet vs plain twin, and the path-length picture."""
+    resnet, plain, layers = _lesion_results()
+    show_chart(lab_charts.lesion_figure(resnet, plain, chance=0.1), key="lesion")
+    for sentence in lesion_reading(resnet, plain, chance=0.1):
+        st.markdown(f"- {sentence}")
+    st.caption(
+        "ResNet-26 and its plain twin (CIFAR-style, 16/32/64 filters), trained from identical "
+        "weights on 1,297 UCI digits; accuracy on the 500 digits after them. Only blocks "
+        "whose output has their input's shape can be removed (10 of 12)."
+    )
+    st.subheader("Why: a ResNet is many paths")
+    blocks = st.slider(
+        "Residual blocks", 1, 200, sum(layers), key="paths", bind=BIND,
+        help="ResNet-26 has 12; ResNet-56 27; ResNet-110 54.",
+    )  # fmt: skip
+    show_chart(lab_charts.path_length_figure(blocks), key="paths_chart")
+    st.markdown(
+        f"With {blocks} blocks there are 2^{blocks} paths from input to output, each block "
+        "taken or skipped. Most are of medium length (a binomial), so removing one block "
+        "removes only the paths through it: half of them, and the rest still carry the signal. "
+        "A plain network has a single path: cut one layer and nothing gets through."
+    )

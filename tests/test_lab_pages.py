@@ -1,0 +1,100 @@
+"""The teaching lab: readings of the results, the pages in AppTest, the lecture tour."""
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from resnet_viz.lab_reading import degradation_reading, lesion_reading
+from resnet_viz.lesion import LesionResult
+from resnet_viz.tour import STEPS, step
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def open_page(page: str, **query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.switch_page(page)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def test_degradation_reading_states_the_ordering():
+    curves = {
+        "plain-20": [0.9, 0.1], "plain-56": [0.9, 0.8], "resnet-20": [0.9, 0.0],
+        "resnet-56": [0.9, 0.0],
+    }  # fmt: skip
+    sentences = degradation_reading(curves)
+    assert sentences[0] == (
+        "After 2 epochs, training error: plain-20 10.0%, plain-56 80.0%; ResNet-20 0.0%, "
+        "ResNet-56 0.0%."
+    )
+    assert "that is degradation, not overfitting" in sentences[1]
+    assert "with skip connections, depth did not hurt" in sentences[2]
+
+
+def test_degradation_reading_does_not_claim_what_a_run_did_not_show():
+    curves = {
+        "plain-8": [0.2], "plain-14": [0.21], "resnet-8": [0.1], "resnet-14": [0.3],
+    }  # fmt: skip
+    sentences = degradation_reading(curves)
+    assert "no degradation in this run" in sentences[1]
+    assert "also ended worse" in sentences[2]
+
+
+def test_lesion_reading():
+    resnet = LesionResult(
+        0.966, {"layer1.0": 0.436, "layer2.1": 0.96, "layer3.1": 0.95}, False, 500
+    )
+    plain = LesionResult(0.932, {"layer1.0": 0.092, "layer2.1": 0.184, "layer3.1": 0.1}, True, 500)
+    sentences = lesion_reading(resnet, plain, chance=0.1)
+    assert "at 9.2% to 18.4% (chance is 10%)" in sentences[1]
+    assert sentences[2].startswith("2 of 3 single-block lesions cost the ResNet less than 5")
+    assert "the costliest is layer1.0 (43.6%, 53.0 points lost)" in sentences[2]
+
+
+def test_degradation_page_shows_the_shipped_curves_at_once():
+    at = open_page("pages/degradation.py")
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "plain-56 79.9%" in text
+    assert "that is degradation, not overfitting" in text
+    assert "precomputed" in at.caption[-1].value or "precomputed" in " ".join(
+        c.value for c in at.caption
+    )
+
+
+def test_degradation_page_live_run_with_small_settings():
+    at = open_page("pages/degradation.py", shallow="8", deep="14", epochs="2")
+    assert "no precomputed curves" in at.info[0].value
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = " ".join(m.value for m in at.markdown)
+    assert "After 2 epochs, training error: plain-8" in text
+    assert any("live run, just now" in c.value for c in at.caption)
+
+
+def test_lesion_page():
+    at = open_page("pages/lesion.py")
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "the ResNet gets 96.6% and its plain twin 93.2%" in text
+    assert "With 12 blocks there are 2^12 paths" in text
+
+
+def test_tour_steps_link_to_real_pages_in_lecture_mode():
+    app_source = Path(APP).read_text()
+    for number, current in enumerate(STEPS, start=1):
+        assert current.page in app_source
+        assert f'url_path="{current.url_path}"' in app_source
+        assert "lecture=true" in current.url(number)
+        assert step(number) is current
+    assert step(0) is None
+    assert step(len(STEPS) + 1) is None
+
+
+def test_tour_bar_on_a_page():
+    at = open_page("pages/architecture.py", tour="3", lecture="true", preset="ResNet-152")
+    assert not at.exception
+    assert at.markdown[0].value == "**Tour, step 3 of 5: Shapes and parameters**"
+    assert at.toggle(key="lecture").value is True
