@@ -57,6 +57,9 @@ def test_shared_link_reopens_resnet152_at_512(live_server, page, screenshots):
     expect(page.get_by_text("ResNet-152 at 3×512×512").first).to_be_visible()
     for tab in ("Layers", "Diagram", "Compare", "Code"):
         page.get_by_role("tab", name=tab).click()
+        wait_until_idle(page)
+        if tab == "Diagram":
+            page.locator("[data-testid='stGraphVizChart'] svg").first.wait_for(timeout=30_000)
         page.wait_for_timeout(1000)
         full_screenshot(page, screenshots / f"architecture-{tab.lower()}.png")
 
@@ -90,3 +93,27 @@ def test_grad_cam_page_with_the_demo_model(live_server, page, screenshots):
     page.get_by_text("The same class at every stage").first.click()
     page.wait_for_timeout(1000)
     full_screenshot(page, screenshots / "grad_cam.png")
+
+
+def test_teaching_lab_pages(live_server, page, screenshots):
+    page.goto(f"{live_server.url}/degradation")
+    wait_until_idle(page, timeout_ms=120_000)
+    expect(page.get_by_text("that is degradation, not overfitting")).to_be_visible(timeout=60_000)
+    full_screenshot(page, screenshots / "degradation.png")
+    page.goto(f"{live_server.url}/lesion")
+    wait_until_idle(page, timeout_ms=120_000)
+    expect(page.get_by_text("Why: a ResNet is many paths")).to_be_visible(timeout=60_000)
+    full_screenshot(page, screenshots / "lesion.png")
+
+
+def test_lecture_tour_step_in_lecture_mode(live_server, page, screenshots):
+    page.goto(f"{live_server.url}/architecture?preset=ResNet-18&tab=Diagram&tour=2&lecture=true")
+    wait_until_idle(page)
+    expect(page.get_by_text("Tour, step 2 of 5: The residual block")).to_be_visible()
+    expect(page.get_by_test_id("stSidebar")).to_have_attribute("data-collapsed", "true")
+    expect(metric_value(page, "11,689,512")).to_be_visible(timeout=30_000)
+    page.locator("[data-testid='stGraphVizChart'] svg").first.wait_for(timeout=30_000)
+    full_screenshot(page, screenshots / "tour-step-2-lecture.png")
+    page.get_by_role("link", name="Shapes and parameters →").click()
+    expect(page.get_by_text("Tour, step 3 of 5: Shapes and parameters")).to_be_visible()
+    expect(metric_value(page, "60,192,808")).to_be_visible(timeout=30_000)

@@ -162,7 +162,7 @@ def diagram_section(summary: Summary) -> None:
         st.caption(
             f"{format_count(block.params)} parameters "
             f"({format_count(block.shortcut_params)} in the shortcut), "
-            f"{format_si(block.macs)}MACs, receptive field {block.receptive_field} px after it."
+            f"{format_si(block.macs)} MACs, receptive field {block.receptive_field} px after it."
         )
 
 
