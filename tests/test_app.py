@@ -1,28 +1,10 @@
 """The app in Streamlit's AppTest: every page runs, controls change the numbers, bad choices
 show messages instead of exceptions, and the URL's query parameters set the controls."""
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
-
-def open_page(page: str, **query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page(page)
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at.run()
-
-
-def metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
+from tests.app_support import APP, assert_clean, metric, open_page
 
 
 def test_home_page_runs_and_links_to_the_pages():

@@ -16,8 +16,7 @@ from streamlit.testing.v1 import AppTest
 from resnet_viz.shapes import sample_image
 from resnet_viz.ui import grad_cam as page_module
 from resnet_viz.weights import weights_path
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from tests.app_support import assert_clean, open_page
 
 
 @pytest.fixture(autouse=True)
@@ -29,11 +28,7 @@ def fresh_model_cache():
 
 
 def open_cam_page(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.switch_page("pages/grad_cam.py")
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at.run()
+    return open_page("pages/grad_cam.py", **query)
 
 
 def png(image: Image.Image) -> bytes:
@@ -44,10 +39,6 @@ def png(image: Image.Image) -> bytes:
 
 def shape_png(name: str = "star", seed: int = 3) -> bytes:
     return png(sample_image(name, size=128, seed=seed)[0])
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
 
 
 def test_demo_model_explains_the_bundled_samples():

@@ -2,21 +2,10 @@
 
 from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
-
 from resnet_viz.lab_reading import degradation_reading, lesion_reading
 from resnet_viz.lesion import LesionResult
 from resnet_viz.tour import STEPS, step
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
-
-def open_page(page: str, **query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.switch_page(page)
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at.run()
+from tests.app_support import APP, open_page
 
 
 def test_degradation_reading_states_the_ordering():

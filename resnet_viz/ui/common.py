@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import streamlit as st
@@ -12,6 +12,7 @@ from ..device import device_label, pick_device
 from ..images import ImageError
 from ..spec import SpecError
 from ..weights import CheckpointError, WeightsError
+from ..workload import heavy_work_slot
 
 log = logging.getLogger("resnet_viz")
 
@@ -63,3 +64,18 @@ def compute_device_text() -> str:
 def device_badge() -> None:
     """The sidebar line that says where heavy work (Grad-CAM, gradients) runs."""
     st.sidebar.caption(f":material/memory: Compute device: **{compute_device_text()}**")
+
+
+@contextmanager
+def heavy_work_with_progress(text: str = "Starting…") -> Iterator[Callable[[float, str], None]]:
+    """A progress bar for a long computation that holds one of the server's heavy-work slots
+    (queueing with a notice when all are taken). Yields ``progress(fraction, message)``; the bar
+    disappears when the work is done."""
+    bar = st.progress(0.0, text=text)
+
+    def progress(fraction: float, message: str) -> None:
+        bar.progress(min(max(fraction, 0.0), 1.0), text=message)
+
+    with heavy_work_slot(lambda: bar.progress(0.0, text="Waiting for other users' runs…")):
+        yield progress
+    bar.empty()

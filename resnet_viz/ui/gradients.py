@@ -12,7 +12,7 @@ from .. import charts
 from ..gradient_reading import reading
 from ..gradients import INITS, MAX_STEPS, GradientReport, gradient_norms
 from ..spec import ResNetSpec, spec_label
-from ..workload import heavy_work_slot
+from .common import heavy_work_with_progress
 from .lecture import show_chart
 
 BIND = "query-params"
@@ -80,8 +80,7 @@ def run_study(settings: StudySettings) -> GradientReport:
         if settings in _CACHE:
             _CACHE.move_to_end(settings)
             return _CACHE[settings]
-    bar = st.progress(0.0, text="Starting…")
-    with heavy_work_slot(lambda: bar.progress(0.0, text="Waiting for other users' runs…")):
+    with heavy_work_with_progress() as progress:
         report = gradient_norms(
             settings.spec,
             input_size=settings.input_size,
@@ -90,9 +89,8 @@ def run_study(settings: StudySettings) -> GradientReport:
             steps=settings.steps,
             init=settings.init,
             batch_norm=settings.batch_norm,
-            progress=lambda fraction, message: bar.progress(fraction, text=message),
+            progress=progress,
         )
-    bar.empty()
     with _CACHE_LOCK:
         _CACHE[settings] = report
         while len(_CACHE) > _CACHE_SIZE:

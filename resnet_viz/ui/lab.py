@@ -10,7 +10,7 @@ from .. import lab_charts
 from ..experiments import DEFAULTS, CurveSettings, degradation_record, train_curves
 from ..lab_reading import degradation_reading, lesion_reading
 from ..lesion import held_out_digits, lesion_study, load_pair
-from ..workload import heavy_work_slot
+from .common import heavy_work_with_progress
 from .lecture import show_chart
 
 BIND = "query-params"
@@ -91,7 +91,6 @@ def degradation_section(settings: CurveSettings) -> None:
 
 def _run_live(settings: CurveSettings, chart) -> dict[str, list[float]]:
     partial: dict[str, list[float]] = {}
-    bar = st.progress(0.0, text="Training…")
 
     def on_epoch(name: str, epoch: int, error: float) -> None:
         partial.setdefault(name, []).append(error)
@@ -101,16 +100,15 @@ def _run_live(settings: CurveSettings, chart) -> dict[str, list[float]]:
                 key=f"degradation_live_{name}_{epoch}",
             )
 
-    with heavy_work_slot(lambda: bar.progress(0.0, text="Waiting for other users' runs…")):
+    with heavy_work_with_progress("Training…") as progress:
         curves = train_curves(
             settings.depths,
             epochs=settings.epochs,
             seed=settings.seed,
             warmup_epochs=settings.warmup_epochs,
-            progress=lambda fraction, message: bar.progress(fraction, text=message),
+            progress=progress,
             on_epoch=on_epoch,
         )
-    bar.empty()
     return curves
 
 

@@ -1,0 +1,27 @@
+"""Helpers for AppTest-based tests: open a page (with query parameters), read its numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def open_page(page: str, *, timeout: float = 180, **query: str) -> AppTest:
+    """Run the app on ``page`` (a file under pages/) as if opened with these URL parameters."""
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    at.switch_page(page)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def assert_clean(at: AppTest) -> None:
+    """No exception element: every failure the page met was shown as a message."""
+    assert not at.exception, [e.value for e in at.exception]
