@@ -28,4 +28,4 @@ with st.sidebar:
 with shown_errors("computing the gradients"):
     spec, input_size = resolve(choice)
     report = study.run_study(study.StudySettings(spec=spec, input_size=input_size, **settings))
-    study.show_study(report)
+    study.show_study(report, settings["data"])

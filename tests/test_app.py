@@ -170,3 +170,19 @@ def test_gradient_page_refuses_too_heavy_work_with_a_message():
     assert_clean(at)
     assert "GiB" in at.error[0].value
     assert "Use a smaller batch" in at.error[0].value
+
+
+def test_gradient_page_on_synthetic_shapes():
+    at = open_page("pages/gradients.py", data="Synthetic shapes with their labels", **SMALL_STUDY)
+    assert_clean(at)
+    assert any("synthetic shapes with their labels" in c.value for c in at.caption)
+    random = open_page("pages/gradients.py", **SMALL_STUDY)
+    assert metric(at, "Loss, ResNet") != metric(random, "Loss, ResNet")
+
+
+def test_shapes_need_a_network_that_can_take_them():
+    at = open_page(
+        "pages/gradients.py", data="Synthetic shapes with their labels", classes="5", **SMALL_STUDY
+    )
+    assert_clean(at)
+    assert "The shapes have 7 classes but this network has 5 outputs" in at.error[0].value

@@ -12,6 +12,7 @@ from .. import charts
 from ..gradient_reading import reading
 from ..gradients import INITS, MAX_STEPS, GradientReport, gradient_norms
 from ..spec import ResNetSpec, spec_label
+from ..study_data import DATA_SOURCES, study_batch
 from .common import heavy_work_with_progress
 from .lecture import show_chart
 
@@ -35,11 +36,20 @@ class StudySettings:
     steps: int
     init: str
     batch_norm: bool
+    data: str = "random"
 
 
 def study_controls() -> dict[str, object]:
     """The gradient-study settings (in the current container), each bound to the URL."""
     values: dict[str, object] = {}
+    values["data"] = st.radio(
+        "Data",
+        list(DATA_SOURCES),
+        format_func=DATA_SOURCES.get,
+        key="data",
+        bind=BIND,
+        help="Random noise isolates the architecture; the shapes are real images with labels.",
+    )
     values["batch_norm"] = st.toggle(
         "Batch normalisation",
         value=True,
@@ -89,6 +99,13 @@ def run_study(settings: StudySettings) -> GradientReport:
             steps=settings.steps,
             init=settings.init,
             batch_norm=settings.batch_norm,
+            batch=study_batch(
+                settings.data,
+                settings.spec,
+                settings.input_size,
+                settings.batch_size,
+                settings.seed,
+            ),
             progress=progress,
         )
     with _CACHE_LOCK:
@@ -98,7 +115,7 @@ def run_study(settings: StudySettings) -> GradientReport:
     return report
 
 
-def show_study(report: GradientReport) -> None:
+def show_study(report: GradientReport, data: str = "random") -> None:
     """The reading, the two charts and the numbers behind them, at the chosen step."""
     step = 0
     if report.steps:
@@ -122,7 +139,8 @@ def show_study(report: GradientReport) -> None:
     )
     st.caption(
         f"{spec_label(report.spec)} and its plain twin, identical weights where their layers "
-        f"coincide; batch of {report.batch_size} random {c}×{h}×{w} inputs with random labels, "
+        f"coincide; batch of {report.batch_size} {c}×{h}×{w} inputs "
+        f"({DATA_SOURCES[data].lower()}), "
         f"seed {report.seed}, {report.init} init; {norm}. "
         f"Computed on {report.device} in {report.build_seconds + report.run_seconds:.1f} s."
     )
