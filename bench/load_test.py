@@ -36,6 +36,8 @@ def main() -> None:
     with streamlit_server(log) as server, tempfile.TemporaryDirectory() as folder:
         # Warm up: one user first, so "before" includes the loaded demo model and imports.
         asyncio.run(run_load(server.url, 1, chromium, Path(folder) / "warmup"))
+        # One user alone on the warm server: the yardstick the p95 under load is read against.
+        alone = asyncio.run(run_load(server.url, 1, chromium, Path(folder) / "alone"))[0]
         before = server_rss_mb(server.process.pid)
         results = asyncio.run(run_load(server.url, args.users, chromium, Path(folder)))
         after = server_rss_mb(server.process.pid)
@@ -43,6 +45,7 @@ def main() -> None:
     for result in results:
         if not result.ok:
             print(f"user {result.user} failed: {result.error}")
+    print(f"one user alone: upload to Grad-CAM on screen in {alone.cam_seconds:.1f}s")
     print(
         f"server RSS before {before:.0f} MB, after {after:.0f} MB; tracebacks in log: {tracebacks}"
     )
