@@ -136,10 +136,13 @@ class _Walker:
         self.stage, self.block = "stem", None
         self._group_start = 0
         self._group_blocks = 0
+        self._template_start = self._template_end = 0
 
     def close_block(self, first_row: int, shortcut: str, shortcut_params: int) -> None:
         """Sum the rows since ``first_row`` into one :class:`BlockRow`."""
         rows = self.rows[first_row:]
+        if self.block == 1:  # the template that later blocks of the stage repeat
+            self._template_start, self._template_end = first_row, len(self.rows)
         params, macs, memory = _totals(rows)
         self.blocks.append(
             BlockRow(
@@ -167,6 +170,38 @@ class _Walker:
         )  # fmt: skip
         self._group_start = len(self.rows)
         self._group_blocks = 0
+
+    def repeat_block(self, index: int) -> None:
+        """Block ``index`` (>= 2) of the current stage, copied from block 1.
+
+        From the second block of a stage on, every block has stride 1, the same channels and
+        the same kind of shortcut, so its rows equal block 1's except for their names and a
+        receptive field larger by the same amount per block (the jump no longer changes).
+        Copying instead of re-walking makes ResNet-1202's summary about 3x cheaper.
+        """
+        template = self.blocks[-(index - 1)]  # block 1 of this stage
+        growth = template.receptive_field - self.blocks[-index].receptive_field
+        shift = (index - 1) * growth
+        old_prefix, new_prefix = f"{self.stage}.1.", f"{self.stage}.{index}."
+        cut = len(old_prefix)
+        template_rows = self.rows[self._template_start : self._template_end]
+        self.rows.extend(
+            LayerRow(
+                new_prefix + row.name[cut:], row.kind, row.stage, index, row.input_shape,
+                row.output_shape, row.params, row.macs, row.activation_bytes,
+                row.receptive_field + shift, row.effective_stride, row.kernel, row.stride,
+            )
+            for row in template_rows
+        )  # fmt: skip
+        self.rf = template.receptive_field + shift
+        self.blocks.append(
+            BlockRow(
+                f"{self.stage}.{index}", self.stage, index, template.input_shape,
+                template.output_shape, template.params, template.macs, template.activation_bytes,
+                self.rf, self.jump, template.shortcut, template.shortcut_params,
+            )
+        )  # fmt: skip
+        self._group_blocks += 1
 
     def state(self) -> tuple[int, int, int, int, int]:
         return self.c, self.h, self.w, self.rf, self.jump
@@ -343,7 +378,10 @@ def _walk(spec: ResNetSpec, input_size: Shape, batch_size: int) -> _Walker:
         walker.stage = f"layer{stage + 1}"
         for index in range(spec.layers[stage]):
             walker.block = index
-            _walk_block(spec, walker, stage, index, out_channels[stage], strides[stage])
+            if index >= 2:
+                walker.repeat_block(index)
+            else:
+                _walk_block(spec, walker, stage, index, out_channels[stage], strides[stage])
         walker.block = None
         walker.close_group(walker.stage)
     walker.stage = "head"

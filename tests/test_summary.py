@@ -285,8 +285,20 @@ def _brute_force_receptive_field(spec: ResNetSpec, side: int) -> tuple[int, int]
         ),
         ResNetSpec(layers=(1, 1), widths=(4, 4), stem="imagenet", num_classes=2, skip=False),
         ResNetSpec(layers=(1, 1), widths=(4, 8), preact=True, stem="imagenet", num_classes=2),
+        # Three and four blocks per stage: blocks from the third on are copied from the second.
+        ResNetSpec(layers=(3, 4), widths=(4, 8), stem="cifar", shortcut="C", num_classes=2),
+        ResNetSpec(block="bottleneck", layers=(4, 1), widths=(2, 4), stem="cifar", skip=False),
     ],
-    ids=["basic-cifar", "option-A", "bottleneck", "bottleneck-V1", "plain-imagenet", "preact"],
+    ids=[
+        "basic-cifar",
+        "option-A",
+        "bottleneck",
+        "bottleneck-V1",
+        "plain-imagenet",
+        "preact",
+        "repeated-blocks-C",
+        "repeated-plain-bottleneck",
+    ],
 )
 def test_receptive_field_matches_brute_force(spec):
     side = 128
