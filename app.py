@@ -11,7 +11,7 @@ tests/test_browser.py opens a deep link on a fresh server to keep it working.
 
 import streamlit as st
 
-from resnet_viz.ui.common import device_badge
+from resnet_viz.ui.common import device_badge, freeze_imported_objects
 from resnet_viz.ui.lecture import lecture_mode_requested, lecture_toggle, tour_bar
 
 st.set_page_config(
@@ -62,6 +62,7 @@ PAGES = {
     ],
 }
 
+freeze_imported_objects()
 page = st.navigation(PAGES)
 device_badge()
 lecture_toggle()
