@@ -15,14 +15,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.browser_support import REPO, find_chromium, streamlit_server
-from tests.load_driver import count_tracebacks, run_load, server_rss_mb, summary_line
+from tests.load_driver import (
+    count_tracebacks,
+    machine_cpu_seconds,
+    process_cpu_seconds,
+    run_load,
+    server_rss_mb,
+    summary_line,
+)
 
 
 def main() -> None:
@@ -38,14 +47,29 @@ def main() -> None:
         asyncio.run(run_load(server.url, 1, chromium, Path(folder) / "warmup"))
         # One user alone on the warm server: the yardstick the p95 under load is read against.
         alone = asyncio.run(run_load(server.url, 1, chromium, Path(folder) / "alone"))[0]
-        before = server_rss_mb(server.process.pid)
+        pid = server.process.pid
+        before = server_rss_mb(pid)
+        cpu_server, cpu_machine, start = (
+            process_cpu_seconds(pid),
+            machine_cpu_seconds(),
+            time.time(),
+        )
         results = asyncio.run(run_load(server.url, args.users, chromium, Path(folder)))
-        after = server_rss_mb(server.process.pid)
+        wall = time.time() - start
+        cpu_server = process_cpu_seconds(pid) - cpu_server
+        cpu_machine = machine_cpu_seconds() - cpu_machine
+        after = server_rss_mb(pid)
         tracebacks = count_tracebacks(server.log())
     for result in results:
         if not result.ok:
             print(f"user {result.user} failed: {result.error}")
     print(f"one user alone: upload to Grad-CAM on screen in {alone.cam_seconds:.1f}s")
+    print(
+        f"all {args.users} users took {wall:.1f}s wall; CPU used meanwhile: server "
+        f"{cpu_server:.1f}s ({cpu_server / args.users:.2f}s per user), everything else on the "
+        f"machine (the browsers, this driver) {cpu_machine - cpu_server:.1f}s, "
+        f"on {os.cpu_count()} cores"
+    )
     print(
         f"server RSS before {before:.0f} MB, after {after:.0f} MB; tracebacks in log: {tracebacks}"
     )
