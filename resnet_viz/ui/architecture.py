@@ -86,6 +86,7 @@ def stages_section(summary: Summary) -> None:
         mime="text/csv",
         icon=":material/download:",
         key="stages_csv",
+        on_click="ignore",  # see resnet_viz/ui/grad_cam.py: no rerun, no race
     )
     show_chart(charts.params_and_macs_by_stage(summary), key="chart_params_macs")
     left, right = st.columns(2)

@@ -307,6 +307,10 @@ def explain_image(name: str, data: bytes, loaded: LoadedModel, settings: CamSett
         mime="image/png",
         key=f"download_{digest[:16]}",
         icon=":material/download:",
+        # No rerun on click. A rerun drops this session's reference to the file, and another
+        # session's run finishing meanwhile may delete it before the browser's request for it
+        # arrives: 3 of 30 simultaneous users saw "download failed" (bench/load_test.py).
+        on_click="ignore",
     )
     where = "the CPU (the GPU ran out of memory)" if main.fell_back_to_cpu else main.device
     actions.caption(f"Ran on {where}.")
