@@ -130,6 +130,17 @@ def test_diagram_tab_draws_the_network_and_a_block():
     assert r"\mathrm{pad}(x)" in at.get("latex")[0].value
 
 
+def test_diagram_is_redrawn_for_a_new_network_and_drawn_once():
+    at = open_page("pages/architecture.py", tab="Diagram", preset="ResNet-18")
+    before = [chart.proto.spec for chart in at.get("graphviz_chart")]
+    at.selectbox(key="preset").set_value("resnet152").run()
+    assert_clean(at)
+    after = [chart.proto.spec for chart in at.get("graphviz_chart")]
+    assert len(before) == len(after) == 2  # the network and one block, never a stale copy
+    assert "more identical" not in before[0]
+    assert "33 more identical blocks" in after[0]
+
+
 def test_layer_drill_down_filters():
     at = open_page("pages/architecture.py", lstage="Stage 3", tab="Layers")
     layers = at.dataframe[0].value

@@ -22,6 +22,7 @@ from ..tables import (
     layer_table,
     stage_table,
 )
+from .graphviz import fresh_graphviz_chart
 from .lecture import show_chart
 
 BIND = "query-params"
@@ -140,7 +141,7 @@ def diagram_section(summary: Summary) -> None:
     left, right = st.columns([1, 1], gap="large")
     with left:
         st.markdown("**The network**")
-        st.graphviz_chart(network_dot(summary))
+        fresh_graphviz_chart(network_dot(summary), key="network")
         kinds = sorted({b.shortcut for b in summary.blocks} - {"none"})
         if kinds:
             st.caption(" · ".join(SHORTCUT_LEGEND[k] for k in kinds))
@@ -159,7 +160,7 @@ def diagram_section(summary: Summary) -> None:
         )
         block = next(b for b in summary.blocks if b.name == chosen)
         st.latex(block_formula(summary.spec, block.shortcut))
-        st.graphviz_chart(block_dot(summary, block.name))
+        fresh_graphviz_chart(block_dot(summary, block.name), key="block")
         st.caption(
             f"{format_count(block.params)} parameters "
             f"({format_count(block.shortcut_params)} in the shortcut), "
