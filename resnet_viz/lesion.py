@@ -334,6 +334,20 @@ def load_pair(
     )
 
 
+def training_recipe() -> dict[str, int | float]:
+    """The settings the shipped checkpoints record, so a test can tell a stale asset."""
+    return {
+        "depth": DEPTH,
+        "train_images": TRAIN_IMAGES,
+        "held_out": HELD_OUT,
+        "epochs": EPOCHS,
+        "batch_size": BATCH_SIZE,
+        "lr": LR,
+        "warmup_epochs": WARMUP_EPOCHS,
+        "seed": SEED,
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m resnet_viz.lesion",
@@ -350,16 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     wall = time.perf_counter() - start
     batch = held_out_digits()
     args.out.mkdir(parents=True, exist_ok=True)
-    recipe = {
-        "depth": DEPTH,
-        "train_images": TRAIN_IMAGES,
-        "held_out": HELD_OUT,
-        "epochs": EPOCHS,
-        "batch_size": BATCH_SIZE,
-        "lr": LR,
-        "warmup_epochs": WARMUP_EPOCHS,
-        "seed": SEED,
-    }
+    recipe = training_recipe()
     for name, model, path in (
         ("resnet", resnet, args.out / RESNET_CHECKPOINT.name),
         ("plain", plain, args.out / PLAIN_CHECKPOINT.name),

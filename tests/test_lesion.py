@@ -13,16 +13,10 @@ from torch import nn
 from resnet_viz import build_model, preset
 from resnet_viz.experiments import digits_spec
 from resnet_viz.lesion import (
-    BATCH_SIZE,
     DEPTH,
-    EPOCHS,
     HELD_OUT,
-    LR,
     PLAIN_CHECKPOINT,
     RESNET_CHECKPOINT,
-    SEED,
-    TRAIN_IMAGES,
-    WARMUP_EPOCHS,
     LesionResult,
     held_out_digits,
     lesion_study,
@@ -30,6 +24,7 @@ from resnet_viz.lesion import (
     load_pair,
     path_length_distribution,
     train_pair,
+    training_recipe,
 )
 from resnet_viz.spec import ResNetSpec
 from resnet_viz.weights import load_demo_model
@@ -246,16 +241,7 @@ def test_shipped_checkpoints_are_demo_format_files_under_2_mb():
         assert loaded.categories == [str(d) for d in range(10)]
         assert loaded.preprocessing.size == 8
         data = torch.load(path, weights_only=True)
-        assert data["trained"] == {
-            "depth": DEPTH,
-            "train_images": TRAIN_IMAGES,
-            "held_out": HELD_OUT,
-            "epochs": EPOCHS,
-            "batch_size": BATCH_SIZE,
-            "lr": LR,
-            "warmup_epochs": WARMUP_EPOCHS,
-            "seed": SEED,
-        }
+        assert data["trained"] == training_recipe()
 
 
 def test_shipped_pair_both_work(shipped):
