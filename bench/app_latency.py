@@ -24,7 +24,7 @@ from playwright.sync_api import sync_playwright
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from resnet_viz import summarize
-from resnet_viz.spec import PRESETS
+from resnet_viz.core.presets import PRESETS
 from tests.browser_support import (
     APP_IDLE,
     CHROMIUM_ARGS,

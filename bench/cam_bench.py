@@ -8,7 +8,8 @@ ResNet-50 (build_model(preset("resnet50")), random weights, eval mode), one 224 
 the CPU with torch.set_num_threads(2). Contenders, all explaining the same class at layer4:
 
 - floor:    model(x) under torch.no_grad(): what any prediction costs;
-- ours:     resnet_viz.cam.grad_cam (captum LayerGradCam on the part after the target layer,
+- ours:     resnet_viz.analysis.cam.grad_cam (captum LayerGradCam on the part after the target
+layer,
             bilinear upsampling, min-max, top-5);
 - captum:   captum's LayerGradCam(model, model.layer4).attribute(x, target, relu_attributions=
             True) on the whole model, plus the same bilinear upsampling to 224 x 224;
@@ -42,7 +43,7 @@ import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from resnet_viz import build_model, preset
-from resnet_viz.cam import grad_cam
+from resnet_viz.analysis.cam import grad_cam
 
 SIDE = 224
 TARGET = 207  # any fixed class: every contender explains the same one

@@ -18,8 +18,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from resnet_viz import build_model, grad_cam, gradient_norms, preset
-from resnet_viz.cam import grad_cam_strip
-from resnet_viz.gradients import build_twins
+from resnet_viz.analysis.cam import grad_cam_strip
+from resnet_viz.analysis.gradients import build_twins
 
 
 def cuda_median_ms(fn, runs: int = 50) -> float:

@@ -36,7 +36,7 @@ import torch.nn.functional as F  # noqa: N812
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from resnet_viz import build_model, preset
-from resnet_viz.gradients import _run, build_twins, gradient_norms
+from resnet_viz.analysis.gradients import _run, build_twins, gradient_norms
 
 CASES = [("resnet56", (3, 32, 32), 16), ("resnet50", (3, 224, 224), 4)]
 

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from resnet_viz.choice import resolve
-from resnet_viz.spec import SpecError, spec_label
-from resnet_viz.summary import summarize
+from resnet_viz.core.presets import spec_label
+from resnet_viz.core.spec import SpecError
+from resnet_viz.core.summary import summarize
+from resnet_viz.present.choice import resolve
 from resnet_viz.ui import architecture as sections
 from resnet_viz.ui.common import require_app_shell, shown_errors
 from resnet_viz.ui.network_controls import network_controls

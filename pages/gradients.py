@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from resnet_viz.choice import NetworkChoice, resolve
+from resnet_viz.present.choice import NetworkChoice, resolve
 from resnet_viz.ui import gradients as study
 from resnet_viz.ui.common import require_app_shell, shown_errors
 from resnet_viz.ui.network_controls import network_controls

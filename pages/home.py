@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from resnet_viz.diagram import residual_block_figure
-from resnet_viz.tour import STEPS
+from resnet_viz.present.diagram import residual_block_figure
+from resnet_viz.present.tour import STEPS
 from resnet_viz.ui.common import require_app_shell
 
 require_app_shell()

@@ -2,14 +2,20 @@
 
 The library behind the Streamlit app; it never imports streamlit (that lives in ``ui/`` and
 ``pages/``). The public names below are stable: pages, tests and benchmarks use them.
+
+The package tree follows the architecture: ``core`` (a ResNet as data, its block layout, the
+module built from it, its analytic summary), ``analysis`` (gradient flow, Grad-CAM, degradation,
+lesions), ``data``, ``weights``, ``training``, ``present`` (charts, tables, diagrams, readings),
+``runtime`` (devices, heavy-work slots, locks) and ``ui`` (the only Streamlit code).
 """
 
-from .build import build_model
-from .cam import CamResult, grad_cam
-from .gradients import GradientReport, GradientSnapshot, gradient_norms
-from .images import ImageError, load_image
-from .spec import ResNetSpec, SpecError, preset, spec_for_depth
-from .summary import summarize
+from .analysis.cam import CamResult, grad_cam
+from .analysis.gradients import GradientReport, GradientSnapshot, gradient_norms
+from .core.build import build_model
+from .core.presets import preset, spec_for_depth
+from .core.spec import ResNetSpec, SpecError
+from .core.summary import summarize
+from .data.images import ImageError, load_image
 
 __all__ = [
     "CamResult",

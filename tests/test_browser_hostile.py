@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from resnet_viz.shapes import sample_image
+from resnet_viz.data.synthetic_shapes import sample_image
 from tests.browser_support import REPO, wait_until_idle
 
 pytestmark = pytest.mark.browser

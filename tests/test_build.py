@@ -8,8 +8,8 @@ import torchvision
 from torch import nn
 
 from resnet_viz import ResNetSpec, SpecError, build_model, preset
-from resnet_viz.build import Add, ZeroPadShortcut
-from resnet_viz.spec import PRESETS
+from resnet_viz.core.build import Add, ZeroPadShortcut
+from resnet_viz.core.presets import PRESETS
 
 TORCHVISION_PRESETS = [name for name, p in PRESETS.items() if p.torchvision_builder]
 
@@ -178,7 +178,7 @@ def test_memory_guard_runs_before_allocation():
 
 
 def test_parameter_count_equals_the_built_model_for_every_preset():
-    from resnet_viz.spec import parameter_count
+    from resnet_viz.core.layout import parameter_count
 
     for name, p in PRESETS.items():
         model = build_model(p.spec, device="meta")

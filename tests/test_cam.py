@@ -18,8 +18,8 @@ from PIL import Image
 from torch import nn
 
 from resnet_viz import ResNetSpec, SpecError, build_model, preset
-from resnet_viz import cam as cam_module
-from resnet_viz.cam import (
+from resnet_viz.analysis import cam as cam_module
+from resnet_viz.analysis.cam import (
     CamResult,
     LayerNameError,
     grad_cam,
@@ -30,7 +30,7 @@ from resnet_viz.cam import (
     overlay,
     target_layers,
 )
-from resnet_viz.split import forward_from, forward_steps, run_steps, split_at
+from resnet_viz.core.split import forward_from, forward_steps, run_steps, split_at
 
 TINY = ResNetSpec(layers=(1, 2, 1, 1), widths=(4, 8, 8, 16), num_classes=10)
 SPECS = {

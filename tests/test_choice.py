@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from resnet_viz import SpecError, preset, spec_for_depth
-from resnet_viz.choice import NetworkChoice, custom_fields, parse_int_list, resolve
+from resnet_viz.present.choice import NetworkChoice, custom_fields, parse_int_list, resolve
 
 
 def test_default_choice_is_resnet50_at_224():

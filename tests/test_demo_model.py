@@ -1,7 +1,7 @@
 """The bundled demo ResNet: checkpoint format, accuracy, Grad-CAM localisation, sanity checks.
 
 The checkpoint ``resnet_viz/assets/demo_resnet.pt`` was trained by
-``python -m resnet_viz.demo_training``; these tests only *use* it (no training, except a tiny
+``python -m resnet_viz.training.demo_model``; these tests only *use* it (no training, except a tiny
 determinism smoke test). Every image here comes from seeds at or above ``FRESH_SEED``, which
 training and validation never touched.
 
@@ -24,7 +24,9 @@ import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
 from captum.attr import LayerGradCam
 
 from resnet_viz import ResNetSpec, build_model, grad_cam
-from resnet_viz.demo_training import (
+from resnet_viz.data.images import load_image, preprocess
+from resnet_viz.data.synthetic_shapes import CLASSES, MEAN, STD, make_batch, sample_image
+from resnet_viz.training.demo_model import (
     CHECKPOINT_FORMAT,
     DEFAULT_CHECKPOINT,
     DEMO_SPEC,
@@ -37,8 +39,6 @@ from resnet_viz.demo_training import (
     size_schedule,
     train_demo_model,
 )
-from resnet_viz.images import load_image, preprocess
-from resnet_viz.shapes import CLASSES, MEAN, STD, make_batch, sample_image
 
 SAMPLES = DEFAULT_CHECKPOINT.parent / "samples"
 PHOTOS = ("astronaut.jpg", "chelsea.jpg", "coffee.jpg")
@@ -180,7 +180,7 @@ def test_save_demo_checkpoint_round_trips(tmp_path, demo):
 
 
 def test_seed_ranges_do_not_overlap():
-    from resnet_viz.demo_training import MAX_EPOCHS
+    from resnet_viz.training.demo_model import MAX_EPOCHS
 
     assert TRAIN_SEED + MAX_EPOCHS <= VALIDATION_SEED < FRESH_SEED
 

@@ -3,7 +3,12 @@
 import pytest
 import torch
 
-from resnet_viz.device import device_label, is_out_of_memory, pick_device, run_with_cpu_fallback
+from resnet_viz.runtime.device import (
+    device_label,
+    is_out_of_memory,
+    pick_device,
+    run_with_cpu_fallback,
+)
 
 
 def test_pick_device_prefers_cuda_then_mps_then_cpu(monkeypatch):

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from resnet_viz import SpecError
-from resnet_viz.experiments import (
+from resnet_viz.analysis.degradation import (
     CURVES_FORMAT,
     DEFAULTS,
     DIGITS_COUNT,
@@ -31,7 +31,7 @@ from resnet_viz.experiments import (
     machine_description,
     train_curves,
 )
-from resnet_viz.spec import preset
+from resnet_viz.core.presets import preset
 
 # Settings of the short run: small enough for a fast test, with two depths as the page has.
 SHORT = {"depths": (8, 14), "epochs": 2, "train_images": 128, "eval_images": 64, "batch_size": 32}

@@ -13,7 +13,7 @@ import torchvision
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from resnet_viz.shapes import sample_image
+from resnet_viz.data.synthetic_shapes import sample_image
 from resnet_viz.ui import grad_cam as page_module
 from resnet_viz.weights import weights_path
 from tests.app_support import assert_clean, open_page

@@ -11,14 +11,14 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from resnet_viz import SpecError, build_model, gradient_norms, preset, spec_for_depth
-from resnet_viz.build import Add
-from resnet_viz.gradients import (
+from resnet_viz.analysis.gradients import (
     INITS,
     MAX_STEPS,
     build_twins,
     estimate_memory_bytes,
     initialize,
 )
+from resnet_viz.core.build import Add
 
 # ResNet-20 with projection shortcuts (option B): small, and it has downsample convs.
 SMALL = dataclasses.replace(preset("resnet20"), shortcut="B")
@@ -56,7 +56,8 @@ def small():
 
 
 def independent_norms(spec, seed, batch_size=16):
-    """The documented recipe, written out with nothing from resnet_viz.gradients: seed, build
+    """The documented recipe, written out with nothing from resnet_viz.analysis.gradients: seed,
+    build
     the residual model, draw the batch, then the twin with the residual's weights; train-mode
     forward, mean cross-entropy, loss.backward(), norm of each Conv2d/Linear weight's .grad."""
     with torch.random.fork_rng(devices=[]):

@@ -1,4 +1,4 @@
-"""Tests for resnet_viz.images: safe decoding of untrusted bytes and ImageNet preprocessing.
+"""Tests for resnet_viz.data.images: safe decoding of untrusted bytes and ImageNet preprocessing.
 
 Every fixture is built here, in memory, with Pillow, numpy or a few lines of PNG writing; no
 binary file is committed.
@@ -27,8 +27,8 @@ from PIL import Image, ImageFile
 from torchvision.models import ResNet50_Weights
 from torchvision.transforms.v2 import functional as TF  # noqa: N812 (torchvision convention)
 
-from resnet_viz import images
-from resnet_viz.images import (
+from resnet_viz.data import images
+from resnet_viz.data.images import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     MAX_ASPECT,

@@ -7,15 +7,15 @@ import math
 import plotly.graph_objects as go
 import pytest
 
-from resnet_viz.charts import PLAIN_COLOUR, RESIDUAL_COLOUR
-from resnet_viz.experiments import degradation_curves
-from resnet_viz.lab_charts import (
+from resnet_viz.analysis.degradation import degradation_curves
+from resnet_viz.analysis.lesion import LesionResult, path_length_distribution
+from resnet_viz.present.charts import PLAIN_COLOUR, RESIDUAL_COLOUR
+from resnet_viz.present.lab_charts import (
     degradation_figure,
     depth_colours,
     lesion_figure,
     path_length_figure,
 )
-from resnet_viz.lesion import LesionResult, path_length_distribution
 
 
 def test_degradation_figure_plain_left_dashed_resnet_right_solid():

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from resnet_viz.lab_reading import degradation_reading, lesion_reading
-from resnet_viz.lesion import LesionResult
-from resnet_viz.tour import STEPS, step
+from resnet_viz.analysis.lesion import LesionResult
+from resnet_viz.present.lab_reading import degradation_reading, lesion_reading
+from resnet_viz.present.tour import STEPS, step
 from tests.app_support import APP, open_page
 
 

@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from resnet_viz import build_model, preset
-from resnet_viz.experiments import digits_spec
-from resnet_viz.lesion import (
+from resnet_viz.analysis.degradation import digits_spec
+from resnet_viz.analysis.lesion import (
     DEPTH,
     HELD_OUT,
     PLAIN_CHECKPOINT,
@@ -26,7 +26,7 @@ from resnet_viz.lesion import (
     train_pair,
     training_recipe,
 )
-from resnet_viz.spec import ResNetSpec
+from resnet_viz.core.spec import ResNetSpec
 from resnet_viz.weights import load_demo_model
 
 # Two stages of two basic blocks, CIFAR stem, option A: layer1.0, layer1.1 and layer2.1 keep

@@ -6,12 +6,12 @@ import re
 import pytest
 
 from resnet_viz import ResNetSpec, preset, spec_for_depth, summarize
-from resnet_viz.charts import params_and_macs_by_stage, receptive_field_growth, shape_flow
-from resnet_viz.codegen import resnet_viz_snippet, torchvision_snippet
-from resnet_viz.diagram import block_dot, block_formula, network_dot
-from resnet_viz.reference import check_reference
-from resnet_viz.spec import PRESETS, Preset, spec_label
-from resnet_viz.tables import (
+from resnet_viz.core.presets import PRESETS, Preset, spec_label
+from resnet_viz.present.charts import params_and_macs_by_stage, receptive_field_growth, shape_flow
+from resnet_viz.present.codegen import resnet_viz_snippet, torchvision_snippet
+from resnet_viz.present.diagram import block_dot, block_formula, network_dot
+from resnet_viz.present.reference import check_reference
+from resnet_viz.present.tables import (
     compare_table,
     format_bytes,
     format_count,

@@ -1,4 +1,5 @@
-"""Tests for resnet_viz.shapes: exact geometry, truthful masks, determinism, no shortcut cues."""
+"""Tests for resnet_viz.data.synthetic_shapes: exact geometry, truthful masks, determinism, no
+shortcut cues."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from resnet_viz.shapes import (
+from resnet_viz.data.synthetic_shapes import (
     CLASSES,
     MEAN,
     STD,
@@ -329,7 +330,15 @@ def test_write_samples_and_cli(tmp_path):
         assert entry["box"] == [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
     out = tmp_path / "b"
     subprocess.run(
-        [sys.executable, "-m", "resnet_viz.shapes", "--out", str(out), "--size", "48"],
+        [
+            sys.executable,
+            "-m",
+            "resnet_viz.data.synthetic_shapes",
+            "--out",
+            str(out),
+            "--size",
+            "48",
+        ],
         cwd=REPO,
         check=True,
         capture_output=True,

@@ -5,15 +5,9 @@ import dataclasses
 import pytest
 
 from resnet_viz import ResNetSpec, SpecError, preset, spec_for_depth
-from resnet_viz.spec import (
-    PRESETS,
-    WEIGHT_BUDGET_BYTES,
-    check_weight_budget,
-    parameter_count,
-    preset_for,
-    shortcut_kind,
-    valid_depths,
-)
+from resnet_viz.core.layout import check_weight_budget, parameter_count, shortcut_kind
+from resnet_viz.core.presets import PRESETS, preset_for, valid_depths
+from resnet_viz.core.spec import WEIGHT_BUDGET_BYTES
 
 # torchvision's resnet.py builders: (block, layers) per model.
 TORCHVISION_LAYOUTS = {

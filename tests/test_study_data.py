@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from resnet_viz import SpecError, gradient_norms, preset
-from resnet_viz.shapes import make_batch
-from resnet_viz.study_data import study_batch
+from resnet_viz.data.study_data import study_batch
+from resnet_viz.data.synthetic_shapes import make_batch
 
 
 def test_random_means_the_studys_own_batch():

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 from resnet_viz import ResNetSpec, SpecError, build_model, preset, summarize
-from resnet_viz.spec import PRESETS, Preset, parameter_count
-from resnet_viz.summary import minimum_input_side
+from resnet_viz.core.layout import parameter_count
+from resnet_viz.core.presets import PRESETS, Preset
+from resnet_viz.core.summary import minimum_input_side
 
 # DESIGN.md: torchvision's num_params and GFLOPS (= torchinfo mult-adds, rounded).
 DESIGN_TABLE = {
@@ -342,3 +343,19 @@ def test_bad_input_sizes(input_size, batch, message):
 def test_default_input_size_follows_the_stem():
     assert summarize(preset("resnet50")).input_size == (3, 224, 224)
     assert summarize(preset("resnet20")).input_size == (3, 32, 32)
+
+
+@pytest.mark.parametrize(
+    ("size", "message"),
+    [
+        ((3, 1, 1), "1x1 is too small.*height and width of 1 pixel cannot be halved by conv1.*"
+         "Use at least 17x17"),
+        ((3, 16, 301), "16x301.*its height is down to 1 pixel before layer4.0.conv2.*"
+         "Use a height of at least 17 pixels \\(the width is fine\\)"),
+        ((3, 301, 9), "301x9.*its width is down to 1 pixel.*"
+         "Use a width of at least 17 pixels \\(the height is fine\\)"),
+    ],
+)  # fmt: skip
+def test_too_small_input_says_which_side_and_its_minimum(size, message):
+    with pytest.raises(SpecError, match=message):
+        summarize(preset("resnet50"), size)

@@ -6,13 +6,14 @@ import dataclasses
 
 import streamlit as st
 
-from .. import charts
-from ..codegen import resnet_viz_snippet, torchvision_snippet
-from ..diagram import SHORTCUT_LEGEND, block_dot, block_formula, network_dot
-from ..reference import check_reference
-from ..spec import PRESETS, ResNetSpec, default_input_size, spec_label
-from ..summary import Summary, summarize
-from ..tables import (
+from ..core.presets import PRESETS, spec_label
+from ..core.spec import ResNetSpec, default_input_size
+from ..core.summary import Summary, summarize
+from ..present import charts
+from ..present.codegen import resnet_viz_snippet, torchvision_snippet
+from ..present.diagram import SHORTCUT_LEGEND, block_dot, block_formula, network_dot
+from ..present.reference import check_reference
+from ..present.tables import (
     COLUMN_HELP,
     compare_table,
     format_bytes,

@@ -9,11 +9,11 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from ..device import device_label, pick_device
-from ..images import ImageError
-from ..spec import SpecError
+from ..core.spec import SpecError
+from ..data.images import ImageError
+from ..runtime.device import device_label, pick_device
+from ..runtime.workload import heavy_work_slot
 from ..weights import CheckpointError, WeightsError
-from ..workload import heavy_work_slot
 
 log = logging.getLogger("resnet_viz")
 

@@ -16,14 +16,15 @@ from dataclasses import dataclass
 import streamlit as st
 from PIL import Image
 
-from .. import charts
-from ..cam import CamResult, grad_cam, grad_cam_strip, heatmap_image, overlay
-from ..device import pick_device
-from ..images import IMAGENET_MEAN, IMAGENET_STD, load_image
-from ..samples import Sample, bundled_samples
-from ..spec import PRESETS
-from ..split import layer_label, target_layers
-from ..summary import summarize
+from ..analysis.cam import CamResult, grad_cam, grad_cam_strip, heatmap_image, overlay
+from ..core.presets import PRESETS
+from ..core.split import layer_label, target_layers
+from ..core.summary import summarize
+from ..data.images import IMAGENET_MEAN, IMAGENET_STD, load_image
+from ..data.samples import Sample, bundled_samples
+from ..present import charts
+from ..runtime.device import pick_device
+from ..runtime.workload import heavy_work_slot
 from ..weights import (
     IMAGENET_MODELS,
     LoadedModel,
@@ -36,7 +37,6 @@ from ..weights import (
     load_imagenet_model,
     weights_path,
 )
-from ..workload import heavy_work_slot
 from .lecture import show_chart
 from .network_controls import url_params_for
 

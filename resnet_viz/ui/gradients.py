@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from .. import charts
-from ..gradient_reading import reading
-from ..gradients import INITS, MAX_STEPS, GradientReport, gradient_norms
-from ..spec import ResNetSpec, spec_label
-from ..study_data import DATA_SOURCES, study_batch
+from ..analysis.gradients import INITS, MAX_STEPS, GradientReport, gradient_norms
+from ..core.presets import spec_label
+from ..core.spec import ResNetSpec
+from ..data.study_data import DATA_SOURCES, study_batch
+from ..present import charts
+from ..present.gradient_reading import reading
 from .common import heavy_work_with_progress
 from .lecture import show_chart
 

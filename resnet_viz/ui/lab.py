@@ -6,10 +6,10 @@ import dataclasses
 
 import streamlit as st
 
-from .. import lab_charts
-from ..experiments import DEFAULTS, CurveSettings, degradation_record, train_curves
-from ..lab_reading import degradation_reading, lesion_reading
-from ..lesion import held_out_digits, lesion_study, load_pair
+from ..analysis.degradation import DEFAULTS, CurveSettings, degradation_record, train_curves
+from ..analysis.lesion import held_out_digits, lesion_study, load_pair
+from ..present import lab_charts
+from ..present.lab_reading import degradation_reading, lesion_reading
 from .common import heavy_work_with_progress
 from .lecture import show_chart
 

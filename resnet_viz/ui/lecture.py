@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ..tour import STEPS, step
+from ..present.tour import STEPS, step
 
 #: Root font scale in lecture mode: Streamlit sizes its type in rem, so this scales it all.
 LECTURE_FONT_SCALE = 1.3

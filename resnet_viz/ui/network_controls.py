@@ -3,7 +3,7 @@
 Every widget is bound to a URL query parameter (its key), so a link such as
 ``/architecture?preset=ResNet-152&h=512&w=512`` reopens exactly that view, and the choice
 carries over when the user moves from the architecture page to the gradient page. The widgets
-only collect values; :mod:`resnet_viz.choice` turns them into a spec.
+only collect values; :mod:`resnet_viz.present.choice` turns them into a spec.
 """
 
 from __future__ import annotations
@@ -12,19 +12,18 @@ import dataclasses
 
 import streamlit as st
 
-from ..choice import MODES, VERSIONS, NetworkChoice, base_spec, custom_fields
-from ..spec import (
+from ..core.presets import PRESETS, preset_for
+from ..core.spec import (
     BLOCK_TYPES,
     MAX_CLASSES,
     MAX_IN_CHANNELS,
-    PRESETS,
     SHORTCUT_OPTIONS,
     STEM_TYPES,
     ResNetSpec,
     SpecError,
-    preset_for,
 )
-from ..summary import MAX_INPUT_SIDE
+from ..core.summary import MAX_INPUT_SIDE
+from ..present.choice import MODES, VERSIONS, NetworkChoice, base_spec, custom_fields
 
 DEFAULT = NetworkChoice()
 BIND = "query-params"

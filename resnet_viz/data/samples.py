@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-SAMPLES_DIR = Path(__file__).resolve().parent / "assets" / "samples"
+from ..assets import ASSETS_DIR
+
+SAMPLES_DIR = ASSETS_DIR / "samples"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 

@@ -17,7 +17,8 @@ What :func:`gradient_norms` computes, precisely:
 
 1. Models. ``torch.default_generator`` is seeded with ``seed`` inside
    ``torch.random.fork_rng`` (so the caller's RNG state is restored afterwards) and the residual
-   model is built with :func:`~resnet_viz.build.build_model` on the CPU, then (for ``init`` other
+   model is built with :func:`~resnet_viz.core.build.build_model` on the CPU, then (for ``init``
+   other
    than ``"kaiming"``) re-initialised. The plain twin (``skip=False``) is the same network with
    the residual's weights copied at every shared name; only shortcut projections
    (``layerX.Y.downsample.*``) have no counterpart. Both are then moved to ``device``. Building
@@ -42,7 +43,8 @@ Reported numbers:
   :meth:`GradientReport.shared_layers` lists the main-path layers both models have, in order:
   use it to plot or divide the two.
 - ``branch_ratio``: per residual block, ``||F(x)|| / ||shortcut(x)||`` where both are the two
-  inputs of the block's :class:`~resnet_viz.build.Add` module, read by a forward hook during the
+  inputs of the block's :class:`~resnet_viz.core.build.Add` module, read by a forward hook during
+  the
   same forward pass (no extra pass). Norms are over the whole batch tensor. For an identity
   block the denominator is ``||x||``; where the shape changes it is the norm of the shortcut's
   output (zero-padded and subsampled x, or the projection).
@@ -95,9 +97,10 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
 from torch import nn
 
-from .build import Add, ResNet, build_model
-from .spec import BYTES_PER_FLOAT32, ResNetSpec, SpecError, parameter_count
-from .summary import summarize
+from ..core.build import Add, ResNet, build_model
+from ..core.layout import parameter_count
+from ..core.spec import BYTES_PER_FLOAT32, ResNetSpec, SpecError
+from ..core.summary import summarize
 
 Init = Literal["kaiming", "xavier", "orthogonal", "pytorch"]
 Which = Literal["residual", "plain"]
@@ -313,7 +316,8 @@ def estimate_memory_bytes(
     """Peak memory :func:`gradient_norms` needs, roughly, in bytes.
 
     The two models run one after the other and each graph is freed after its backward, so the
-    peak is one model's activations (:func:`~resnet_viz.summary.summarize`'s total, the residual
+    peak is one model's activations (:func:`~resnet_viz.core.summary.summarize`'s total, the
+    residual
     model's, which is the larger) times :data:`BACKWARD_FACTOR`, plus both models' weights,
     gradients and SGD momentum (3 x 4 bytes x parameters x 2 models).
 
@@ -418,7 +422,7 @@ def gradient_norms(
 
     Args:
         spec: the network; ``skip`` is ignored (the residual model has skips, the twin none).
-        input_size: (C, H, W); default :func:`~resnet_viz.spec.default_input_size`.
+        input_size: (C, H, W); default :func:`~resnet_viz.core.spec.default_input_size`.
         batch_size: images in the random batch (ignored when ``batch`` is given).
         seed: seeds the weights and the random batch; same seed, same numbers (bitwise on CPU).
         steps: SGD steps on the fixed batch after the initial measurement (0..MAX_STEPS).

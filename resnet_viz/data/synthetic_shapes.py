@@ -687,7 +687,7 @@ def write_samples(folder: str | Path, size: int = 224) -> list[Path]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m resnet_viz.shapes",
+        prog="python -m resnet_viz.data.synthetic_shapes",
         description="Write one sample image per shape class plus a JSON index.",
     )
     parser.add_argument("--out", required=True, type=Path, help="output folder")

@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from .spec import ResNetSpec, SpecError, default_input_size, preset, spec_for_depth
+from ..core.presets import preset, spec_for_depth
+from ..core.spec import ResNetSpec, SpecError, default_input_size
 
 MODES = ("preset", "depth", "custom")
 VERSIONS = {"V1.5": False, "V1": True}  # label -> stride_in_1x1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .summary import LayerRow, Summary
+from ..core.summary import LayerRow, Summary
 
 
 def format_count(n: int) -> str:

@@ -1,7 +1,8 @@
 """What the gradient study feeds the networks: random noise, or real images with real labels.
 
 Random inputs with random labels isolate the architecture (the default, as in the issue's
-measurements). The synthetic shapes (:mod:`resnet_viz.shapes`) give a batch with structure and
+measurements). The synthetic shapes (:mod:`resnet_viz.data.synthetic_shapes`) give a batch with
+structure and
 learnable labels, which is closer to a real first training step.
 """
 
@@ -9,8 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from .shapes import CLASSES, make_batch
-from .spec import ResNetSpec, SpecError
+from ..core.spec import ResNetSpec, SpecError
+from .synthetic_shapes import CLASSES, make_batch
 
 DATA_SOURCES = {
     "random": "Random noise with random labels",

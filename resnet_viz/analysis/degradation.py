@@ -11,7 +11,8 @@ Dataset: scikit-learn's copy of the UCI handwritten digits (Alpaydin & Kaynak 19
 images of 8x8 pixels, 16 grey levels, 10 classes), shipped as ``assets/digits.npz`` (45 KB; the
 UCI data is CC BY 4.0, see ``assets/DIGITS_LICENSE.md``), so nothing is downloaded and
 scikit-learn is not a dependency. Why not the project's synthetic shapes
-(:mod:`resnet_viz.shapes`): at the sizes a 2-core CPU can afford for four networks in two
+(:mod:`resnet_viz.data.synthetic_shapes`): at the sizes a 2-core CPU can afford for four networks
+in two
 minutes (about 2,500 image-steps per network at 32x32), none of the four learns them. Measured
 here, training error after 12 epochs of 512 shapes at 24x24 (no clutter): plain-20 76 %,
 plain-56 82 %, ResNet-20 75 %, ResNet-56 78 %, all near chance (86 %); after 8 epochs of 1,024
@@ -28,8 +29,8 @@ What :func:`train_curves` does, precisely:
 2. Networks. For each depth d (6n + 2), the paper's CIFAR network (``spec_for_depth(d,
    "cifar")``: 3x3 stem, three stages of n basic blocks at 16/32/64 filters, option A shortcuts,
    BatchNorm) with one input channel and 10 classes, and its plain twin. The twins start from
-   identical weights: :func:`~resnet_viz.gradients.build_twins` builds the ResNet with
-   :func:`~resnet_viz.build.build_model`'s Kaiming init under ``seed`` and copies its tensors
+   identical weights: :func:`~resnet_viz.analysis.gradients.build_twins` builds the ResNet with
+   :func:`~resnet_viz.core.build.build_model`'s Kaiming init under ``seed`` and copies its tensors
    into the plain net, so the skip connections are the only difference.
 3. Training. SGD, momentum 0.9, weight decay 1e-4 on every parameter (He et al. 2015, Sec. 4.2),
    mini-batches of ``batch_size``, mean cross-entropy. Learning rate: a linear warm-up from
@@ -103,13 +104,15 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
 from torch import nn
 
+from ..assets import ASSETS_DIR
+from ..core.presets import spec_for_depth
+from ..core.spec import ResNetSpec, SpecError
 from .gradients import build_twins
-from .spec import ResNetSpec, SpecError, spec_for_depth
 
 Progress = Callable[[float, str], None]
 OnEpoch = Callable[[str, int, float], None]
 
-ASSETS = Path(__file__).resolve().parent / "assets"
+ASSETS = ASSETS_DIR
 DIGITS_PATH = ASSETS / "digits.npz"
 CURVES_PATH = ASSETS / "degradation_curves.json"
 CURVES_FORMAT = "resnet-viz-degradation/1"
@@ -433,7 +436,7 @@ def _cpu_model() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m resnet_viz.experiments",
+        prog="python -m resnet_viz.analysis.degradation",
         description="Train plain-20/56 and ResNet-20/56 on the digits with the default "
         "settings and write the curves the app ships.",
     )

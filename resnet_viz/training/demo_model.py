@@ -1,7 +1,8 @@
 """Train the app's bundled demo ResNet on the synthetic shapes data, deterministically on a CPU.
 
 The Grad-CAM page needs a model that works offline out of the box; a small ResNet trained on
-:mod:`resnet_viz.shapes` is that model, and because every object's mask is known, its CAMs can be
+:mod:`resnet_viz.data.synthetic_shapes` is that model, and because every object's mask is known,
+its CAMs can be
 *measured* (pointing game, ``tests/test_demo_model.py``). This module trains it and writes the
 checkpoint ``resnet_viz/assets/demo_resnet.pt``; :mod:`resnet_viz.weights` loads it.
 
@@ -53,7 +54,7 @@ global RNG, thread count and determinism flag are restored afterwards. Two runs 
 arguments on the same machine give bitwise-identical weights (a test checks this); another CPU
 or another torch build may differ in the last bits.
 
-Run ``python -m resnet_viz.demo_training --out resnet_viz/assets/demo_resnet.pt``.
+Run ``python -m resnet_viz.training.demo_model --out resnet_viz/assets/demo_resnet.pt``.
 """
 
 from __future__ import annotations
@@ -72,9 +73,10 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
 from torch import nn
 
-from .build import ResNet, build_model
-from .shapes import CLASSES, MEAN, STD, ShapesBatch, make_batch
-from .spec import ResNetSpec
+from ..assets import ASSETS_DIR
+from ..core.build import ResNet, build_model
+from ..core.spec import ResNetSpec
+from ..data.synthetic_shapes import CLASSES, MEAN, STD, ShapesBatch, make_batch
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -105,7 +107,7 @@ DEMO_SPEC = ResNetSpec(
 )
 INPUT_SIZE = 64
 CHECKPOINT_FORMAT = "resnet-viz-demo/1"
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "assets" / "demo_resnet.pt"
+DEFAULT_CHECKPOINT = ASSETS_DIR / "demo_resnet.pt"
 
 #: Training epoch ``e`` uses ``make_batch(..., seed=TRAIN_SEED + e)``.
 TRAIN_SEED = 100_000
@@ -333,7 +335,7 @@ def save_demo_checkpoint(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m resnet_viz.demo_training",
+        prog="python -m resnet_viz.training.demo_model",
         description="Train the demo ResNet on synthetic shapes and save the checkpoint.",
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_CHECKPOINT, help="checkpoint path")

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .layout import BlockPlan, Layer, ShortcutPlan, network_layout
 from .spec import ResNetSpec, SpecError, default_input_size
-from .spec import shortcut_kind as _shortcut_kind
 
 BYTES_PER_ACTIVATION = 4  # float32
 MAX_INPUT_SIDE = 16_384
@@ -124,12 +124,10 @@ class Summary:
 class _Walker:
     """Walks the network layer by layer, tracking shape, receptive field and effective stride."""
 
-    def __init__(self, input_size: Shape, batch_size: int, batch_norm: bool) -> None:
+    def __init__(self, input_size: Shape, batch_size: int) -> None:
         self.batch = batch_size
         self.c, self.h, self.w = input_size
         self.rf, self.jump = 1, 1
-        self.batch_norm = batch_norm
-        self.bias = not batch_norm  # without BatchNorm, convolutions carry a bias
         self.rows: list[LayerRow] = []
         self.blocks: list[BlockRow] = []
         self.stages: list[StageRow] = []
@@ -232,58 +230,46 @@ class _Walker:
 
     def _downsample(self, kernel: int, stride: int, padding: int, name: str) -> None:
         if stride > 1 and (self.h == 1 or self.w == 1):
-            raise _TooSmallError(name)
+            sides = [side for side, n in (("height", self.h), ("width", self.w)) if n == 1]
+            raise _TooSmallError(name, sides, first=self.jump == 1)
         self.h = (self.h + 2 * padding - kernel) // stride + 1
         self.w = (self.w + 2 * padding - kernel) // stride + 1
         self.rf += (kernel - 1) * self.jump
         self.jump *= stride
 
-    def conv(self, name: str, cout: int, kernel: int, stride: int = 1, groups: int = 1) -> None:
-        before = self._shape()
-        params = self.c // groups * kernel * kernel * cout + (cout if self.bias else 0)
-        self._downsample(kernel, stride, kernel // 2, name)
-        self.c = cout
-        macs = params * self.batch * self.h * self.w
-        self._emit(name, "conv", before, params, macs, kernel, stride)
-
-    def bn(self, name: str) -> None:
-        if not self.batch_norm:
+    def layer(self, layer: Layer, prefix: str = "") -> None:
+        """Walk one planned layer; a disabled BatchNorm (network without BN) leaves no row."""
+        name, before = prefix + layer.name, self._shape()
+        if layer.kind == "bn" and not layer.enabled:
             return
-        self._emit(name, "bn", self._shape(), 2 * self.c, 0)
+        if layer.kind in ("conv", "maxpool"):
+            self._downsample(layer.kernel, layer.stride, layer.padding, name)
+        elif layer.kind == "avgpool":
+            # Global pooling: every input position reaches the output.
+            self.rf += (max(self.h, self.w) - 1) * self.jump
+            self.h = self.w = 1
+        self.c = layer.out_channels
+        params = layer.params
+        macs = params * self.batch * (self.h * self.w if layer.kind == "conv" else 1)
+        if layer.kind in ("bn", "relu", "maxpool", "avgpool"):
+            macs = 0
+        spatial = layer.kind in ("conv", "maxpool")
+        kernel, stride = (layer.kernel, layer.stride) if spatial else (None, None)
+        self._emit(name, layer.kind, before, params, macs, kernel, stride)
+        if layer.kind == "fc":
+            self.rows[-1].output_shape = (self.batch, layer.out_channels)
+            self.rows[-1].activation_bytes = self.batch * layer.out_channels * BYTES_PER_ACTIVATION
 
-    def relu(self, name: str) -> None:
-        self._emit(name, "relu", self._shape(), 0, 0)
-
-    def maxpool(self, name: str) -> None:
+    def zero_pad(self, name: str, shortcut: ShortcutPlan, cout: int) -> None:
         before = self._shape()
-        self._downsample(3, 2, 1, name)
-        self._emit(name, "maxpool", before, 0, 0, 3, 2)
-
-    def zero_pad(self, name: str, cout: int, stride: int) -> None:
-        before = self._shape()
-        self._downsample(1, stride, 0, name)
+        self._downsample(1, shortcut.stride, 0, name)
         self.c = cout
-        self._emit(name, "shortcut", before, 0, 0, 1, stride)
+        self._emit(name, "shortcut", before, 0, 0, 1, shortcut.stride)
 
     def add(self, name: str, shortcut_rf: int) -> None:
         before = self._shape()
         self.rf = max(self.rf, shortcut_rf)
         self._emit(name, "add", before, 0, 0)
-
-    def avgpool(self, name: str) -> None:
-        before = self._shape()
-        # Global pooling: every input position reaches the output.
-        self.rf += (max(self.h, self.w) - 1) * self.jump
-        self.h = self.w = 1
-        self._emit(name, "avgpool", before, 0, 0)
-
-    def fc(self, name: str, classes: int) -> None:
-        before = self._shape()
-        params = self.c * classes + classes
-        self.c = classes
-        self._emit(name, "fc", before, params, params * self.batch)
-        self.rows[-1].output_shape = (self.batch, classes)
-        self.rows[-1].activation_bytes = self.batch * classes * BYTES_PER_ACTIVATION
 
 
 def _totals(rows: list[LayerRow]) -> tuple[int, int, int]:
@@ -296,8 +282,10 @@ def _totals(rows: list[LayerRow]) -> tuple[int, int, int]:
 
 
 class _TooSmallError(Exception):
-    def __init__(self, layer: str) -> None:
-        self.layer = layer
+    """A stride-2 layer met a side of 1 pixel (``first``: no layer had reduced it yet)."""
+
+    def __init__(self, layer: str, sides: list[str], *, first: bool) -> None:
+        self.layer, self.sides, self.first = layer, sides, first
 
 
 def summarize(spec: ResNetSpec, input_size: Shape | None = None, batch_size: int = 1) -> Summary:
@@ -310,12 +298,7 @@ def summarize(spec: ResNetSpec, input_size: Shape | None = None, batch_size: int
     try:
         walker = _walk(spec, input_size, batch_size)
     except _TooSmallError as small:
-        need = minimum_input_side(spec)
-        raise SpecError(
-            f"An input of {input_size[1]}x{input_size[2]} is too small for this network: the "
-            f"feature map is down to 1 pixel before {small.layer} would halve it again. "
-            f"Use at least {need}x{need}."
-        ) from None
+        raise SpecError(_too_small_message(spec, input_size, small)) from None
     layers, stages = tuple(walker.rows), tuple(walker.stages)
     return Summary(
         spec=spec,
@@ -355,90 +338,81 @@ def _check_input(spec: ResNetSpec, input_size: Shape | None, batch_size: int) ->
 
 
 def minimum_input_side(spec: ResNetSpec) -> int:
-    """Smallest square input whose feature map is still wider than 1 pixel at every stride."""
-    strides = (2, 2) if spec.stem == "imagenet" else ()
-    halvings = len(strides) + sum(1 for s in spec.stage_strides if s > 1)
-    # Each stride-2 layer maps n to ceil(n / 2); it needs n >= 2, so its input needs 2^k + 1.
-    return 2 ** max(halvings - 1, 0) + 1 if halvings else 1
+    """Smallest input side (height or width) still wider than 1 pixel at every stride.
+
+    Every stride-2 layer of these networks (7x7/2 and 1x1/2 and 3x3/2 convs, the 3x3/2 max-pool,
+    all padded by ``kernel // 2``) maps a side of n pixels to ceil(n / 2) and needs n >= 2, so
+    k halvings need a side of 2^(k-1) + 1.
+    """
+    layout = network_layout(spec)
+    main_path = [*layout.stem, *(layer for stage in layout.stages for layer in stage.first.branch)]
+    halvings = sum(1 for layer in main_path if layer.stride > 1)
+    return 2 ** (halvings - 1) + 1 if halvings else 1
+
+
+def _too_small_message(spec: ResNetSpec, input_size: Shape, small: _TooSmallError) -> str:
+    """Say which side is short, where it runs out, and the minimum for that side."""
+    _, height, width = input_size
+    need = minimum_input_side(spec)
+    sides = " and ".join(small.sides)
+    if small.first:
+        where = f"its {sides} of 1 pixel cannot be halved by {small.layer}."
+    else:
+        verb = "are" if len(small.sides) == 2 else "is"
+        where = f"its {sides} {verb} down to 1 pixel before {small.layer} would halve it again."
+    short = [side for side, n in (("height", height), ("width", width)) if n < need]
+    if len(short) == 2:
+        advice = f"Use at least {need}x{need}."
+    else:
+        fine = "width" if short == ["height"] else "height"
+        advice = f"Use a {short[0]} of at least {need} pixels (the {fine} is fine)."
+    return f"An input of {height}x{width} is too small for this network: {where} {advice}"
 
 
 def _walk(spec: ResNetSpec, input_size: Shape, batch_size: int) -> _Walker:
-    walker = _Walker(input_size, batch_size, spec.batch_norm)
-    if spec.stem == "imagenet":
-        walker.conv("conv1", spec.stem_channels, 7, 2)
-    else:
-        walker.conv("conv1", spec.stem_channels, 3, 1)
-    walker.bn("bn1")
-    walker.relu("relu")
-    if spec.stem == "imagenet":
-        walker.maxpool("maxpool")
+    layout = network_layout(spec)
+    walker = _Walker(input_size, batch_size)
+    for layer in layout.stem:
+        walker.layer(layer)
     walker.close_group("stem")
-    out_channels, strides = spec.out_channels, spec.stage_strides
-    for stage in range(spec.num_stages):
-        walker.stage = f"layer{stage + 1}"
-        for index in range(spec.layers[stage]):
+    for stage in layout.stages:
+        walker.stage = stage.name
+        for index in range(stage.blocks):
             walker.block = index
             if index >= 2:
                 walker.repeat_block(index)
             else:
-                _walk_block(spec, walker, stage, index, out_channels[stage], strides[stage])
+                _walk_block(walker, stage.block(index))
         walker.block = None
         walker.close_group(walker.stage)
     walker.stage = "head"
-    if spec.preact:
-        walker.bn("final_bn")
-        walker.relu("final_relu")
-    walker.avgpool("avgpool")
-    walker.fc("fc", spec.num_classes)
+    for layer in layout.head:
+        walker.layer(layer)
     walker.close_group("head")
     return walker
 
 
-def _walk_block(
-    spec: ResNetSpec, walker: _Walker, stage: int, index: int, out: int, stage_stride: int
-) -> None:
+def _walk_block(walker: _Walker, block: BlockPlan) -> None:
     """The layers of one block in execution order; the shortcut is walked from the block's
     input (or, for a pre-activation projection, from the pre-activated input)."""
-    prefix = f"layer{stage + 1}.{index}."
-    stride = stage_stride if index == 0 else 1
+    prefix = block.name + "."
     first_row = len(walker.rows)
-    block_input = walker.state()
-    if spec.block == "basic":
-        convs = [(spec.widths[stage], 3, stride, 1), (spec.widths[stage], 3, 1, 1)]
-    else:
-        mid = spec.bottleneck_width(stage)
-        s1, s3 = (stride, 1) if spec.stride_in_1x1 else (1, stride)
-        convs = [(mid, 1, s1, 1), (mid, 3, s3, spec.groups), (out, 1, 1, 1)]
-    last = len(convs)
-    pre_activated = block_input
-    for i, (cout, kernel, s, groups) in enumerate(convs, start=1):
-        if spec.preact:
-            walker.bn(f"{prefix}bn{i}")
-            walker.relu(f"{prefix}relu{i}")
-            if i == 1:
-                pre_activated = walker.state()
-            walker.conv(f"{prefix}conv{i}", cout, kernel, s, groups)
-        else:
-            walker.conv(f"{prefix}conv{i}", cout, kernel, s, groups)
-            walker.bn(f"{prefix}bn{i}")
-            if i < last:
-                walker.relu(f"{prefix}relu{i}")
-    kind = _shortcut_kind(spec, stage, index)
-    shortcut_params = 0
-    if kind != "none":
+    block_input = pre_activated = walker.state()
+    for i, layer in enumerate(block.branch):
+        walker.layer(layer, prefix)
+        if i == 1 and block.preact:  # after the first BN-ReLU
+            pre_activated = walker.state()
+    shortcut = block.shortcut
+    if shortcut.kind != "none":
         residual = walker.state()
-        walker.restore(pre_activated if kind == "projection" and spec.preact else block_input)
-        shortcut_row = len(walker.rows)
-        if kind == "projection":
-            walker.conv(f"{prefix}downsample.0", out, 1, stride)
-            if not spec.preact:
-                walker.bn(f"{prefix}downsample.1")
-        elif kind == "zero-pad":
-            walker.zero_pad(f"{prefix}downsample", out, stride)
-        shortcut_params = sum(r.params for r in walker.rows[shortcut_row:])
+        walker.restore(pre_activated if shortcut.reads_preactivated else block_input)
+        if shortcut.kind == "zero-pad":
+            walker.zero_pad(f"{prefix}downsample", shortcut, block.out_channels)
+        for layer in shortcut.layers:
+            walker.layer(layer, prefix)
         shortcut_rf = walker.rf
         walker.restore(residual)
         walker.add(f"{prefix}add", shortcut_rf)
-    if not spec.preact:
-        walker.relu(f"{prefix}relu{last}")
-    walker.close_block(first_row, kind, shortcut_params)
+    for layer in block.after_add:
+        walker.layer(layer, prefix)
+    walker.close_block(first_row, shortcut.kind, shortcut.params)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from .summary import Summary
+from ..core.summary import Summary
 
 # One colour per stage, stable across charts (Plotly's qualitative "Safe" palette: readable on a
 # projector and for colour-blind viewers).
@@ -193,7 +193,8 @@ def _stage_of(layer: str) -> str:
 
 def gradient_norms_figure(report, step: int = 0) -> go.Figure:
     """Gradient norm of every shared main-path layer, residual vs plain twin, log scale, with
-    the stage boundaries marked. ``report`` is a :class:`~resnet_viz.gradients.GradientReport`."""
+    the stage boundaries marked. ``report`` is a
+    :class:`~resnet_viz.analysis.gradients.GradientReport`."""
     names = list(report.shared_layers())
     snapshot = report.history[step]
     x = list(range(1, len(names) + 1))

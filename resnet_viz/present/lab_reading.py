@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from .lesion import LesionResult
+from ..analysis.lesion import LesionResult
 
 #: A deeper network counts as worse when its final training error is this much higher.
 WORSE_BY = 0.05

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from .spec import ResNetSpec, preset_for
+from ..core.presets import preset_for
+from ..core.spec import ResNetSpec
 
 
 def _literal(value: object) -> str:

@@ -1,5 +1,6 @@
 """Plotly figures for the lab experiments (degradation curves, lesion study, path lengths):
-data in, ``go.Figure`` out, no Streamlit calls. Same conventions as :mod:`resnet_viz.charts`.
+data in, ``go.Figure`` out, no Streamlit calls. Same conventions as
+:mod:`resnet_viz.present.charts`.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from collections.abc import Mapping, Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ..analysis.lesion import LesionResult, path_length_distribution
 from .charts import PLAIN_COLOUR, RESIDUAL_COLOUR, _layout
-from .lesion import LesionResult, path_length_distribution
 
 #: One colour per depth, shallow to deep (Plotly's "Safe" palette, as in charts.py): a plain
 #: net and the ResNet of the same depth share a colour, the line style tells them apart.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 
-from .gradients import GradientReport
+from ..analysis.gradients import GradientReport
 
 #: A factor between the two networks' first/last ratios this large counts as a clear difference.
 CLEAR_DIFFERENCE = 10.0

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .spec import preset_for
-from .summary import Summary
+from ..core.presets import preset_for
+from ..core.summary import Summary
 
 
 @dataclass(frozen=True)

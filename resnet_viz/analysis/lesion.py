@@ -11,14 +11,14 @@ it.
 
 What :func:`lesion_study` does, precisely:
 
-- Lesionable blocks: the :class:`~resnet_viz.build.ResidualBlock` modules whose output has the
+- Lesionable blocks: the :class:`~resnet_viz.core.build.ResidualBlock` modules whose output has the
   shape of their input (stride 1, same channels), found from the shapes seen in the baseline
   forward pass. A block that changes the shape (the first block of a stage after the first)
   has no identity to fall back on, and Veit et al. leave those out too.
 - The lesion. Residual model: the block's branch F is dropped, so the block computes what its
   shortcut alone gives: ``relu(0 + x) = x`` after a ReLU (post-activation blocks read
   non-negative inputs), ``x`` for pre-activation blocks. It is done by a forward hook on the
-  block's :class:`~resnet_viz.build.Add` that returns the shortcut term. Plain model: the block
+  block's :class:`~resnet_viz.core.build.Add` that returns the shortcut term. Plain model: the block
   is replaced by the identity (a forward hook on the block returns its input), which is what
   Veit et al. do to VGG's layers.
 - Accuracy: top-1 on the given batch, in eval mode (BatchNorm running statistics), under
@@ -34,7 +34,8 @@ Trained networks shipped for the page (``assets/lesion_resnet.pt``, ``assets/les
 format ``"resnet-viz-demo/1"``, readable with :func:`resnet_viz.weights.load_demo_model`):
 CIFAR-style ResNet-26 (three stages of 4 basic blocks, 16/32/64 filters, option A) and its
 plain twin, trained from identical weights with the recipe of
-:mod:`resnet_viz.experiments` (SGD, momentum 0.9, weight decay 1e-4, lr 0.1 with warm-up and
+:mod:`resnet_viz.analysis.degradation` (SGD, momentum 0.9, weight decay 1e-4, lr 0.1 with warm-up
+and
 cosine decay) on the first :data:`TRAIN_IMAGES` UCI digits; the lesion page measures them on
 the :data:`HELD_OUT` digits after those. Why these: depth 26 gives 10 lesionable blocks
 (depth 20 gives 7, the demo model's (2, 2, 2) layout 4), and plain-26 still trains well
@@ -43,7 +44,7 @@ problem), so the comparison is between two networks that both work. Why the digi
 the 32x32 shapes: measured here, ResNet-20 alone needed 342 s (machine load 4-6) to reach
 85 % test accuracy on 6,000 shapes at 32x32, so the pair would take over ten minutes; on the
 digits both networks train in under a minute.
-``python -m resnet_viz.lesion --train --out resnet_viz/assets`` rebuilds both files,
+``python -m resnet_viz.analysis.lesion --train --out resnet_viz/assets`` rebuilds both files,
 deterministically (one thread, fixed seed; 24-38 s of training on the project's 2-core
 machine, byte-identical files on reruns).
 
@@ -73,8 +74,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .build import ResidualBlock
-from .experiments import (
+from ..core.build import ResidualBlock
+from .degradation import (
     ASSETS,
     DIGITS_CLASSES,
     DIGITS_MEAN,
@@ -218,7 +219,7 @@ def lesion_study(
     """Accuracy of ``model`` on ``batch`` with each lesionable block removed in turn.
 
     Args:
-        model: a trained :func:`~resnet_viz.build.build_model` network (any device); left
+        model: a trained :func:`~resnet_viz.core.build.build_model` network (any device); left
             exactly as it was (the study runs on a private copy).
         batch: ``(x, y)``, float images N x C x H x W already preprocessed, int labels N.
         plain: ``None`` decides from the model: blocks with a skip connection get their branch
@@ -326,7 +327,7 @@ def load_pair(
     resnet_path: Path | str = RESNET_CHECKPOINT, plain_path: Path | str = PLAIN_CHECKPOINT
 ) -> tuple[nn.Module, nn.Module]:
     """The shipped ResNet-26 and plain-26, on the CPU in eval mode."""
-    from .weights import load_demo_model
+    from ..weights import load_demo_model
 
     return (
         load_demo_model("cpu", path=resnet_path).model.eval(),
@@ -350,7 +351,7 @@ def training_recipe() -> dict[str, int | float]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m resnet_viz.lesion",
+        prog="python -m resnet_viz.analysis.lesion",
         description="Train the lesion page's ResNet-26 and plain-26 on the digits and write "
         "lesion_resnet.pt and lesion_plain.pt.",
     )

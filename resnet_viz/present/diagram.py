@@ -10,8 +10,8 @@ Streamlit renders DOT in the browser (``st.graphviz_chart``); nothing here needs
 
 from __future__ import annotations
 
-from .spec import ResNetSpec
-from .summary import BlockRow, LayerRow, Summary
+from ..core.spec import ResNetSpec
+from ..core.summary import BlockRow, LayerRow, Summary
 from .tables import format_shape
 
 _EDGE_STYLE = {

@@ -9,7 +9,7 @@ exactly as it was and ``after(before(x))`` is ``model(x)`` bit for bit (tests ch
 every kind of spec).
 
 The cut points are the outputs of the stages (``"layer3"``) and of the residual blocks
-(``"layer2.1"``), named as the modules of :class:`resnet_viz.build.ResNet` (torchvision's
+(``"layer2.1"``), named as the modules of :class:`resnet_viz.core.build.ResNet` (torchvision's
 names). A stage's output is its last block's output: ``"layer4"`` and ``"layer4.2"`` are the
 same tensor in ResNet-50.
 """
@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
 from .build import ResNet
 from .spec import ResNetSpec, SpecError, default_input_size
@@ -102,32 +101,19 @@ class Split:
 def forward_steps(model: ResNet) -> list[tuple[str, Step]]:
     """``ResNet.forward`` as a list of named steps: the stem, every block, the head.
 
-    Each step is one of the model's own modules (a block) or a small function over them (the
-    stem and the head), so running the list is running the model. The names of the block
+    Each step is one of the model's own modules (a block) or one of its own methods (``stem``
+    and ``head``), so running the list is running the model. The names of the block
     steps are their catalogue names (``"layer2.1"``); the others are ``"stem"`` and ``"head"``.
     """
     if not isinstance(model, ResNet):
         raise TypeError(
             f"Expected a resnet_viz ResNet (from build_model), got {type(model).__name__}."
         )
-    steps: list[tuple[str, Step]] = [("stem", lambda x: _stem(model, x))]
+    steps: list[tuple[str, Step]] = [("stem", model.stem)]
     for s, stage in enumerate(model.stages, start=1):
         steps.extend((f"layer{s}.{b}", block) for b, block in enumerate(stage))
-    steps.append(("head", lambda x: _head(model, x)))
+    steps.append(("head", model.head))
     return steps
-
-
-def _stem(model: ResNet, x: torch.Tensor) -> torch.Tensor:
-    x = model.relu(model.bn1(model.conv1(x)))
-    if model.spec.stem == "imagenet":
-        x = model.maxpool(x)
-    return x
-
-
-def _head(model: ResNet, x: torch.Tensor) -> torch.Tensor:
-    if model.spec.preact:
-        x = model.final_relu(model.final_bn(x))
-    return model.fc(torch.flatten(model.avgpool(x), 1))
 
 
 def run_steps(steps: Sequence[tuple[str, Step]], x: torch.Tensor) -> torch.Tensor:
@@ -150,7 +136,7 @@ def split_at(model: ResNet, name: str) -> Split:
 
     Raises:
         LayerNameError: for an unknown layer name.
-        TypeError: if ``model`` is not a :class:`resnet_viz.build.ResNet`.
+        TypeError: if ``model`` is not a :class:`resnet_viz.core.build.ResNet`.
     """
     steps = forward_steps(model)
     cut = step_index(model, name) + 1
@@ -161,9 +147,3 @@ def split_at(model: ResNet, name: str) -> Split:
 def forward_from(model: ResNet, name: str, activation: torch.Tensor) -> torch.Tensor:
     """The logits, computed from the output of layer ``name`` onwards."""
     return split_at(model, name).after(activation)
-
-
-def module_for(model: nn.Module, name: str) -> nn.Module:
-    """The module whose output is layer ``name`` (``model.layer4`` for ``"layer4"``)."""
-    check_layer(model.spec, name)  # type: ignore[arg-type]
-    return model.get_submodule(name)

@@ -19,7 +19,7 @@ Where it departs from the paper, and why:
   A map that is zero everywhere (no channel votes for the class; common at early layers) stays
   all zero instead of being divided by zero; a constant positive map becomes all ones;
 - the whole network before the target layer runs under ``torch.no_grad()`` and only the rest
-  is recorded by autograd (see :mod:`resnet_viz.split`). The gradient with respect to layer
+  is recorded by autograd (see :mod:`resnet_viz.core.split`). The gradient with respect to layer
   ``l`` depends only on what comes after ``l``, so this changes nothing numerically (tests
   check agreement with captum on the whole model to 1e-5) but makes Grad-CAM at ``layer4``
   cost about one plain forward pass (``bench/cam_bench.py``);
@@ -65,9 +65,8 @@ from captum.attr import LayerGradCam
 from PIL import Image
 from torch import nn
 
-from .build import ResNet, build_model
-from .device import run_with_cpu_fallback
-from .split import (
+from ..core.build import ResNet, build_model
+from ..core.split import (
     LayerNameError,
     forward_steps,
     layer_label,
@@ -76,6 +75,7 @@ from .split import (
     step_index,
     target_layers,
 )
+from ..runtime.device import run_with_cpu_fallback
 
 __all__ = [
     "CamResult",
@@ -159,7 +159,7 @@ def grad_cam(
     Args:
         model: a :func:`resnet_viz.build_model` network, in eval mode; left exactly as found.
         image: a float tensor of shape (1, C, H, W), already normalised
-            (:func:`resnet_viz.images.preprocess`). It is moved to the model's device.
+            (:func:`resnet_viz.data.images.preprocess`). It is moved to the model's device.
         target_layer: a stage (``"layer3"``) or block (``"layer2.1"``) from
             :func:`target_layers`; ``None`` means the last stage (``"layer4"`` in the ImageNet
             networks, ``"layer3"`` in the CIFAR ones), the paper's choice.
@@ -505,7 +505,7 @@ def overlay(
     """Blend the coloured heatmap over ``image``: ``(1 - alpha) * image + alpha * colour``.
 
     The heatmap is resized to the image with bilinear interpolation when the sizes differ
-    (draw on :func:`resnet_viz.images.center_crop_for_display`'s crop so that pixels line up
+    (draw on :func:`resnet_viz.data.images.center_crop_for_display`'s crop so that pixels line up
     with what the model saw). Returns a new RGB image of ``image``'s size.
 
     Raises:

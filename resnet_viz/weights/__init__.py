@@ -50,10 +50,13 @@ import torch
 import torchvision
 from PIL import Image
 
-from .build import ResNet, build_model
-from .device import pick_device
-from .images import center_crop_for_display, describe_format, preprocess
-from .spec import PRESETS, ResNetSpec, SpecError, check_weight_budget, preset, spec_label
+from ..assets import ASSETS_DIR
+from ..core.build import ResNet, build_model
+from ..core.layout import check_weight_budget
+from ..core.presets import PRESETS, preset, spec_label
+from ..core.spec import ResNetSpec, SpecError
+from ..data.images import center_crop_for_display, describe_format, preprocess
+from ..runtime.device import pick_device
 
 Progress = Callable[[int, int], None]
 
@@ -79,7 +82,7 @@ DOWNLOAD_TIMEOUT_S = 30.0  # per blocking socket operation, not for the whole fi
 #: OSErrors (TimeoutError too); a connection cut mid-body raises http.client.IncompleteRead.
 NETWORK_ERRORS = (OSError, http.client.HTTPException)
 
-DEMO_CHECKPOINT = Path(__file__).resolve().parent / "assets" / "demo_resnet.pt"
+DEMO_CHECKPOINT = ASSETS_DIR / "demo_resnet.pt"
 DEMO_FORMAT = "resnet-viz-demo/1"
 
 MAX_CHECKPOINT_BYTES = 1_000_000_000
@@ -111,7 +114,7 @@ class CheckpointError(ValueError):
 
 @dataclass(frozen=True)
 class Preprocessing:
-    """How images are prepared for a model: :func:`resnet_viz.images.preprocess`'s arguments.
+    """How images are prepared for a model: :func:`resnet_viz.data.images.preprocess`'s arguments.
 
     ``resize=None`` squashes the whole image to ``size`` x ``size`` (the small demo model);
     otherwise the shorter side is resized to ``resize`` and the centre ``size`` square kept.

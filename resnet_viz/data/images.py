@@ -289,7 +289,7 @@ def _require_strict_truncation() -> None:
     if ImageFile.LOAD_TRUNCATED_IMAGES:
         raise RuntimeError(
             "PIL.ImageFile.LOAD_TRUNCATED_IMAGES is True in this process; "
-            "resnet_viz.images.load_image needs it False to detect truncated uploads."
+            "resnet_viz.data.images.load_image needs it False to detect truncated uploads."
         )
 
 

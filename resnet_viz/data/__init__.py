@@ -1,0 +1,1 @@
+"""Inputs: synthetic shapes, the digits set, decoded images and bundled samples."""

@@ -1,0 +1,1 @@
+"""Turning results into what a person reads: charts, tables, diagrams, readings, code, the tour."""

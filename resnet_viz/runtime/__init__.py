@@ -1,0 +1,2 @@
+"""Where and how heavy work runs: device choice with CPU fallback, heavy-work slots, per-model
+locks."""

@@ -1,0 +1,1 @@
+"""Training loops and the command-line tools that train the shipped models."""
