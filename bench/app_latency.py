@@ -1,13 +1,13 @@
 """How long the architecture page takes to re-render after a control change, in a real browser.
 
-Run from the repository root:  python bench/app_latency.py [--rounds 2]
+Run:  resnet-viz-bench-app-latency [--rounds 2] [--tab Stages]   (or python -m bench.app_latency)
 It starts `streamlit run app.py` on a free port, opens the architecture page in headless
 Chromium and, for every preset (ResNet-1202 included), picks it in the preset selectbox and
 times, inside the page, from the click until the script has finished, the page shows that
 network's parameter count and the browser has painted it. Prints per-preset times, the median
 and p95 over all changes, and the same for a bare Streamlit page with one selectbox and one
 metric (the floor: Streamlit's own round trip).
-Goal (issue "Architecture explorer page"): under 0.5 s for every preset.
+Goal: under 0.5 s for every preset, so that trying networks feels immediate.
 """
 
 from __future__ import annotations
@@ -17,15 +17,12 @@ import statistics
 import sys
 import tempfile
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from resnet_viz import summarize
-from resnet_viz.core.presets import PRESETS
-from tests.browser_support import (
+from bench.drivers.browser import (
     APP_IDLE,
     CHROMIUM_ARGS,
     REPO,
@@ -33,6 +30,8 @@ from tests.browser_support import (
     streamlit_server,
     wait_until_idle,
 )
+from resnet_viz import summarize
+from resnet_viz.core.presets import PRESETS
 
 FLOOR_APP = textwrap.dedent(
     """
@@ -123,11 +122,11 @@ def measure_floor(browser, rounds: int) -> list[float]:
     return times
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2, help="passes over all presets")
     parser.add_argument("--tab", default="Stages", help="the open tab (Stages is the default)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     chromium = find_chromium()
     if chromium is None:
         sys.exit("needs a system Chromium (apt-get install chromium)")
@@ -153,7 +152,8 @@ def main() -> None:
     )
     ratio = statistics.median(everything) / statistics.median(floor)
     print(f"ratio of medians (page / floor): {ratio:.1f}x")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -1,6 +1,6 @@
 """Grad-CAM speed: resnet_viz.grad_cam against a plain forward pass and two named peers.
 
-Run from the repository root:  python bench/cam_bench.py  [--runs 15] [--threads 2]
+Run:  resnet-viz-bench-cam [--runs 15] [--threads 2]   (or python -m bench.cam_bench)
 (pip install -r requirements-bench.txt first: the peer pytorch-grad-cam is a bench-only
 dependency.)
 
@@ -8,16 +8,16 @@ ResNet-50 (build_model(preset("resnet50")), random weights, eval mode), one 224 
 the CPU with torch.set_num_threads(2). Contenders, all explaining the same class at layer4:
 
 - floor:    model(x) under torch.no_grad(): what any prediction costs;
-- ours:     resnet_viz.analysis.cam.grad_cam (captum LayerGradCam on the part after the target
-layer,
-            bilinear upsampling, min-max, top-5);
+- ours:     resnet_viz.analysis.cam.grad_cam (the part before the target layer under no_grad,
+            one autograd.grad for the rest, bilinear upsampling, min-max, top-5);
 - captum:   captum's LayerGradCam(model, model.layer4).attribute(x, target, relu_attributions=
             True) on the whole model, plus the same bilinear upsampling to 224 x 224;
 - pytorch-grad-cam: GradCAM(model=..., target_layers=[model.layer4[-1]]) as its README uses it
             (a context manager per call), on its own copy of the model (it calls .backward()
             and leaves .grad on the parameters).
 
-Goal (issue "Grad-CAM"): ours <= 1.15 x the floor and never slower than captum direct.
+Goal: ours <= 1.15 x the floor (an explanation costs little more than the prediction itself)
+and never slower than captum direct.
 
 Timing: after a warm-up, the contenders run in interleaved rounds (each round times every
 contender once, in an order that rotates), so a load spike from other jobs on a shared machine
@@ -32,15 +32,11 @@ import copy
 import os
 import platform
 import statistics
-import sys
 import time
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from resnet_viz import build_model, preset
 from resnet_viz.analysis.cam import grad_cam
@@ -125,11 +121,11 @@ def report(times: dict[str, list[float]]) -> None:
     )
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=15, help="timed rounds (default 15)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = build_model(preset("resnet50"))
@@ -142,7 +138,8 @@ def main() -> None:
         f"{platform.machine()}, {os.cpu_count()} CPUs"
     )
     report(interleaved(contenders(model, peer_model, x), args.runs))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -1,6 +1,6 @@
 """Grad-CAM and the gradient study on a CUDA GPU: timings against the bare forward pass.
 
-Run on a machine with a GPU, from the repository root:  python bench/gpu_check.py
+Run on a machine with a CUDA GPU:  resnet-viz-bench-gpu   (or python -m bench.gpu_check)
 ResNet-50 at 224 (random weights): the median of 50 runs of a no_grad forward (the floor),
 grad_cam at layer4, and grad_cam_strip over all four stages; then gradient_norms of ResNet-56
 and ResNet-110 (batch 16) against a bare forward + backward of the same two models.
@@ -8,18 +8,16 @@ and ResNet-110 (batch 16) against a bare forward + backward of the same two mode
 
 from __future__ import annotations
 
+import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
+from collections.abc import Sequence
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from resnet_viz import build_model, grad_cam, gradient_norms, preset
 from resnet_viz.analysis.cam import grad_cam_strip
-from resnet_viz.analysis.gradients import build_twins
+from resnet_viz.analysis.twins import build_twins
 
 
 def cuda_median_ms(fn, runs: int = 50) -> float:
@@ -48,7 +46,11 @@ def floor_forward_backward(spec, batch: int) -> float:
     return cuda_median_ms(step, runs=20)
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
+    if not torch.cuda.is_available():
+        print("no CUDA device: this check needs a GPU")
+        return 1
     print(torch.__version__, torch.cuda.get_device_name())
     model = build_model(preset("resnet50"), device="cuda").eval()
     image = torch.randn(1, 3, 224, 224, device="cuda")
@@ -74,7 +76,8 @@ def main() -> None:
               f"({run_ms / base:.2f}x); first/last residual "
               f"{report.first_last_ratio('residual'):.3g}, plain "
               f"{report.first_last_ratio('plain'):.3g}")  # fmt: skip
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

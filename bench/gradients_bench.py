@@ -1,8 +1,9 @@
 """How close is gradient_norms to the floor: a bare forward + backward of the same two models?
 
-Run from the repository root: ``python bench/gradients_bench.py`` (``--runs``, ``--threads``).
-Prints, never asserts (timed asserts in tests are flaky; DESIGN.md). The issue's goal: the
-computation at most 1.25x the floor.
+Run: ``resnet-viz-bench-gradients`` (or ``python -m bench.gradients_bench``; ``--runs``,
+``--threads``, ``--only``). Prints, never asserts (timed asserts fail on a busy machine).
+Goal: the computation at most 1.25x the floor, so that instrumenting a training step costs
+little more than the step itself.
 
 What each number includes (all wall clock, median of ``--runs`` after one warm-up run of each,
 the four measurements interleaved so that drift and neighbouring processes hit them alike):
@@ -24,19 +25,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import pathlib
 import platform
 import statistics
-import sys
 import time
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-
 from resnet_viz import build_model, preset
-from resnet_viz.analysis.gradients import _run, build_twins, gradient_norms
+from resnet_viz.analysis.gradients import _run, gradient_norms
+from resnet_viz.analysis.twins import build_twins
 
 CASES = [("resnet56", (3, 32, 32), 16), ("resnet50", (3, 224, 224), 4)]
 
@@ -113,12 +112,12 @@ def bench_case(name, input_size, batch, runs):
         print(f"  {label:<36}{seconds * 1e3:9.1f} ms   {ratio}".rstrip())
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", choices=[name for name, _, _ in CASES], help="one case only")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(
         f"torch {torch.__version__}, {args.threads} threads, {platform.processor() or 'cpu'}, "
@@ -131,7 +130,8 @@ def main() -> None:
         if args.only in (None, name):
             bench_case(name, input_size, batch, args.runs)
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -1,6 +1,6 @@
 """A lecture hall on one server: N students at once, each in its own browser session.
 
-Run from the repository root:  python bench/load_test.py --users 10
+Run:  resnet-viz-bench-load --users 10   (or python -m bench.load_test --users 10)
 It starts `streamlit run app.py` on a free localhost port and drives N concurrent users
 (Playwright browser contexts on the system Chromium). Each opens the architecture page with its
 own preset and checks the parameter count, then uploads its own image on the Grad-CAM page and
@@ -19,12 +19,11 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.browser_support import REPO, find_chromium, streamlit_server
-from tests.load_driver import (
+from bench.drivers.browser import REPO, find_chromium, streamlit_server
+from bench.drivers.load import (
     count_tracebacks,
     machine_cpu_seconds,
     process_cpu_seconds,
@@ -34,10 +33,10 @@ from tests.load_driver import (
 )
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=10)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     chromium = find_chromium()
     if chromium is None:
         sys.exit("needs a system Chromium (apt-get install chromium)")
@@ -74,7 +73,8 @@ def main() -> None:
         f"server RSS before {before:.0f} MB, after {after:.0f} MB; tracebacks in log: {tracebacks}"
     )
     print(summary_line(results, after - before))
+    return 0 if all(result.ok for result in results) else 1
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

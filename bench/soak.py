@@ -1,27 +1,25 @@
 """200 Grad-CAM calls in a row in one process (ResNet-50 at 224, CPU).
 
-Run from the repository root:  python bench/soak.py [--calls 200]
+Run:  resnet-viz-bench-soak [--calls 200]   (or python -m bench.soak)
 Prints RSS before and after (after 10 warm-up calls), hooks left on the model, and whether its
-parameters and .grad are untouched. Goal (issue "Lecture load"): growth under 50 MB.
+parameters and .grad are untouched. Goal: growth under 50 MB, so that a server which serves a
+whole lecture's Grad-CAM requests does not grow with them.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
+from collections.abc import Sequence
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
+from bench.drivers.soak import soak
 from resnet_viz import build_model, preset
-from tests.soak import soak
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     model = build_model(preset("resnet50"))
     start = time.perf_counter()
     result = soak(model, side=224, calls=args.calls)
@@ -32,7 +30,8 @@ def main() -> None:
         f"hooks_left={result.hooks_after} params_unchanged={result.parameters_unchanged} "
         f"grads_untouched={result.grads_untouched} seconds={elapsed:.0f}"
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

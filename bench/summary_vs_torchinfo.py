@@ -1,8 +1,9 @@
 """summarize(spec) against what a user does today: build the model, then torchinfo.summary.
 
-Run from the repository root:  python bench/summary_vs_torchinfo.py
-Prints medians and the speed-up per network. Goal (issue "Foundation"): at least 50x faster
-than the peer on ResNet-152 and under 10 ms in every case.
+Run:  resnet-viz-bench-summary   (or python -m bench.summary_vs_torchinfo)
+Prints medians and the speed-up per network. Goal: at least 50x faster than the peer on
+ResNet-152 and under 10 ms in every case, so that the architecture page can recompute the
+summary on every click.
 
 The peer builds torchvision's model (resnet18/50/152) or, for ResNet-1202 which torchvision
 lacks, resnet_viz's own builder, then calls torchinfo.summary with the input size and the
@@ -11,17 +12,15 @@ output-size and mult-add columns; both halves are timed together, as a user wait
 
 from __future__ import annotations
 
+import argparse
 import statistics
-import sys
 import time
+from collections.abc import Sequence
 from functools import partial
-from pathlib import Path
 
 import torch
 import torchinfo
 import torchvision
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from resnet_viz import build_model, preset, summarize
 
@@ -53,7 +52,8 @@ def peer(name: str, side: int) -> None:
     )
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
     torch.set_num_threads(2)
     print(f"torch {torch.__version__}, torchinfo {torchinfo.__version__}, 2 threads")
     print(f"{'network':<12}{'input':>7}{'summarize':>13}{'build+torchinfo':>18}{'speed-up':>11}")
@@ -65,7 +65,8 @@ def main() -> None:
             f"{name:<12}{side:>7}{ours * 1e3:>10.2f} ms{theirs * 1e3:>15.0f} ms"
             f"{theirs / ours:>10.0f}x"
         )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""Grad-CAM: where a ResNet looks in an uploaded image (Selvaraju et al. 2017, via captum)."""
+"""Grad-CAM: where a ResNet looks in an uploaded image (Selvaraju et al. 2017)."""
 
 import streamlit as st
 

@@ -10,7 +10,9 @@ lesions), ``data``, ``weights``, ``training``, ``present`` (charts, tables, diag
 """
 
 from .analysis.cam import CamResult, grad_cam
+from .analysis.degradation import degradation_curves
 from .analysis.gradients import GradientReport, GradientSnapshot, gradient_norms
+from .analysis.lesion import lesion_study
 from .core.build import build_model
 from .core.presets import preset, spec_for_depth
 from .core.spec import ResNetSpec, SpecError
@@ -25,8 +27,10 @@ __all__ = [
     "ResNetSpec",
     "SpecError",
     "build_model",
+    "degradation_curves",
     "grad_cam",
     "gradient_norms",
+    "lesion_study",
     "load_image",
     "preset",
     "spec_for_depth",

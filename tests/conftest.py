@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_support import CHROMIUM_ARGS, REPO, find_chromium, streamlit_server
+from bench.drivers.browser import CHROMIUM_ARGS, REPO, find_chromium, streamlit_server
 
 ARTIFACTS = REPO / "artifacts"
 

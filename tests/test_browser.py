@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser_support import REPO, streamlit_server, wait_until_idle
+from bench.drivers.browser import REPO, streamlit_server, wait_until_idle
 
 pytestmark = pytest.mark.browser
 

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from bench.drivers.browser import REPO, wait_until_idle
 from resnet_viz.data.synthetic_shapes import sample_image
-from tests.browser_support import REPO, wait_until_idle
 
 pytestmark = pytest.mark.browser
 

@@ -1,13 +1,16 @@
-"""Grad-CAM: hand-computed maps, agreement with independent computations and with captum,
-the split of the network, the shared model left untouched, threads, CPU fallback, overlays."""
+"""Grad-CAM: hand-computed maps, agreement with independent computations and with captum (the
+oracle: the library itself does not use captum), constant maps, the split of the network, the
+shared model left untouched, threads, CPU fallback, overlays."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import gc
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +20,7 @@ from captum.attr import LayerGradCam
 from PIL import Image
 from torch import nn
 
+import resnet_viz
 from resnet_viz import ResNetSpec, SpecError, build_model, preset
 from resnet_viz.analysis import cam as cam_module
 from resnet_viz.analysis.cam import (
@@ -24,13 +28,13 @@ from resnet_viz.analysis.cam import (
     LayerNameError,
     grad_cam,
     grad_cam_strip,
-    heatmap_image,
     layer_label,
-    model_lock,
-    overlay,
     target_layers,
 )
 from resnet_viz.core.split import forward_from, forward_steps, run_steps, split_at
+from resnet_viz.present.heatmaps import heatmap_image, overlay
+from resnet_viz.runtime import locks as locks_module
+from resnet_viz.runtime.locks import model_lock
 
 TINY = ResNetSpec(layers=(1, 2, 1, 1), widths=(4, 8, 8, 16), num_classes=10)
 SPECS = {
@@ -105,6 +109,17 @@ def reference_cam(model: nn.Module, x: torch.Tensor, layer: str, target: int):
     raw = torch.relu((weights * activation).sum(dim=1, keepdim=True))
     up = F.interpolate(raw, size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
     return ((up - up.min()) / (up.max() - up.min())).numpy(), raw[0, 0].numpy()
+
+
+def captum_cam(model: nn.Module, x: torch.Tensor, layer: str, target: int):
+    """The oracle: captum's LayerGradCam on the whole model at module ``layer`` (a stage or a
+    block), ReLU'd, with the same bilinear upsampling and min-max normalisation."""
+    direct = LayerGradCam(model, model.get_submodule(layer)).attribute(
+        x, target=target, relu_attributions=True
+    )
+    direct = direct.detach()
+    up = F.interpolate(direct, size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
+    return ((up - up.min()) / (up.max() - up.min())).numpy(), direct[0, 0].numpy()
 
 
 def module_output(model: nn.Module, name: str, x: torch.Tensor) -> torch.Tensor:
@@ -265,6 +280,121 @@ def test_resnet50_at_224_agrees_with_captum_on_the_whole_model():
     top = torch.topk(probabilities, 5)
     assert [c for c, _ in result.top_k] == top.indices.tolist()
     np.testing.assert_allclose([p for _, p in result.top_k], top.values.numpy(), rtol=1e-5)
+
+
+ORACLE_LAYERS = ("layer1", "layer1.0", "layer2.1", "layer3", "layer3.0", "layer4")
+
+
+def oracle_cases():
+    for kind in ("basic", "bottleneck", "preact", "cifar"):
+        for layer in ORACLE_LAYERS:
+            if layer in target_layers(SPECS[kind]):
+                yield pytest.param(kind, layer, id=f"{kind}-{layer}")
+
+
+@pytest.mark.parametrize(("kind", "layer"), list(oracle_cases()))
+def test_grad_cam_equals_captum_on_the_whole_model_for_several_classes(kind, layer):
+    model = tiny_model(kind)
+    x = image_for(model.spec)
+    classes = [None, 0, 3, 7]
+    for target in classes:
+        result = grad_cam(model, x, target_layer=layer, target_class=target)
+        if target is not None:
+            assert result.target_class == target
+        heatmap, raw = captum_cam(model, x, layer, result.target_class)
+        np.testing.assert_allclose(result.raw, raw, rtol=1e-5, atol=1e-6)
+        if raw.max() > raw.min():
+            np.testing.assert_allclose(result.heatmap, heatmap, atol=1e-5)
+        else:
+            assert np.all(result.heatmap == (1.0 if raw.max() > 0 else 0.0))
+
+
+@pytest.mark.parametrize("kind", ["basic", "bottleneck", "cifar"])
+def test_strip_equals_captum_on_the_whole_model(kind):
+    model = tiny_model(kind, seed=2)
+    x = image_for(model.spec, seed=5)
+    layers = [name for name in ORACLE_LAYERS if name in target_layers(model.spec)]
+    varied = 0
+    for target in (None, 1, 9):
+        strip = grad_cam_strip(model, x, layers, target)
+        assert [r.layer for r in strip] == layers
+        for result in strip:
+            heatmap, raw = captum_cam(model, x, result.layer, result.target_class)
+            np.testing.assert_allclose(result.raw, raw, rtol=1e-5, atol=1e-6)
+            if raw.max() > raw.min():
+                varied += 1
+                np.testing.assert_allclose(result.heatmap, heatmap, atol=1e-5)
+    assert varied >= len(layers), "mostly trivial maps would make this test vacuous"
+
+
+def test_the_library_does_not_import_captum():
+    package = Path(resnet_viz.__file__).parent
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            assert not any(n.split(".")[0] == "captum" for n in names), path
+
+
+# --------------------------------------------------------------------------------------------
+# Constant maps
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_constant_positive_map_is_all_ones_not_upsampling_noise():
+    # ResNet-18 at 32 x 32 px: layer4 is 1 x 1. Bilinear upsampling of that one value leaves an
+    # ulp or two of noise, which min-max would stretch to {0, 0.5, 1}.
+    torch.manual_seed(0)
+    model = build_model(preset("resnet18")).eval()
+    x = torch.randn(1, 3, 32, 32)
+    result = grad_cam(model, x)
+    assert result.layer == "layer4"
+    assert result.raw.shape == (1, 1)
+    assert result.raw[0, 0] > 0, "the top-1 class has positive evidence here"
+    assert result.heatmap.shape == (32, 32)
+    assert result.heatmap.dtype == np.float32
+    assert np.all(result.heatmap == 1.0)
+    strip = grad_cam_strip(model, x, ["layer4", "layer3"])
+    assert np.all(strip[0].heatmap == 1.0)
+    assert strip[1].heatmap.min() == 0.0  # layer3 is 2 x 2 and not constant
+    assert strip[1].heatmap.max() == 1.0
+
+
+def test_a_constant_zero_map_stays_all_zeros():
+    torch.manual_seed(0)
+    model = build_model(preset("resnet18")).eval()
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        least = int(model(x)[0].argmin())
+    result = grad_cam(model, x, target_class=least)
+    assert result.raw.shape == (1, 1)
+    assert result.raw[0, 0] == 0.0  # no positive evidence for the least likely class
+    assert not result.heatmap.any()
+    assert result.heatmap.dtype == np.float32
+
+
+@pytest.mark.parametrize("side", [1, 2, 3, 7])
+@pytest.mark.parametrize("size", [(32, 32), (224, 224), (61, 97)])
+def test_constant_maps_of_any_size_normalise_exactly(side, size):
+    for value in (1e-3, 0.37, 1.2089293, 7e4):
+        raw = torch.full((1, 1, side, side), value)
+        heat = cam_module._heatmap(raw, size)
+        assert heat.shape == size
+        assert torch.all(heat == 1.0), (side, size, value)
+    assert torch.all(cam_module._heatmap(torch.zeros(1, 1, side, side), size) == 0.0)
+
+
+def test_a_map_that_is_not_constant_is_min_max_normalised_after_upsampling():
+    raw = torch.tensor([[[[0.0, 1.0], [2.0, 4.0]]]])
+    heat = cam_module._heatmap(raw, (8, 8))
+    up = F.interpolate(raw, size=(8, 8), mode="bilinear", align_corners=False)[0, 0]
+    torch.testing.assert_close(heat, (up - up.min()) / (up.max() - up.min()))
+    assert heat.min() == 0.0
+    assert heat.max() == 1.0
 
 
 @pytest.mark.parametrize("kind", list(SPECS))
@@ -527,10 +657,10 @@ def test_one_lock_per_model_created_once_and_dropped_with_the_model():
         locks = list(pool.map(lambda _: model_lock(models[0]), range(16)))
     assert all(lock is locks[0] for lock in locks)
     assert model_lock(models[1]) is not locks[0]
-    count = len(cam_module._LOCKS)
+    count = len(locks_module._LOCKS)
     models.pop(0)
     gc.collect()
-    assert len(cam_module._LOCKS) == count - 1
+    assert len(locks_module._LOCKS) == count - 1
 
 
 # --------------------------------------------------------------------------------------------

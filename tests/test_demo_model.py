@@ -6,9 +6,9 @@ determinism smoke test). Every image here comes from seeds at or above ``FRESH_S
 training and validation never touched.
 
 Grad-CAM is the app's :func:`resnet_viz.grad_cam` at ``layer3`` (16 x 16 cells of 4 x 4 pixels
-at 64 x 64 input), for the predicted class: captum's LayerGradCam with ReLU, upsampled
-bilinearly (``align_corners=False``) to the image; a test checks it against captum applied to
-the whole model.
+at 64 x 64 input), for the predicted class (Selvaraju et al. 2017, Eq. 1-2, with the ReLU),
+upsampled bilinearly (``align_corners=False``) to the image; a test checks it against captum's
+LayerGradCam applied to the whole model.
 """
 
 from __future__ import annotations
@@ -177,6 +177,13 @@ def test_save_demo_checkpoint_round_trips(tmp_path, demo):
     x = _tensors(make_batch(4, seed=FRESH_SEED + 99).images)
     with torch.no_grad():
         assert torch.equal(copy(x), model(x))
+
+
+def test_the_trainer_writes_the_one_checkpoint_format():
+    from resnet_viz.weights import checkpoint
+
+    assert CHECKPOINT_FORMAT is checkpoint.CHECKPOINT_FORMAT
+    assert DEFAULT_CHECKPOINT == checkpoint.DEMO_CHECKPOINT
 
 
 def test_seed_ranges_do_not_overlap():

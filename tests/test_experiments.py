@@ -7,6 +7,7 @@ import dataclasses
 import itertools
 import json
 import math
+import os
 import threading
 
 import numpy as np
@@ -17,21 +18,24 @@ from resnet_viz import SpecError
 from resnet_viz.analysis.degradation import (
     CURVES_FORMAT,
     DEFAULTS,
-    DIGITS_COUNT,
-    DIGITS_MEAN,
-    DIGITS_PATH,
-    DIGITS_STD,
     curve_names,
     degradation_curves,
     degradation_record,
     digits_spec,
-    intra_op_threads,
-    learning_rate,
-    load_digits,
-    machine_description,
     train_curves,
 )
 from resnet_viz.core.presets import preset
+from resnet_viz.data.digits import DIGITS_COUNT, DIGITS_MEAN, DIGITS_PATH, DIGITS_STD, load_digits
+from resnet_viz.training.degradation_curves import write_degradation_curves
+from resnet_viz.training.loop import (
+    KERNEL_ENVIRONMENT,
+    WarmupCosine,
+    intra_op_threads,
+    kernel_environment,
+    learning_rate,
+    machine_description,
+)
+from tests.tool_support import run_tool
 
 # Settings of the short run: small enough for a fast test, with two depths as the page has.
 SHORT = {"depths": (8, 14), "epochs": 2, "train_images": 128, "eval_images": 64, "batch_size": 32}
@@ -109,6 +113,65 @@ def test_learning_rate_warms_up_linearly_then_decays_to_zero():
     assert all(a >= b for a, b in itertools.pairwise(rates[31:]))
     assert rates[-1] < 1e-4
     assert learning_rate(0, total, 0, 0.1) == pytest.approx(0.1)
+
+
+def old_learning_rate(step: int, total_steps: int, warmup_steps: int, lr: float) -> float:
+    """The schedule the shipped curves and the lesion pair were trained with, as it was written
+    when they were made (set by hand on every parameter group before each step)."""
+    warm = min(1.0, (step + 1) / warmup_steps) if warmup_steps > 0 else 1.0
+    return lr * warm * 0.5 * (1.0 + math.cos(math.pi * step / total_steps))
+
+
+def scheduled_rates(total: int, warmup: int, lr: float, groups: int = 2) -> list[list[float]]:
+    """The rate of every parameter group at each of ``total`` optimiser steps."""
+    params = [torch.nn.Parameter(torch.zeros(1)) for _ in range(groups)]
+    optimizer = torch.optim.SGD([{"params": [p]} for p in params], lr=lr, momentum=0.9)
+    schedule = WarmupCosine(optimizer, total, warmup)
+    rates = []
+    for _ in range(total):
+        rates.append([group["lr"] for group in optimizer.param_groups])
+        optimizer.step()
+        schedule.step()
+    return rates
+
+
+@pytest.mark.parametrize(
+    ("total", "warmup", "lr"),
+    [
+        (160, 32, 0.1),  # the shipped curves: 10 epochs of 16 steps, 2 of warm-up
+        (315, 42, 0.1),  # the lesion pair: 15 epochs of 21 steps, 2 of warm-up
+        (160, 0, 0.1),  # the page's run without warm-up
+        (2, 4, 0.1),  # warm-up longer than the run (a short test run)
+        (37, 5, 0.0371),
+    ],
+)
+def test_scheduler_gives_exactly_the_old_rate_at_every_step(total, warmup, lr):
+    rates = scheduled_rates(total, warmup, lr)
+    for step, per_group in enumerate(rates):
+        expected = old_learning_rate(step, total, warmup, lr)
+        assert per_group == [expected, expected], step  # bit for bit, not approximately
+        assert learning_rate(step, total, warmup, lr) == expected
+
+
+def test_scheduler_refuses_a_run_without_steps():
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    with pytest.raises(ValueError, match="total_steps"):
+        WarmupCosine(optimizer, 0, 0)
+    with pytest.raises(ValueError, match="warmup_steps"):
+        WarmupCosine(optimizer, 10, -1)
+
+
+def test_machine_description_names_the_cpu_kernels(monkeypatch):
+    capability = torch.backends.cpu.get_cpu_capability()
+    for name in KERNEL_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    description = machine_description()
+    assert description.endswith(f", {capability}")
+    assert f"{os.cpu_count()} CPUs" in description
+    assert kernel_environment() == {}
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert machine_description() == f"{description}, oneDNN max AVX2"
+    assert kernel_environment() == {"ONEDNN_MAX_CPU_ISA": "AVX2"}
 
 
 def test_curve_names_order():
@@ -247,6 +310,30 @@ def assert_degradation(curves: dict[str, list[float]]) -> None:
     assert final["resnet-20"] < 0.05, final
 
 
+def test_shipped_record_says_which_kernels_computed_it():
+    record = degradation_record()
+    assert set(record["environment"]) <= set(KERNEL_ENVIRONMENT)
+    capabilities = {"DEFAULT", "AVX2", "AVX512", "ZVECTOR", "VSX", "SVE128", "SVE256"}
+    assert capabilities & set(record["machine"].split(", ")), record["machine"]
+
+
+def test_writer_stores_the_record_the_readers_read(tmp_path, monkeypatch):
+    """The writer with a tiny stand-in for the training: format, settings, provenance."""
+    from resnet_viz.training import degradation_curves as writer
+
+    curves = {name: [0.5] * DEFAULTS.epochs for name in DEFAULT_NAMES}
+    monkeypatch.setattr(writer, "train_curves", lambda **kwargs: curves)
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "default")
+    path = tmp_path / "sub" / "curves.json"
+    record = write_degradation_curves(path, quiet=True)
+    assert degradation_record(path) == record
+    assert degradation_curves(path) == curves
+    assert record["settings"] == degradation_record()["settings"]
+    assert record["environment"] == {"ATEN_CPU_CAPABILITY": "default"}
+    assert record["machine"] == machine_description()
+    assert record["torch"] == torch.__version__
+
+
 def test_shipped_curves_show_the_degradation():
     assert_degradation(degradation_curves())
 
@@ -271,3 +358,23 @@ def test_default_run_shows_the_degradation_and_matches_the_shipped_curves():
     record = degradation_record()
     if record["machine"] == machine_description() and record["torch"] == torch.__version__:
         assert curves == record["curves"]
+
+
+@pytest.mark.slow
+def test_the_cli_reproduces_the_shipped_record_bit_for_bit_with_its_kernels(tmp_path):
+    """The command that wrote the shipped curves, run again with the kernel settings the record
+    names (e.g. AVX2 kernels on an AVX-512 machine): on a machine the record then describes,
+    with the same torch build, every number must be equal. Elsewhere nothing can be compared
+    bitwise, and the test says why it skipped."""
+    record = degradation_record()
+    out = tmp_path / "curves.json"
+    run_tool("resnet_viz.training.degradation_curves", out, record["environment"])
+    fresh = degradation_record(out)
+    assert fresh["settings"] == record["settings"]
+    assert_degradation(fresh["curves"])
+    if (fresh["machine"], fresh["torch"]) != (record["machine"], record["torch"]):
+        pytest.skip(
+            f"recorded on {record['machine']} with torch {record['torch']}; this run: "
+            f"{fresh['machine']}, torch {fresh['torch']}"
+        )
+    assert fresh["curves"] == record["curves"]

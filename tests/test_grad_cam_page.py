@@ -8,6 +8,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import streamlit as st
 import torch
 import torchvision
 from PIL import Image
@@ -21,10 +22,12 @@ from tests.app_support import assert_clean, open_page
 
 @pytest.fixture(autouse=True)
 def fresh_model_cache():
-    """Each test loads its models anew (the page keeps them per server process)."""
-    page_module._MODELS.clear()
+    """Each test loads its models anew: the page keeps them per server process, and the
+    uploaded checkpoint per session (AppTest gives every test the same session id; a
+    session-scoped cache can only be cleared one by one from inside a script run)."""
+    st.cache_resource.clear()
     yield
-    page_module._MODELS.clear()
+    st.cache_resource.clear()
 
 
 def open_cam_page(**query: str) -> AppTest:
@@ -118,6 +121,40 @@ def test_cached_torchvision_weights_load_offline_with_imagenet_classes(torch_hom
     classes = at.selectbox(key="cls")
     assert classes.format_func(0) == "tench"  # ImageNet class 0, from weights.meta
     assert not at.warning
+
+
+def test_a_missing_weights_file_is_downloaded_once_with_a_progress_bar(torch_home, monkeypatch):
+    downloads, reports = [], []
+
+    def fake_download(url, dest, *, progress=None, label=None):
+        downloads.append(Path(dest))
+        for done in (0, 1_000_000, 2_000_000):
+            progress(done, 2_000_000)  # draws on the page's bar
+            reports.append(done)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(0)
+        torch.save(torchvision.models.resnet18().state_dict(), dest)
+        return dest
+
+    monkeypatch.setattr(page_module, "download_weights", fake_download)
+    at = open_cam_page(model="ResNet-18, ImageNet (downloads weights)")
+    assert_clean(at)
+    assert downloads == [weights_path("resnet18")]
+    assert reports == [0, 1_000_000, 2_000_000]
+    assert "torchvision ResNet18_Weights.IMAGENET1K_V1" in " ".join(c.value for c in at.caption)
+    assert not at.warning
+
+    def no_second_load(*args, **kwargs):
+        raise AssertionError("the model should come from the cache")
+
+    # Another session: the shared model comes from the cache (no download, no load, and no
+    # cached element replayed).
+    monkeypatch.setattr(page_module, "load_imagenet_model", no_second_load)
+    again = open_cam_page(model="ResNet-18, ImageNet (weights cached)")
+    assert_clean(again)
+    assert not again.error
+    assert len(downloads) == 1
+    assert "torchvision ResNet18_Weights.IMAGENET1K_V1" in " ".join(c.value for c in again.caption)
 
 
 def test_without_weights_or_network_the_page_says_where_to_put_the_file(torch_home, no_network):

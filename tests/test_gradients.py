@@ -85,10 +85,9 @@ def independent_norms(spec, seed, batch_size=16):
 
 
 def test_skips_tame_the_gradient_explosion_of_deep_plain_nets(cifar56, cifar110):
-    # The issue's author measured first/last ratios of about 15 (residual) vs 660 (plain) at
-    # depth 56 and 75 vs 3e7 at 110. Here (seed 0): 14.7 vs 6.2e3 at 56, 35 vs 9.6e6 at 110;
-    # over seeds 0-5: residual 15-19 / 30-43, plain 2.0e3-6.6e3 / 7.8e6-3.1e7.
-    # Pinned with margin: plain >= 10x residual at both depths, plain grows with depth.
+    # Measured (seed 0): 14.7 vs 6.2e3 at 56, 35 vs 9.2e6 at 110; over seeds 0-5: residual
+    # 15-19 / 30-43, plain 1.9e3-6.6e3 / 7.3e6-3.0e7 (docs/gradients.md, which names the
+    # command). Pinned with margin: plain >= 10x residual at both depths, plain grows with depth.
     for report in (cifar56, cifar110):
         assert report.first_last_ratio("plain") >= 10 * report.first_last_ratio("residual")
         assert report.first_last_ratio("residual") < 100
@@ -354,3 +353,52 @@ def test_on_the_gpu_the_numbers_match_the_cpu(small):
     torch.testing.assert_close(gpu.residual, small.residual, rtol=2e-2, atol=0)
     torch.testing.assert_close(gpu.plain, small.plain, rtol=2e-2, atol=0)
     torch.testing.assert_close(gpu.branch_ratio, small.branch_ratio, rtol=2e-2, atol=0)
+
+
+# The page's shared cache (resnet_viz.ui.gradients) ---------------------------------------------
+
+
+def test_the_page_computes_each_study_once_for_all_sessions(monkeypatch, small):
+    """Concurrent sessions asking for the same settings share one computation; a failed one is
+    not kept, so asking again computes again."""
+    import threading
+    import time
+
+    from resnet_viz.core.spec import SpecError
+    from resnet_viz.ui import gradients as page
+
+    calls = []
+
+    def fake_study(*_args, **_kwargs):
+        calls.append(1)
+        time.sleep(0.2)  # long enough for the other sessions to arrive meanwhile
+        return small
+
+    monkeypatch.setattr(page, "gradient_norms", fake_study)
+    settings = page.StudySettings(
+        spec=SMALL, input_size=(3, 32, 32), batch_size=4, seed=12345, steps=0, init="kaiming",
+        batch_norm=True,
+    )  # fmt: skip
+    results = []
+    sessions = [threading.Thread(target=lambda: results.append(page.run_study(settings)))
+                for _ in range(3)]  # fmt: skip
+    for session in sessions:
+        session.start()
+    for session in sessions:
+        session.join()
+    assert len(calls) == 1
+    assert len(results) == 3
+    assert all(result is small for result in results)
+    assert page.run_study(settings) is small
+    assert len(calls) == 1
+
+    def refused(*_args, **_kwargs):
+        calls.append(1)
+        raise SpecError("too heavy")
+
+    monkeypatch.setattr(page, "gradient_norms", refused)
+    other = dataclasses.replace(settings, seed=54321)
+    for _ in range(2):
+        with pytest.raises(SpecError, match="too heavy"):
+            page.run_study(other)
+    assert len(calls) == 3

@@ -13,6 +13,7 @@ from torch import nn
 from resnet_viz import build_model, preset
 from resnet_viz.analysis.degradation import digits_spec
 from resnet_viz.analysis.lesion import (
+    CHANCE,
     DEPTH,
     HELD_OUT,
     PLAIN_CHECKPOINT,
@@ -23,11 +24,13 @@ from resnet_viz.analysis.lesion import (
     lesionable_blocks,
     load_pair,
     path_length_distribution,
-    train_pair,
     training_recipe,
 )
 from resnet_viz.core.spec import ResNetSpec
+from resnet_viz.training.lesion_pair import save_pair, train_pair
+from resnet_viz.training.loop import KERNEL_ENVIRONMENT, machine_description
 from resnet_viz.weights import load_demo_model
+from tests.tool_support import run_tool
 
 # Two stages of two basic blocks, CIFAR stem, option A: layer1.0, layer1.1 and layer2.1 keep
 # their input's shape, layer2.0 halves it.
@@ -277,6 +280,51 @@ def test_training_is_deterministic():
         sa, sb = a.state_dict(), b.state_dict()
         assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert not torch.equal(first[0].conv1.weight, build_model(digits_spec(DEPTH)).conv1.weight)
+
+
+def test_shipped_checkpoints_say_which_kernels_trained_them():
+    for path in (RESNET_CHECKPOINT, PLAIN_CHECKPOINT):
+        data = torch.load(path, weights_only=True)
+        assert data["machine"]
+        assert set(data["environment"]) <= set(KERNEL_ENVIRONMENT)
+        assert data["torch"]
+    assert 1 / len(load_demo_model("cpu", path=RESNET_CHECKPOINT).categories) == CHANCE
+
+
+def test_save_pair_writes_both_files_in_the_checkpoint_format(tmp_path):
+    resnet = build_model(digits_spec(8))
+    plain = build_model(digits_spec(8, skip=False))
+    paths = save_pair(resnet, plain, tmp_path / "out")
+    assert [p.name for p in paths] == [RESNET_CHECKPOINT.name, PLAIN_CHECKPOINT.name]
+    for path, model in zip(paths, (resnet, plain), strict=True):
+        loaded = load_demo_model("cpu", path=path)
+        assert loaded.spec == model.spec
+        data = torch.load(path, weights_only=True)
+        assert data["trained"] == training_recipe()
+        assert data["machine"] == machine_description()
+        state = model.state_dict()
+        assert all(torch.equal(data["state_dict"][k], state[k]) for k in state)
+
+
+@pytest.mark.slow
+def test_the_cli_reproduces_the_shipped_pair_bit_for_bit_with_its_kernels(tmp_path):
+    """``python -m resnet_viz.training.lesion_pair`` with the kernel settings the shipped files
+    record: on a machine they then describe, with the same torch build, the weights are equal
+    to the last bit; elsewhere the test says why it skipped."""
+    shipped = torch.load(RESNET_CHECKPOINT, weights_only=True)
+    run_tool("resnet_viz.training.lesion_pair", tmp_path, shipped["environment"])
+    for path in (RESNET_CHECKPOINT, PLAIN_CHECKPOINT):
+        old = torch.load(path, weights_only=True)
+        new = torch.load(tmp_path / path.name, weights_only=True)
+        assert new["trained"] == old["trained"]
+        if (new["machine"], new["torch"]) != (old["machine"], old["torch"]):
+            pytest.skip(
+                f"trained on {old['machine']} with torch {old['torch']}; this run: "
+                f"{new['machine']}, torch {new['torch']}"
+            )
+        state = old["state_dict"]
+        assert list(new["state_dict"]) == list(state)
+        assert all(torch.equal(new["state_dict"][k], state[k]) for k in state), path.name
 
 
 def test_result_properties():

@@ -5,8 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.browser_support import find_chromium
-from tests.load_driver import count_tracebacks, run_load
+from bench.drivers.browser import find_chromium
+from bench.drivers.load import count_tracebacks, run_load
 
 pytestmark = pytest.mark.browser
 

@@ -1,5 +1,5 @@
-"""Tests for resnet_viz.data.synthetic_shapes: exact geometry, truthful masks, determinism, no
-shortcut cues."""
+"""Tests for resnet_viz.data.synthetic_shapes (and resnet_viz.data.shape_geometry, whose
+shapes it draws): exact geometry, truthful masks, determinism, no shortcut cues."""
 
 from __future__ import annotations
 

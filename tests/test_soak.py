@@ -1,8 +1,8 @@
 """A short soak in CI: repeated Grad-CAM calls leave memory flat and the shared model as found
 (bench/soak.py runs 200 calls on ResNet-50; figures in bench/README.md)."""
 
+from bench.drivers.soak import soak
 from resnet_viz import build_model, preset
-from tests.soak import soak
 
 #: Allowed RSS growth over the run: far below what leaking one activation set per call would
 #: cost (ResNet-18 at 96 px keeps about 6 MB of activations per call: 40 calls, 230 MB).

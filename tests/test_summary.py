@@ -15,8 +15,8 @@ from resnet_viz.core.layout import parameter_count
 from resnet_viz.core.presets import PRESETS, Preset
 from resnet_viz.core.summary import minimum_input_side
 
-# DESIGN.md: torchvision's num_params and GFLOPS (= torchinfo mult-adds, rounded).
-DESIGN_TABLE = {
+# torchvision's weights metadata: num_params and GFLOPS (= torchinfo mult-adds, rounded).
+TORCHVISION_TABLE = {
     "resnet18": (11_689_512, 1.814),
     "resnet34": (21_797_672, 3.664),
     "resnet50": (25_557_032, 4.089),
@@ -32,7 +32,7 @@ CIFAR_OPTION_A = {
 CIFAR_OPTION_B = {20: 272_474, 56: 855_770}
 
 
-@pytest.mark.parametrize(("name", "reference"), DESIGN_TABLE.items())
+@pytest.mark.parametrize(("name", "reference"), TORCHVISION_TABLE.items())
 def test_design_table_from_summary_and_model(name, reference):
     params, gmacs = reference
     s = summarize(preset(name), (3, 224, 224))
@@ -43,7 +43,7 @@ def test_design_table_from_summary_and_model(name, reference):
 
 
 def test_presets_carry_the_same_reference_numbers():
-    for name, (params, gmacs) in DESIGN_TABLE.items():
+    for name, (params, gmacs) in TORCHVISION_TABLE.items():
         assert (PRESETS[name].reference_params, PRESETS[name].reference_gmacs) == (params, gmacs)
 
 

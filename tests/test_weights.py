@@ -22,8 +22,8 @@ import torchvision
 from PIL import Image
 from torch import nn
 
+import resnet_viz
 from resnet_viz import ResNetSpec, build_model, preset
-from resnet_viz import weights as weights_module
 from resnet_viz.weights import (
     DEMO_CHECKPOINT,
     DEMO_FORMAT,
@@ -39,6 +39,7 @@ from resnet_viz.weights import (
     load_imagenet_model,
     weights_path,
 )
+from resnet_viz.weights import imagenet as imagenet_module
 
 RESNET18_FILE = "resnet18-f37072fd.pth"
 TINY = ResNetSpec(layers=(1, 1, 1), widths=(4, 8, 16), stem="cifar", shortcut="A", num_classes=3)
@@ -121,6 +122,15 @@ def test_catalogue_is_torchvisions_default_weights():
     ]  # fmt: skip
     for name, weights in IMAGENET_MODELS.items():
         assert weights is torchvision.models.get_model_weights(name).DEFAULT
+
+
+def test_catalogue_is_derived_from_the_presets():
+    from resnet_viz.core.presets import PRESETS
+
+    builders = [name for name, p in PRESETS.items() if p.torchvision_builder is not None]
+    assert list(IMAGENET_MODELS) == builders
+    for name in builders:
+        assert PRESETS[name].torchvision_builder == f"torchvision.models.{name}"
 
 
 def test_weights_path_is_torch_hubs_cache_and_follows_torch_home(torch_home):
@@ -250,8 +260,8 @@ def test_download_with_progress_then_offline(torch_home, resnet18_file, serve, m
     name = f"resnet18-{digest[:8]}.pth"  # the hash prefix torch.hub checks
     shutil.copy(source, folder / name)
     base = start()
-    monkeypatch.setattr(weights_module, "weights_url", lambda n: f"{base}/{name}")
-    monkeypatch.setattr(weights_module, "DOWNLOAD_CHUNK", 1 << 18)
+    monkeypatch.setattr(imagenet_module, "weights_url", lambda n: f"{base}/{name}")
+    monkeypatch.setattr(imagenet_module, "DOWNLOAD_CHUNK", 1 << 18)
 
     calls: list[tuple[int, int]] = []
     loaded = load_imagenet_model(
@@ -281,7 +291,7 @@ def test_a_download_that_does_not_match_its_hash_is_deleted(
     name = "resnet18-deadbeef.pth"
     shutil.copy(resnet18_file[0], folder / name)
     base = start()
-    monkeypatch.setattr(weights_module, "weights_url", lambda n: f"{base}/{name}")
+    monkeypatch.setattr(imagenet_module, "weights_url", lambda n: f"{base}/{name}")
     with pytest.raises(WeightsError, match="corrupt: its SHA-256 starts with") as caught:
         load_imagenet_model("resnet18", device="cpu")
     assert not isinstance(caught.value, WeightsUnavailable)
@@ -292,7 +302,7 @@ def test_a_download_that_does_not_match_its_hash_is_deleted(
 def test_a_download_cut_short_is_unavailable_and_leaves_nothing(torch_home, serve, monkeypatch):
     _, start = serve
     base = start(_TruncatingHandler)
-    monkeypatch.setattr(weights_module, "weights_url", lambda n: f"{base}/resnet18-0000.pth")
+    monkeypatch.setattr(imagenet_module, "weights_url", lambda n: f"{base}/resnet18-0000.pth")
     with pytest.raises(WeightsUnavailable, match=r"resnet18-0000\.pth"):
         load_imagenet_model("resnet18", device="cpu")
     assert list(torch_home.iterdir()) == []
@@ -301,7 +311,7 @@ def test_a_download_cut_short_is_unavailable_and_leaves_nothing(torch_home, serv
 def test_http_errors_are_unavailable(torch_home, serve, monkeypatch):
     _, start = serve
     base = start()
-    monkeypatch.setattr(weights_module, "weights_url", lambda n: f"{base}/resnet18-1234.pth")
+    monkeypatch.setattr(imagenet_module, "weights_url", lambda n: f"{base}/resnet18-1234.pth")
     with pytest.raises(WeightsUnavailable, match="HTTP 404"):
         load_imagenet_model("resnet18", device="cpu")
 
@@ -364,7 +374,7 @@ def test_demo_model_with_the_spec_written_as_lists(tmp_path):
 
 
 def test_demo_model_default_path_is_in_the_package():
-    package = Path(weights_module.__file__).parent
+    package = Path(resnet_viz.__file__).parent
     assert package / "assets" / "demo_resnet.pt" == DEMO_CHECKPOINT
 
 

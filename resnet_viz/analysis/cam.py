@@ -7,22 +7,41 @@ before the softmax) and the activations A^k (k = channel) of a convolutional lay
     alpha_k = mean over positions (i, j) of d y^c / d A^k_ij      (global-average-pooled gradient)
     L^c     = ReLU( sum_k alpha_k A^k )                           (an h x w map)
 
-:func:`grad_cam` computes L^c with captum's ``LayerGradCam(..., relu_attributions=True)``, which
-implements exactly these two equations, then upsamples it to the input's H x W with bilinear
-interpolation (``align_corners=False``) and min-max normalises it to [0, 1] for display.
+One code path computes it, for one layer (:func:`grad_cam`) or several (:func:`grad_cam_strip`):
+
+1. the network up to the earliest requested layer runs under ``torch.no_grad()``; its output
+   becomes a leaf tensor that requires a gradient;
+2. the rest of the network runs from there recording one autograd graph, keeping the output
+   of every requested layer on the way, and ends in the logits;
+3. one ``torch.autograd.grad`` call differentiates y^c with respect to all the kept
+   activations at once;
+4. per layer, alpha is the spatial mean of the gradient and the map is
+   ``ReLU(sum_k alpha_k A^k)``: the same operations, in the same order, as captum's
+   ``LayerGradCam(..., relu_attributions=True)``, which the tests use as an independent oracle
+   on the whole model (agreement to 1e-5 at stages and blocks, for several classes and
+   architectures);
+5. the map is upsampled to the input's H x W with bilinear interpolation
+   (``align_corners=False``) and min-max normalised to [0, 1] for display.
+
+The logits of that same forward pass give the top-k probabilities and, when no class is asked
+for, the top-1 class to explain.
 
 Where it departs from the paper, and why:
 
 - the map is upsampled bilinearly and min-max normalised; the paper upsamples bilinearly but
   does not fix a normalisation. Normalising per image makes maps of different images and layers
   comparable in colour only, not in magnitude; ``CamResult.raw`` keeps the unnormalised map.
-  A map that is zero everywhere (no channel votes for the class; common at early layers) stays
-  all zero instead of being divided by zero; a constant positive map becomes all ones;
-- the whole network before the target layer runs under ``torch.no_grad()`` and only the rest
-  is recorded by autograd (see :mod:`resnet_viz.core.split`). The gradient with respect to layer
-  ``l`` depends only on what comes after ``l``, so this changes nothing numerically (tests
-  check agreement with captum on the whole model to 1e-5) but makes Grad-CAM at ``layer4``
-  cost about one plain forward pass (``bench/cam_bench.py``);
+  Whether a map is constant is decided on the map itself, before upsampling: bilinear weights
+  that should sum to 1 leave an ulp or two of rounding noise on a constant map (a 1 x 1 map,
+  as at ``layer4`` of an ImageNet network fed 32 x 32 pixels, would come out as {0, 0.5, 1}
+  if that noise were stretched to [0, 1]). So a map that is zero everywhere (no channel votes for
+  the class; common at early layers) stays all zero instead of being divided by zero, and a
+  constant positive map becomes all ones;
+- the whole network before the (earliest) target layer runs under ``torch.no_grad()`` and
+  only the rest is recorded by autograd (see :mod:`resnet_viz.core.split`). The gradient with
+  respect to layer ``l`` depends only on what comes after ``l``, so this changes nothing
+  numerically but makes Grad-CAM at ``layer4`` cost about one plain forward pass
+  (``bench/cam_bench.py``);
 - the paper's Guided Grad-CAM (the product with guided backpropagation) is not computed: the
   sanity checks of Adebayo et al. 2018 ("Sanity Checks for Saliency Maps", arXiv:1810.03292)
   found Grad-CAM sensitive to the model's weights, as an explanation should be, but guided
@@ -32,20 +51,21 @@ Shared models. Streamlit serves every browser session from its own thread and ca
 for all of them. Attribution code that puts hooks on that model breaks when two sessions run
 at once: a forward hook fires for every thread's forward pass, so one call saves another
 call's tensor ("The differentiated Tensor ... appears to not have been used in the graph";
-captum's LayerGradCam on a shared ResNet-18, 8 threads x 3 calls: 6 of 24 failed). Here the
-only hook captum registers is on a fresh ``nn.Identity`` owned by the call, never on the
-model (the same experiment with the lock below disabled: 24 of 24 identical results). In
-addition, all work on one model is serialised by a lock kept per model in a
-``WeakKeyDictionary``, so a future change that does hook the model stays safe, and concurrent
-sessions do not hold several autograd graphs (GPU memory) or oversubscribe the same CPU cores
-at once. The model is never put in train mode, moved, or given ``.grad``: gradients come from
-``torch.autograd.grad`` (as in captum).
+captum's LayerGradCam on a shared ResNet-18, 8 threads x 3 calls: 6 of 24 failed). This module
+registers no hook at all, on the model or anywhere else: the activations are the return values
+of the model's own blocks, called in order. In addition, all work on one model is serialised
+by its lock (:func:`resnet_viz.runtime.locks.model_lock`, kept per model in a
+``WeakKeyDictionary``), so concurrent sessions do not hold several autograd graphs (GPU memory)
+or oversubscribe the same CPU cores at once, and a future change that does hook the model stays
+safe. The model is never put in train mode, moved, or given ``.grad``: gradients come from
+``torch.autograd.grad``, never from ``.backward()``.
 
-``torch.inference_mode`` forbids recording autograd graphs (captum then fails); a call made
-inside it leaves inference mode for its duration (``torch.inference_mode(False)``) and copies
-an inference-mode input into a normal tensor. Calls inside ``torch.no_grad()`` work: gradient
+``torch.inference_mode`` forbids recording autograd graphs; a call made inside it leaves
+inference mode for its duration (``torch.inference_mode(False)``) and copies an
+inference-mode input into a normal tensor. Calls inside ``torch.no_grad()`` work: gradient
 recording is switched on locally.
 
+The pictures (coloured heatmaps, overlays) are drawn by :mod:`resnet_viz.present.heatmaps`.
 This module does not import streamlit.
 """
 
@@ -53,16 +73,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import threading
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
-from captum.attr import LayerGradCam
-from PIL import Image
 from torch import nn
 
 from ..core.build import ResNet, build_model
@@ -71,20 +87,18 @@ from ..core.split import (
     forward_steps,
     layer_label,
     run_steps,
-    split_at,
     step_index,
     target_layers,
 )
 from ..runtime.device import run_with_cpu_fallback
+from ..runtime.locks import model_lock
 
 __all__ = [
     "CamResult",
     "LayerNameError",
     "grad_cam",
     "grad_cam_strip",
-    "heatmap_image",
     "layer_label",
-    "overlay",
     "target_layers",
 ]
 
@@ -98,7 +112,8 @@ class CamResult:
     Attributes:
         heatmap: float32 array of the input's H x W, in [0, 1]: the ReLU'd map upsampled
             bilinearly and min-max normalised. All zeros when no position has positive
-            evidence for the class (the map is not stretched from nothing). Read-only.
+            evidence for the class (the map is not stretched from nothing); all ones when the
+            map is constant and positive (a 1 x 1 map, say). Read-only.
         raw: float32 array, the map at the layer's own resolution (e.g. 7 x 7 for ``layer4``
             at 224 px) after the ReLU, before upsampling and normalisation. Read-only.
         target_class: the class explained (the top-1 prediction when none was asked for).
@@ -117,27 +132,6 @@ class CamResult:
     layer: str
     device: str
     fell_back_to_cpu: bool = False
-
-
-# --------------------------------------------------------------------------------------------
-# Per-model locks
-# --------------------------------------------------------------------------------------------
-
-_LOCKS: weakref.WeakKeyDictionary[nn.Module, threading.Lock] = weakref.WeakKeyDictionary()
-_LOCKS_GUARD = threading.Lock()
-
-
-def model_lock(model: nn.Module) -> threading.Lock:
-    """The lock that serialises attribution work on ``model`` (created on first use).
-
-    Weakly keyed, so a model dropped from the cache takes its lock with it. The module-level
-    guard makes creation atomic: two threads asking at once get the same lock.
-    """
-    with _LOCKS_GUARD:
-        lock = _LOCKS.get(model)
-        if lock is None:
-            lock = _LOCKS[model] = threading.Lock()
-        return lock
 
 
 # --------------------------------------------------------------------------------------------
@@ -176,7 +170,7 @@ def grad_cam(
         ValueError: a malformed image, class index, ``top_k`` or device.
     """
     layer = target_layer if target_layer is not None else _stage_names(model)[-1]
-    return _run(model, image, (layer,), target_class, device, top_k, strip=False)[0]
+    return _run(model, image, (layer,), target_class, device, top_k)[0]
 
 
 def grad_cam_strip(
@@ -191,20 +185,17 @@ def grad_cam_strip(
     """Grad-CAM of one class at several layers (``None``: every stage, ``layer1``..``layer4``
     for the ImageNet networks), to show the explanation sharpen or coarsen with depth.
 
-    One forward pass and one ``torch.autograd.grad`` call over all the requested activations:
-    the network up to the earliest requested layer runs without autograd, the rest records a
-    single graph, and the class score is differentiated once with respect to every requested
-    activation. Each map is then alpha-weighted, summed and ReLU'd as captum's LayerGradCam
-    does (same operations, same order), so the results equal separate :func:`grad_cam` calls
-    (tests check it to 1e-5), for about the cost of one :func:`grad_cam` call at the earliest
-    requested layer.
+    The same computation as :func:`grad_cam`, for all the layers at once: one forward pass
+    (without autograd up to the earliest requested layer) and one ``torch.autograd.grad`` call
+    over all the requested activations. The results equal separate :func:`grad_cam` calls, for
+    about the cost of one :func:`grad_cam` call at the earliest requested layer.
 
     Returns one :class:`CamResult` per requested layer, in the order given.
     """
     names = tuple(layers) if layers is not None else _stage_names(model)
     if not names:
         raise ValueError("Give at least one layer for the Grad-CAM strip.")
-    return _run(model, image, names, target_class, device, top_k, strip=True)
+    return _run(model, image, names, target_class, device, top_k)
 
 
 def _stage_names(model: ResNet) -> tuple[str, ...]:
@@ -218,14 +209,12 @@ def _run(
     target_class: int | None,
     device: torch.device | str | None,
     top_k: int,
-    *,
-    strip: bool,
 ) -> list[CamResult]:
     """Validate, pick the device, leave inference mode, and run with the OOM fallback."""
     spec = _spec_of(model)
     _check_eval_mode(model)
     for name in layers:
-        split_at(model, name)  # raises LayerNameError before any work
+        step_index(model, name)  # raises LayerNameError before any work
     _check_image(image, spec.in_channels)
     _check_class(target_class, spec.num_classes)
     k = _check_top_k(top_k, spec.num_classes)
@@ -234,7 +223,7 @@ def _run(
 
     def work(where: torch.device) -> list[CamResult]:
         net = model if where == home else _cpu_copy(model)
-        return _attempt(net, image, where, layers, target_class, k, strip=strip)
+        return _attempt(net, image, where, layers, target_class, k)
 
     done = run_with_cpu_fallback(work, home)
     where = {"device": str(done.device), "fell_back_to_cpu": done.fell_back}
@@ -248,48 +237,23 @@ def _attempt(
     layers: tuple[str, ...],
     target: int | None,
     k: int,
-    *,
-    strip: bool,
 ) -> list[CamResult]:
     """One try on one device, holding the model's lock, outside inference mode."""
     with model_lock(model), torch.inference_mode(False):
         x = _as_normal_tensor(image).to(where, _model_dtype(model))
-        compute = _strip_once if strip else _grad_cam_once
-        return compute(model, x, layers, target, k)
+        return _grad_cams(model, x, layers, target, k)
 
 
-def _grad_cam_once(
+def _grad_cams(
     model: ResNet, image: torch.Tensor, layers: tuple[str, ...], target: int | None, k: int
 ) -> list[CamResult]:
-    """captum's LayerGradCam on the part of the network after the target layer.
+    """Grad-CAM at every layer in ``layers`` from one forward pass and one ``autograd.grad``.
 
-    The part before runs under ``no_grad``; its output becomes a leaf tensor that enters the
-    rest through a fresh ``nn.Identity``, the layer captum attributes to. The forward function
-    returns the chosen class's logit, so captum's single forward pass also yields the logits
-    (for top-k and for choosing the top-1 class) without a second pass.
+    The steps up to the earliest requested layer run under ``no_grad``; from its output (made
+    a leaf that requires a gradient) the remaining steps record one graph, and the output of
+    every requested layer is kept on the way. No hook is registered: the activations are the
+    steps' own return values.
     """
-    (layer,) = layers
-    split = split_at(model, layer)
-    with torch.no_grad():
-        activation = split.before(image)
-    entry = nn.Identity()
-    seen: list[tuple[torch.Tensor, int]] = []
-
-    def class_score(a: torch.Tensor) -> torch.Tensor:
-        logits = split.after(entry(a))
-        chosen = int(logits[0].argmax()) if target is None else target
-        seen.append((logits.detach(), chosen))
-        return logits[:, chosen]
-
-    attribution = LayerGradCam(class_score, entry).attribute(activation, relu_attributions=True)
-    logits, chosen = seen[-1]
-    return [_result(attribution, image, logits, chosen, layer, k)]
-
-
-def _strip_once(
-    model: ResNet, image: torch.Tensor, layers: tuple[str, ...], target: int | None, k: int
-) -> list[CamResult]:
-    """Several layers from one forward pass and one ``autograd.grad`` (see grad_cam_strip)."""
     steps = forward_steps(model)
     wanted = sorted({step_index(model, name) for name in layers})
     first = wanted[0]
@@ -297,14 +261,14 @@ def _strip_once(
         x = run_steps(steps[: first + 1], image)
     with torch.enable_grad():
         x = x.requires_grad_()
-        saved = {first: x}
+        kept = {first: x}
         for i in range(first + 1, len(steps)):
             x = steps[i][1](x)
             if i in wanted:
-                saved[i] = x
+                kept[i] = x
         logits = x
         chosen = int(logits[0].argmax()) if target is None else target
-        activations = [saved[i] for i in wanted]
+        activations = [kept[i] for i in wanted]
         gradients = torch.autograd.grad(logits[0, chosen], activations)
     maps = {
         i: _weigh(a.detach(), g) for i, a, g in zip(wanted, activations, gradients, strict=True)
@@ -316,14 +280,16 @@ def _strip_once(
 
 
 def _weigh(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
-    """ReLU(sum_k alpha_k A^k), alpha_k the spatial mean of the gradient: captum's
-    LayerGradCam.attribute, operation for operation, so results agree bit for bit."""
+    """ReLU(sum_k alpha_k A^k), alpha_k the spatial mean of the gradient (a (1, 1, h, w) map).
+
+    The operations and their order are those of captum's LayerGradCam.attribute, so the
+    tests' captum oracle agrees to rounding."""
     alpha = torch.mean(gradient, dim=(2, 3), keepdim=True)
     return F.relu(torch.sum(alpha * activation, dim=1, keepdim=True))
 
 
 def _result(
-    attribution: torch.Tensor,
+    raw: torch.Tensor,
     image: torch.Tensor,
     logits: torch.Tensor,
     target: int,
@@ -331,21 +297,32 @@ def _result(
     k: int,
 ) -> CamResult:
     """Upsample, normalise and package one (1, 1, h, w) map with the prediction."""
-    attribution = attribution.detach()
-    upsampled = F.interpolate(
-        attribution, size=image.shape[-2:], mode="bilinear", align_corners=False
-    )
-    heatmap = _min_max(upsampled[0, 0])
+    raw = raw.detach()
     probabilities = torch.softmax(logits[0].float(), dim=0)
     values, indices = probabilities.topk(k)
     return CamResult(
-        heatmap=_frozen(heatmap),
-        raw=_frozen(attribution[0, 0]),
+        heatmap=_frozen(_heatmap(raw, tuple(image.shape[-2:]))),
+        raw=_frozen(raw[0, 0]),
         target_class=target,
         top_k=[(int(i), float(v)) for i, v in zip(indices.tolist(), values.tolist(), strict=True)],
         layer=layer,
         device=str(image.device),
     )
+
+
+def _heatmap(raw: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """The (1, 1, h, w) map upsampled bilinearly to ``size`` and min-max normalised to [0, 1].
+
+    Constancy is decided on ``raw``, before upsampling: the bilinear weights of a constant map
+    add up to 1 only to within an ulp or two, and min-max would stretch that noise to the full
+    [0, 1]. A constant map becomes all ones when positive and stays all zeros otherwise.
+    """
+    low, high = raw.min(), raw.max()
+    if not high > low:
+        fill = 1.0 if high > 0 else 0.0
+        return torch.full(size, fill, dtype=raw.dtype, device=raw.device)
+    upsampled = F.interpolate(raw, size=size, mode="bilinear", align_corners=False)
+    return _min_max(upsampled[0, 0])
 
 
 def _min_max(heat: torch.Tensor) -> torch.Tensor:
@@ -460,67 +437,3 @@ def _cpu_copy(model: ResNet) -> ResNet:
     twin = build_model(model.spec, device="meta")
     twin.load_state_dict(state, strict=True, assign=True)
     return twin.eval()
-
-
-# --------------------------------------------------------------------------------------------
-# Pictures
-# --------------------------------------------------------------------------------------------
-
-
-def _colormap(name: str):
-    """matplotlib's colormap ``name`` (imported lazily: matplotlib takes ~0.3 s to import)."""
-    import matplotlib
-
-    if not isinstance(name, str) or name not in matplotlib.colormaps:
-        examples = "jet, turbo, viridis, inferno, magma"
-        raise ValueError(f"Unknown colormap {name!r}; use a matplotlib name such as {examples}.")
-    return matplotlib.colormaps[name]
-
-
-def _check_heatmap(heatmap: object) -> np.ndarray:
-    array = np.asarray(heatmap, dtype=np.float32)
-    if array.ndim != 2 or array.size == 0:
-        raise ValueError(f"heatmap must be a 2-D array (H x W); got shape {array.shape}.")
-    if not np.isfinite(array).all():
-        raise ValueError("heatmap contains NaN or infinite values.")
-    low, high = float(array.min()), float(array.max())
-    if low < 0 or high > 1:
-        raise ValueError(
-            f"heatmap values must lie in [0, 1] (grad_cam's heatmap does); got {low:g}..{high:g}."
-        )
-    return array
-
-
-def heatmap_image(heatmap: np.ndarray, colormap: str = "jet") -> Image.Image:
-    """The heatmap (values in [0, 1]) coloured with a matplotlib colormap, as an RGB image of
-    the heatmap's own size."""
-    array = _check_heatmap(heatmap)
-    rgba = _colormap(colormap)(array, bytes=True)  # uint8 (H, W, 4)
-    return Image.fromarray(np.ascontiguousarray(rgba[..., :3]))
-
-
-def overlay(
-    image: Image.Image, heatmap: np.ndarray, *, alpha: float = 0.5, colormap: str = "jet"
-) -> Image.Image:
-    """Blend the coloured heatmap over ``image``: ``(1 - alpha) * image + alpha * colour``.
-
-    The heatmap is resized to the image with bilinear interpolation when the sizes differ
-    (draw on :func:`resnet_viz.data.images.center_crop_for_display`'s crop so that pixels line up
-    with what the model saw). Returns a new RGB image of ``image``'s size.
-
-    Raises:
-        ValueError: ``alpha`` outside [0, 1], an unknown colormap, or a heatmap that is not a
-            2-D array of values in [0, 1].
-    """
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 <= alpha <= 1:
-        raise ValueError(f"alpha must be a number from 0 to 1; got {alpha!r}.")
-    array = _check_heatmap(heatmap)
-    cmap = _colormap(colormap)
-    rgb = image.convert("RGB")
-    if array.shape != (rgb.height, rgb.width):
-        resized = Image.fromarray(array).resize(rgb.size, Image.Resampling.BILINEAR)
-        array = np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
-    colour = cmap(array, bytes=True)[..., :3].astype(np.float32)  # as heatmap_image colours
-    base = np.asarray(rgb, dtype=np.float32)
-    blended = (1.0 - alpha) * base + alpha * colour
-    return Image.fromarray(np.rint(blended).clip(0, 255).astype(np.uint8))

@@ -16,13 +16,13 @@ short paths.
 What :func:`gradient_norms` computes, precisely:
 
 1. Models. ``torch.default_generator`` is seeded with ``seed`` inside
-   ``torch.random.fork_rng`` (so the caller's RNG state is restored afterwards) and the residual
-   model is built with :func:`~resnet_viz.core.build.build_model` on the CPU, then (for ``init``
-   other
-   than ``"kaiming"``) re-initialised. The plain twin (``skip=False``) is the same network with
-   the residual's weights copied at every shared name; only shortcut projections
-   (``layerX.Y.downsample.*``) have no counterpart. Both are then moved to ``device``. Building
-   on the CPU makes the weights, and the random batch, the same on every device.
+   ``torch.random.fork_rng`` (so the caller's RNG state is restored afterwards) and the pair is
+   built on the CPU by :func:`~resnet_viz.analysis.twins.make_twins`: the residual model with
+   :func:`~resnet_viz.core.build.build_model`, re-initialised for ``init`` other than
+   ``"kaiming"``, and the plain twin (``skip=False``), the same network with the residual's
+   weights copied at every shared name; only shortcut projections (``layerX.Y.downsample.*``)
+   have no counterpart. Both are then moved to ``device``. Building on the CPU makes the
+   weights, and the random batch, the same on every device.
 2. Batch. Unless the caller gives one, ``x`` is standard normal of shape
    ``(batch_size, *input_size)`` and ``y`` uniform random labels in ``[0, num_classes)``, drawn
    right after the weights from the same seeded generator.
@@ -43,42 +43,28 @@ Reported numbers:
   :meth:`GradientReport.shared_layers` lists the main-path layers both models have, in order:
   use it to plot or divide the two.
 - ``branch_ratio``: per residual block, ``||F(x)|| / ||shortcut(x)||`` where both are the two
-  inputs of the block's :class:`~resnet_viz.core.build.Add` module, read by a forward hook during
-  the
-  same forward pass (no extra pass). Norms are over the whole batch tensor. For an identity
-  block the denominator is ``||x||``; where the shape changes it is the norm of the shortcut's
-  output (zero-padded and subsampled x, or the projection).
+  inputs of the block's :class:`~resnet_viz.core.build.Add` module, read by a forward hook
+  during the same forward pass (no extra pass). Norms are over the whole batch tensor. For an
+  identity block the denominator is ``||x||``; where the shape changes it is the norm of the
+  shortcut's output (zero-padded and subsampled x, or the projection).
 
-What it shows (measured here, seed 0, batch 16 of random inputs and labels, Kaiming init;
-:meth:`GradientReport.first_last_ratio` is the stem conv's gradient norm over the last conv's):
-
-=====================  ==============  =============  ===============  ==============
-CIFAR ResNet           residual, BN    plain, BN      residual, no BN  plain, no BN
-=====================  ==============  =============  ===============  ==============
-depth 56               14.7            6.2e3          0.075            1.04
-depth 110              35              9.6e6          0.10             3.2
-=====================  ==============  =============  ===============  ==============
-
-With BatchNorm the plain net's gradients explode toward the input, faster the deeper it is,
-while the residual net's stay within two orders of magnitude (over seeds 0-5: residual 15-19 and
-30-43, plain 2e3-7e3 and 8e6-3e7). Without BatchNorm the explosion is gone: He init (fan_out)
-keeps the backward signal's scale through a plain ReLU stack (He et al. 2015b, "Delving Deep
-into Rectifiers", arXiv:1502.01852), so the plain ratio sits near 1 (0.16-6 over seeds), not
-below it. The residual net without BatchNorm is the one in trouble: each block adds its
-branch's variance to the signal, so activations and the loss blow up with depth (loss 2.2e3 at
-56, 8e7 at 110; why Fixup, Zhang et al. 2019, arXiv:1901.09321, rescales the branches).
-Vanishing needs a weaker init: with PyTorch's default (``init="pytorch"``, variance
-1 / (3 fan_in)) and no BatchNorm, plain-56's ratio is 1e-21 (stem gradient 5e-23) while the
-residual's stays at 0.1-0.2: the identity paths carry the gradient. Norms are accumulated in
-float64 so such values are not rounded to 0; below float32's range (~1e-45, e.g. plain-110
-under the same init) the gradients themselves underflow and read 0.
-A few SGD steps also tame the plain explosion (ResNet-56, lr 0.01: 6.2e3, 135, 81, 22, 12, 8):
-the big gradients inflate the early weights, and BatchNorm makes their scale irrelevant to the
-output, so their effective learning rate shrinks.
+What to expect, and why. With BatchNorm the plain twin's gradients explode toward the input,
+faster the deeper it is, while the residual network's stay within a few orders of magnitude.
+Without BatchNorm the explosion is gone: He init (fan_out) keeps the backward signal's scale
+through a plain ReLU stack (He et al. 2015b, "Delving Deep into Rectifiers", arXiv:1502.01852).
+The residual network without BatchNorm is then the one in trouble: each block adds its branch's
+variance to the signal, so activations and the loss grow with depth (why Fixup, Zhang et al.
+2019, arXiv:1901.09321, rescales the branches). Vanishing needs a weaker init: under PyTorch's
+default (``init="pytorch"``, variance 1 / (3 fan_in)) and no BatchNorm the plain twin's early
+gradients fall by many orders of magnitude while the residual network's do not: the identity
+paths carry the gradient. Norms are therefore accumulated in float64, so such values are not
+rounded to 0 (below float32's range the gradients themselves underflow and read 0). A few SGD
+steps also tame the plain explosion: the big gradients inflate the early weights, and BatchNorm
+makes their scale irrelevant to the output, so their effective learning rate shrinks. The
+measured figures, and the command that reproduces them, are in ``docs/gradients.md``.
 
 Devices: on a GPU, cuDNN picks its own algorithms (TF32 for convolutions by default), so the
-numbers are close to the CPU's, not bitwise equal: measured on an H100, residual norms within
-0.5 %, the exploding plain ResNet-110 norms within 15 %, the ratios' story unchanged.
+numbers are close to the CPU's, not bitwise equal.
 
 Cost: the work is a forward and backward of each model (the floor), plus one norm per weight and
 two per block; ``bench/gradients_bench.py`` measures it against the bare floor.
@@ -97,22 +83,35 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
 from torch import nn
 
-from ..core.build import Add, ResNet, build_model
+from ..core.build import Add
 from ..core.layout import parameter_count
 from ..core.spec import BYTES_PER_FLOAT32, ResNetSpec, SpecError
 from ..core.summary import summarize
+from .twins import INITS, build_twins, initialize, make_twins, residual_spec
 
-Init = Literal["kaiming", "xavier", "orthogonal", "pytorch"]
+__all__ = [
+    "BACKWARD_FACTOR",
+    "CPU_MEMORY_BUDGET_BYTES",
+    "DEFAULT_LR",
+    "DEFAULT_MOMENTUM",
+    "INITS",
+    "MAX_STEPS",
+    "GradientReport",
+    "GradientSnapshot",
+    "build_twins",
+    "estimate_memory_bytes",
+    "gradient_norms",
+    "initialize",
+]
+
 Which = Literal["residual", "plain"]
 Progress = Callable[[float, str], None]
 
-#: The initialisations on offer (see :func:`initialize`).
-INITS: tuple[str, ...] = ("kaiming", "xavier", "orthogonal", "pytorch")
 #: SGD defaults for ``steps > 0``: momentum 0.9 as in He et al. 2015, and their warm-up learning
 #: rate 0.01 (Sec. 4.2: ResNet-110 starts at 0.01 until training error < 80 %, then 0.1). A few
-#: steps from initialisation are warm-up territory: measured on one random batch of 16, lr 0.1
-#: sends ResNet-56's loss from 2.9 up to 24 within 4 steps, lr 0.01 brings it down to 1.2 in 5.
-#: No weight decay: a handful of steps on one batch shows the dynamics, not regularisation.
+#: steps from initialisation are warm-up territory: on one random batch lr 0.1 makes the loss
+#: climb within a few steps where 0.01 brings it down (docs/gradients.md). No weight decay: a
+#: handful of steps on one batch shows the dynamics, not regularisation.
 DEFAULT_LR = 0.01
 DEFAULT_MOMENTUM = 0.9
 MAX_STEPS = 100
@@ -221,95 +220,6 @@ class GradientReport:
         return norms[first] / norms[last_conv]
 
 
-def initialize(model: nn.Module, init: str) -> None:
-    """Re-initialise every Conv2d and Linear of ``model`` (BatchNorm stays weight 1, bias 0).
-
-    - ``"kaiming"``: leave :func:`build_model`'s torchvision init alone: Kaiming-normal, fan_out,
-      ReLU gain (He et al. 2015, "Delving Deep into Rectifiers", arXiv:1502.01852) for convs;
-      PyTorch's default for the fc.
-    - ``"xavier"``: Glorot-normal with gain 1 (Glorot & Bengio 2010) for every weight. It
-      assumes linear units, so without BatchNorm a ReLU network's signal halves in variance at
-      every layer, forward and backward: every gradient of a deep plain net is tiny (the
-      textbook vanishing case), although the first/last ratio need not move much, since a
-      weight's gradient multiplies a forward activation by a backward signal.
-    - ``"orthogonal"``: orthogonal matrices (Saxe et al. 2014, arXiv:1312.6120) on the flattened
-      weights, gain sqrt(2) for convs (ReLU), 1 for the fc.
-    - ``"pytorch"``: each layer's own ``reset_parameters`` (Kaiming-uniform with a = sqrt(5),
-      i.e. variance 1 / (3 fan_in), and uniform biases): what a bare ``nn.Conv2d`` gets.
-
-    Biases (present without BatchNorm) are zeroed, except under ``"pytorch"``.
-    """
-    if init not in INITS:
-        raise SpecError(f"init must be one of {', '.join(INITS)}; got {init!r}.")
-    if init == "kaiming":
-        return
-    relu_gain = nn.init.calculate_gain("relu")
-    for module in model.modules():
-        if not isinstance(module, (nn.Conv2d, nn.Linear)):
-            continue
-        if init == "pytorch":
-            module.reset_parameters()
-            continue
-        if init == "xavier":
-            nn.init.xavier_normal_(module.weight)
-        else:
-            gain = relu_gain if isinstance(module, nn.Conv2d) else 1.0
-            nn.init.orthogonal_(module.weight, gain=gain)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-
-
-def build_twins(
-    spec: ResNetSpec,
-    *,
-    seed: int = 0,
-    init: str = "kaiming",
-    device: torch.device | str | None = "cpu",
-) -> tuple[ResNet, ResNet]:
-    """The residual model of ``spec`` (``skip`` forced on) and its plain twin, identical weights
-    and BatchNorm buffers at every shared name, in train mode, on ``device``.
-
-    Seeds only the CPU generator, inside ``fork_rng``: the caller's RNG state is unchanged.
-    Building happens on the CPU (then ``.to(device)``) so the weights do not depend on the
-    device.
-    """
-    with torch.random.fork_rng(devices=[]):
-        torch.default_generator.manual_seed(seed)
-        residual, plain = _build_twins(_residual_spec(spec), init)
-    return residual.to(device).train(), plain.to(device).train()
-
-
-def _residual_spec(spec: ResNetSpec) -> ResNetSpec:
-    return spec if spec.skip else dataclasses.replace(spec, skip=True)
-
-
-#: Above this many parameters the plain twin is built on the meta device (no random init, which
-#: load_state_dict would overwrite anyway) rather than on the CPU. Meta construction costs about
-#: 1 ms per layer in Python meta kernels, a CPU build about 20 ms plus 7 ms per million
-#: parameters (measured: ResNet-56 twin 71 ms meta vs 33 ms CPU; ResNet-50 66 ms vs 196 ms).
-META_TWIN_ABOVE_PARAMS = 5_000_000
-
-
-def _build_twins(spec: ResNetSpec, init: str) -> tuple[ResNet, ResNet]:
-    """Build both under the caller's (already seeded) generator; the twin then gets a copy of
-    the residual's tensors, and its own construction leaves the seeded stream untouched."""
-    residual = build_model(spec)
-    initialize(residual, init)
-    twin_spec = spec.plain_twin()
-    if parameter_count(twin_spec) > META_TWIN_ABOVE_PARAMS:
-        plain = build_model(twin_spec, device="meta").to_empty(device="cpu")
-    else:
-        with torch.random.fork_rng(devices=[]):
-            plain = build_model(twin_spec)
-    result = plain.load_state_dict(residual.state_dict(), strict=False)
-    unexpected = [k for k in result.unexpected_keys if ".downsample." not in k]
-    if result.missing_keys or unexpected:  # would be a bug in build.py, not a user error
-        raise RuntimeError(
-            f"plain twin does not match: missing {result.missing_keys}, unexpected {unexpected}"
-        )
-    return residual, plain
-
-
 def estimate_memory_bytes(
     spec: ResNetSpec, input_size: tuple[int, int, int] | None = None, batch_size: int = 16
 ) -> int:
@@ -317,15 +227,15 @@ def estimate_memory_bytes(
 
     The two models run one after the other and each graph is freed after its backward, so the
     peak is one model's activations (:func:`~resnet_viz.core.summary.summarize`'s total, the
-    residual
-    model's, which is the larger) times :data:`BACKWARD_FACTOR`, plus both models' weights,
-    gradients and SGD momentum (3 x 4 bytes x parameters x 2 models).
+    residual model's, which is the larger) times :data:`BACKWARD_FACTOR`, plus both models'
+    weights, gradients and SGD momentum (3 x 4 bytes x parameters x 2 models).
 
-    The issue proposed activations x 2 models x 3; measured peaks are at most 1.42x one model's
-    activation total (see :data:`BACKWARD_FACTOR`), and with that factor ResNet-50 at 224x224
-    and batch 4 (3.5 GiB by that rule, 1.7 GiB by this one) would be refused under 3 GiB.
+    Why not a larger factor (say activations x 2 models x 3): measured peaks are at most 1.42x
+    one model's activation total (see :data:`BACKWARD_FACTOR`), and with such a factor
+    ResNet-50 at 224x224 and batch 4 (3.5 GiB by that rule, 1.7 GiB by this one) would be
+    refused under the 3 GiB CPU budget although it fits.
     """
-    rspec = _residual_spec(spec)
+    rspec = residual_spec(spec)
     activations = summarize(rspec, input_size, batch_size).total_activation_bytes
     weights = parameter_count(rspec) * BYTES_PER_FLOAT32
     return BACKWARD_FACTOR * activations + 2 * 3 * weights
@@ -442,7 +352,7 @@ def gradient_norms(
     """
     if batch_norm is not None:
         spec = dataclasses.replace(spec, batch_norm=batch_norm)
-    rspec = _residual_spec(spec)
+    rspec = residual_spec(spec)
     if init not in INITS:
         raise SpecError(f"init must be one of {', '.join(INITS)}; got {init!r}.")
     if not isinstance(steps, int) or isinstance(steps, bool) or not 0 <= steps <= MAX_STEPS:
@@ -468,7 +378,7 @@ def gradient_norms(
     start = time.perf_counter()
     with torch.random.fork_rng(devices=[]), torch.inference_mode(False), torch.enable_grad():
         torch.default_generator.manual_seed(seed)
-        residual, plain = _build_twins(rspec, init)
+        residual, plain = make_twins(rspec, init)
         if user_batch is None:
             x = torch.randn(batch_size, *input_size)
             y = torch.randint(0, rspec.num_classes, (batch_size,))

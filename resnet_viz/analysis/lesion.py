@@ -11,62 +11,42 @@ it.
 
 What :func:`lesion_study` does, precisely:
 
-- Lesionable blocks: the :class:`~resnet_viz.core.build.ResidualBlock` modules whose output has the
-  shape of their input (stride 1, same channels), found from the shapes seen in the baseline
-  forward pass. A block that changes the shape (the first block of a stage after the first)
-  has no identity to fall back on, and Veit et al. leave those out too.
+- Lesionable blocks: the :class:`~resnet_viz.core.build.ResidualBlock` modules whose output has
+  the shape of their input (stride 1, same channels), found from the shapes seen in the
+  baseline forward pass. A block that changes the shape (the first block of a stage after the
+  first) has no identity to fall back on, and Veit et al. leave those out too.
 - The lesion. Residual model: the block's branch F is dropped, so the block computes what its
   shortcut alone gives: ``relu(0 + x) = x`` after a ReLU (post-activation blocks read
   non-negative inputs), ``x`` for pre-activation blocks. It is done by a forward hook on the
-  block's :class:`~resnet_viz.core.build.Add` that returns the shortcut term. Plain model: the block
-  is replaced by the identity (a forward hook on the block returns its input), which is what
-  Veit et al. do to VGG's layers.
+  block's :class:`~resnet_viz.core.build.Add` that returns the shortcut term. Plain model: the
+  block is replaced by the identity (a forward hook on the block returns its input), which is
+  what Veit et al. do to VGG's layers.
 - Accuracy: top-1 on the given batch, in eval mode (BatchNorm running statistics), under
   ``torch.no_grad``, in chunks of :data:`CHUNK` images.
 - The model is never touched: the work runs on a private ``copy.deepcopy`` (in eval mode, with
   the hooks it inherited cleared), so a model shared between Streamlit sessions keeps its
   parameters, buffers, train/eval mode and hooks, and another thread's forward pass never sees
   a lesion. The lesion hooks live on the copy and are removed in ``finally``.
-- Speed: one intra-op thread (two made it 15x slower on the project's shared 2-core machine);
-  the shipped pair's study on 500 digits takes under a second per network.
+- Speed: one intra-op thread (on a small shared machine, two threads were much slower).
 
-Trained networks shipped for the page (``assets/lesion_resnet.pt``, ``assets/lesion_plain.pt``,
-format ``"resnet-viz-demo/1"``, readable with :func:`resnet_viz.weights.load_demo_model`):
-CIFAR-style ResNet-26 (three stages of 4 basic blocks, 16/32/64 filters, option A) and its
-plain twin, trained from identical weights with the recipe of
-:mod:`resnet_viz.analysis.degradation` (SGD, momentum 0.9, weight decay 1e-4, lr 0.1 with warm-up
-and
-cosine decay) on the first :data:`TRAIN_IMAGES` UCI digits; the lesion page measures them on
-the :data:`HELD_OUT` digits after those. Why these: depth 26 gives 10 lesionable blocks
-(depth 20 gives 7, the demo model's (2, 2, 2) layout 4), and plain-26 still trains well
-(training accuracy 99.5 %, ResNet-26 100 %; at depth 56 it would not: the degradation
-problem), so the comparison is between two networks that both work. Why the digits and not
-the 32x32 shapes: measured here, ResNet-20 alone needed 342 s (machine load 4-6) to reach
-85 % test accuracy on 6,000 shapes at 32x32, so the pair would take over ten minutes; on the
-digits both networks train in under a minute.
-``python -m resnet_viz.analysis.lesion --train --out resnet_viz/assets`` rebuilds both files,
-deterministically (one thread, fixed seed; 24-38 s of training on the project's 2-core
-machine, byte-identical files on reruns).
-
-Measured on the shipped pair, 500 held-out digits (chance 10 %):
-
-- ResNet-26: 96.6 % intact. Without one block: 43.6 % (layer1.0), 75.2 % (layer1.1), and
-  95.0-97.2 % for the other eight (mean of the ten 88.8 %).
-- plain-26: 93.2 % intact, 9.2-18.4 % without any one block (mean 12.3 %).
-
-So the ResNet shrugs off most lesions and the plain net collapses for every one, as in Veit et
-al.; the exception worth showing is the first two blocks of the ResNet, which matter more here
-than Veit et al. found for their (much deeper) networks: with only four blocks per stage, the
-first blocks carry a larger share of the work (our reading, not measured further).
+The shipped pair (``assets/lesion_resnet.pt``, ``assets/lesion_plain.pt``, in the app's
+checkpoint format, read with :func:`load_pair`): a CIFAR-style ResNet of depth :data:`DEPTH`
+(26: three stages of 4 basic blocks, 16/32/64 filters, option A) and its plain twin, trained from
+identical weights with the degradation experiment's recipe (SGD, momentum 0.9, weight decay
+1e-4, lr 0.1 with warm-up and cosine decay; :func:`training_recipe`) on the first
+:data:`TRAIN_IMAGES` UCI digits; the lesion page measures them on the :data:`HELD_OUT` digits
+after those (:func:`held_out_digits`). ``python -m resnet_viz.training.lesion_pair`` trains and
+writes them. Why these: depth 26 gives 10 lesionable blocks (depth 20 gives 7, the demo
+model's (2, 2, 2) layout 4), and plain-26 still trains well (at depth 56 it would not: the
+degradation problem), so the comparison is between two networks that both work. Why the
+digits and not the 32x32 shapes: the pair trains on them in well under a minute on a CPU,
+where the shapes would take many minutes. Measured results: ``docs/experiments.md``.
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
-import dataclasses
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,19 +54,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..assets import ASSETS_DIR
 from ..core.build import ResidualBlock
-from .degradation import (
-    ASSETS,
-    DIGITS_CLASSES,
-    DIGITS_MEAN,
-    DIGITS_SIZE,
-    DIGITS_STD,
-    digits_spec,
-    intra_op_threads,
-    load_digits,
-    train_one_epoch,
-)
-from .gradients import build_twins
+from ..data.digits import DIGITS_CLASSES, load_digits
+from ..training.loop import intra_op_threads
 
 #: Images per forward pass.
 CHUNK = 512
@@ -99,9 +70,10 @@ BATCH_SIZE = 64
 LR = 0.1
 WARMUP_EPOCHS = 2
 SEED = 0
-RESNET_CHECKPOINT = ASSETS / "lesion_resnet.pt"
-PLAIN_CHECKPOINT = ASSETS / "lesion_plain.pt"
-FORMAT = "resnet-viz-demo/1"
+#: Accuracy of guessing a digit at random: where a broken network ends.
+CHANCE = 1 / len(DIGITS_CLASSES)
+RESNET_CHECKPOINT = ASSETS_DIR / "lesion_resnet.pt"
+PLAIN_CHECKPOINT = ASSETS_DIR / "lesion_plain.pt"
 
 
 @dataclass(frozen=True)
@@ -283,51 +255,11 @@ def held_out_digits() -> tuple[torch.Tensor, torch.Tensor]:
     return x[TRAIN_IMAGES:], y[TRAIN_IMAGES:]
 
 
-def train_pair(
-    *, epochs: int = EPOCHS, train_images: int = TRAIN_IMAGES, seed: int = SEED
-) -> tuple[nn.Module, nn.Module]:
-    """ResNet-26 and its plain twin trained on the digits (recipe in the module docstring);
-    deterministic on the CPU (one thread, fixed seed). Returns ``(resnet, plain)`` in eval
-    mode."""
-    with intra_op_threads(1), torch.random.fork_rng(devices=[]), torch.inference_mode(False):
-        x, y = load_digits(train_images)
-        residual, plain = build_twins(digits_spec(DEPTH), seed=seed)
-        order = torch.Generator().manual_seed(seed)
-        steps_per_epoch = math.ceil(train_images / BATCH_SIZE)
-        total, warmup = epochs * steps_per_epoch, WARMUP_EPOCHS * steps_per_epoch
-        nets = (residual, plain)
-        optimizers = [
-            torch.optim.SGD(n.parameters(), lr=LR, momentum=0.9, weight_decay=1e-4) for n in nets
-        ]
-        for epoch in range(epochs):
-            perm = torch.randperm(train_images, generator=order)
-            batches = [perm[i : i + BATCH_SIZE] for i in range(0, train_images, BATCH_SIZE)]
-            for net, opt in zip(nets, optimizers, strict=True):
-                train_one_epoch(net, opt, x, y, batches, epoch * steps_per_epoch, total, warmup, LR)
-    return residual.eval(), plain.eval()
-
-
-def checkpoint(model: nn.Module, extra: dict | None = None) -> dict:
-    """``model`` (a digits network) as a ``"resnet-viz-demo/1"`` dict."""
-    spec = dataclasses.asdict(model.spec)
-    spec = {k: list(v) if isinstance(v, tuple) else v for k, v in spec.items()}
-    return {
-        "format": FORMAT,
-        "spec": spec,
-        "classes": list(DIGITS_CLASSES),
-        "input_size": DIGITS_SIZE,
-        "mean": [DIGITS_MEAN],
-        "std": [DIGITS_STD],
-        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-        **(extra or {}),
-    }
-
-
 def load_pair(
     resnet_path: Path | str = RESNET_CHECKPOINT, plain_path: Path | str = PLAIN_CHECKPOINT
 ) -> tuple[nn.Module, nn.Module]:
     """The shipped ResNet-26 and plain-26, on the CPU in eval mode."""
-    from ..weights import load_demo_model
+    from ..weights.checkpoint import load_demo_model  # torchvision loads only when needed
 
     return (
         load_demo_model("cpu", path=resnet_path).model.eval(),
@@ -347,40 +279,3 @@ def training_recipe() -> dict[str, int | float]:
         "warmup_epochs": WARMUP_EPOCHS,
         "seed": SEED,
     }
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m resnet_viz.analysis.lesion",
-        description="Train the lesion page's ResNet-26 and plain-26 on the digits and write "
-        "lesion_resnet.pt and lesion_plain.pt.",
-    )
-    parser.add_argument("--train", action="store_true", help="train and write the pair")
-    parser.add_argument("--out", type=Path, default=ASSETS, help="output folder")
-    args = parser.parse_args(argv)
-    if not args.train:
-        parser.error("nothing to do: pass --train")
-    start = time.perf_counter()
-    resnet, plain = train_pair()
-    wall = time.perf_counter() - start
-    batch = held_out_digits()
-    args.out.mkdir(parents=True, exist_ok=True)
-    recipe = training_recipe()
-    for name, model, path in (
-        ("resnet", resnet, args.out / RESNET_CHECKPOINT.name),
-        ("plain", plain, args.out / PLAIN_CHECKPOINT.name),
-    ):
-        result = lesion_study(model, batch)
-        torch.save(checkpoint(model, {"trained": recipe}), path)
-        print(
-            f"{name}: held-out accuracy {result.baseline:.3f}, mean over single-block lesions "
-            f"{result.mean_accuracy:.3f}; {path} ({path.stat().st_size:,} bytes)"
-        )
-        for block, acc in result.accuracy.items():
-            print(f"  without {block}: {acc:.3f}")
-    print(f"trained in {wall:.0f} s")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,9 +1,9 @@
 """What the gradient study feeds the networks: random noise, or real images with real labels.
 
-Random inputs with random labels isolate the architecture (the default, as in the issue's
-measurements). The synthetic shapes (:mod:`resnet_viz.data.synthetic_shapes`) give a batch with
-structure and
-learnable labels, which is closer to a real first training step.
+Random inputs with random labels isolate the architecture: no property of the data can explain
+a difference between the two networks, so that is the default. The synthetic shapes
+(:mod:`resnet_viz.data.synthetic_shapes`) give a batch with structure and learnable labels,
+which is closer to a real first training step.
 """
 
 from __future__ import annotations

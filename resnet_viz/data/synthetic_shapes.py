@@ -18,14 +18,14 @@ the label can only be read off the object's *shape*:
   own colour; a segment that would come within ``_GAP`` of the object (2 % of the side, at
   least 1.5 px) is left out entirely, so distractors never touch or change its outline.
 
-Geometry. Each class is a signed-distance function (negative inside) of a shape with
-circumradius 1 (``_sdf``); the object is that shape scaled, rotated by a uniform random angle and
-placed uniformly at random where its rotated extent lies fully inside the image (a margin of 3 %
-of the side). A pixel belongs to the object (``mask``) iff its *centre* lies inside the shape.
-Mask pixels carry exactly the object's colour (``colors[i]``): the object occludes everything
-below it. Anti-aliasing is one-sided: pixels *outside* the mask whose centre is within half a
-pixel of the outline blend object and background (coverage ``0.5 - distance``), so edges look
-smooth while the mask stays exact.
+Geometry (:mod:`resnet_viz.data.shape_geometry`). Each class is a signed-distance function
+(negative inside) of a shape with circumradius 1; the object is that shape scaled, rotated by a
+uniform random angle and placed uniformly at random where its rotated extent lies fully inside
+the image (a margin of 3 % of the side). A pixel belongs to the object (``mask``) iff its
+*centre* lies inside the shape. Mask pixels carry exactly the object's colour (``colors[i]``):
+the object occludes everything below it. Anti-aliasing is one-sided: pixels *outside* the mask
+whose centre is within half a pixel of the outline blend object and background (coverage
+``0.5 - distance``), so edges look smooth while the mask stays exact.
 
 Determinism. Parameters are drawn in blocks of ``_BLOCK`` images, block ``b`` from
 ``numpy.random.default_rng([seed, b])``; pixel noise from a second stream per block. Hence image
@@ -35,19 +35,10 @@ Moreover all geometry and colours are drawn in units of the image side, so the s
 the same scene at every ``size`` and every ``clutter`` (``clutter`` only scales the amplitude of
 the background texture and the number of segments; masks and labels do not depend on it).
 
-Speed (this project's 2-core CPU, numpy 2.4, best of 3 wall-clock, machine otherwise idle):
-10,000 images at 64x64 in 2.0 s, 10,000 at 32x32 in 0.6 s, 1,000 at 224x224 in 1.8 s;
-``sample_image`` at 224 px in 7 ms. With two other busy processes on the two cores, 64x64 took
-4.7-6.6 s. Everything is vectorised numpy over blocks of 256 images; the only Python loops run
-over classes and distractor slots. The one BLAS call (the background GEMM) makes OpenBLAS's
-second thread spin: ``OPENBLAS_NUM_THREADS=1`` gives the same wall time at half the CPU time.
-
-Learnability (measured once, not a test; 2-core CPU shared with another busy process, one torch
-thread): a 78k-parameter ResNet (3x3 stem, stride 2 at 64 px; one basic block per stage at
-widths 16/32/64; SGD + one-cycle LR, batch 128) trained on ``make_batch(20_000, seed=1)`` and
-tested on 2,000 images of seed 2 reached 85 % after 113 s, 98.9 % after 167 s and 99.95 %
-after 6 min at 64x64; at 32x32 (stem stride 1) 100 % after 108 s. ``tests/test_shapes.py``
-has a 10-second smoke version.
+Cost. Everything is vectorised numpy over blocks of ``_BLOCK`` images; the only Python loops
+run over classes and distractor slots, so a training set of ten thousand images takes seconds.
+Timings, and how quickly a small ResNet learns the classes, are in ``docs/synthetic_shapes.md``
+with the commands that reproduce them.
 """
 
 from __future__ import annotations
@@ -63,6 +54,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
+from .shape_geometry import CLASSES, UNIT_AREAS, extents, scale_for, sdf_px, shape_mask
+
 if TYPE_CHECKING:  # torch is only needed for ShapesBatch.to_tensors
     import torch
 
@@ -77,49 +70,6 @@ __all__ = [
     "shape_mask",
     "write_samples",
 ]
-
-#: The classes, in label order. Every shape is defined with circumradius 1 (all its points lie
-#: within distance 1 of its centre, and some reach it):
-#:
-#: - ``circle``: a filled disc.
-#: - ``square``: a filled square (side sqrt(2)); rotated, it also covers "diamond".
-#: - ``triangle``: a filled equilateral triangle (side sqrt(3)), centred on its centroid.
-#: - ``star``: a filled five-pointed star; inner vertices at radius ``_STAR_INNER``.
-#: - ``cross``: a filled plus sign: two perpendicular bars of half-width ``_CROSS_HALF_WIDTH``.
-#: - ``ring``: an annulus with inner radius ``_RING_INNER`` (a circle with a hole).
-#: - ``crescent``: a disc with an off-centre disc (radius ``_CRESCENT_CUT_R``, centre at
-#:   ``_CRESCENT_CUT_OFFSET``) cut out of it: open, unlike the ring.
-#:
-#: Chosen so that no two differ only in a detail that vanishes at 32x32 (no hexagon vs circle).
-CLASSES: tuple[str, ...] = ("circle", "square", "triangle", "star", "cross", "ring", "crescent")
-
-_STAR_INNER = 0.45
-_CROSS_HALF_WIDTH = 0.3
-_CROSS_HALF_LENGTH = math.sqrt(1.0 - _CROSS_HALF_WIDTH**2)  # the bar corners lie on the unit circle
-_RING_INNER = 0.5
-_CRESCENT_CUT_R = 0.75
-_CRESCENT_CUT_OFFSET = 0.45
-
-
-def _lens_area(r1: float, r2: float, d: float) -> float:
-    """Area of the intersection of two discs of radii r1, r2 whose centres are d apart."""
-    a1 = r1 * r1 * math.acos((d * d + r1 * r1 - r2 * r2) / (2 * d * r1))
-    a2 = r2 * r2 * math.acos((d * d + r2 * r2 - r1 * r1) / (2 * d * r2))
-    k = (-d + r1 + r2) * (d + r1 - r2) * (d - r1 + r2) * (d + r1 + r2)
-    return a1 + a2 - 0.5 * math.sqrt(k)
-
-
-#: Exact area of each class's shape at circumradius 1 (by hand; a test checks the rasteriser
-#: against these). Used to give all classes the same area distribution.
-UNIT_AREAS: dict[str, float] = {
-    "circle": math.pi,
-    "square": 2.0,  # side sqrt(2)
-    "triangle": 3 * math.sqrt(3) / 4,  # side sqrt(3)
-    "star": 5 * _STAR_INNER * math.sin(math.radians(36)),  # 10 triangles (1, inner, 36 deg)
-    "cross": 8 * _CROSS_HALF_LENGTH * _CROSS_HALF_WIDTH - 4 * _CROSS_HALF_WIDTH**2,
-    "ring": math.pi * (1 - _RING_INNER**2),
-    "crescent": math.pi - _lens_area(1.0, _CRESCENT_CUT_R, _CRESCENT_CUT_OFFSET),
-}
 
 #: Per-channel mean and standard deviation of ``make_batch`` images scaled to [0, 1], measured
 #: on 50,000 images (``make_batch(50_000, size=64, seed=2024)``, default clutter); a test
@@ -180,122 +130,6 @@ class ShapesBatch:
         x = self.images.transpose(0, 3, 1, 2).astype(np.float32) * np.float32(1 / 255)
         x = (x - m) / s
         return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(self.labels.copy())
-
-
-# --------------------------------------------------------------------------- geometry
-
-
-def _box_sdf(ax: np.ndarray, ay: np.ndarray, hx: float, hy: float) -> np.ndarray:
-    """Exact signed distance to an axis-aligned box of half-sizes hx, hy; ax, ay = |u|, |v|."""
-    qx = ax - hx
-    qy = ay - hy
-    outside = np.hypot(np.maximum(qx, 0), np.maximum(qy, 0))
-    return outside + np.minimum(np.maximum(qx, qy), 0)
-
-
-def _sdf(label: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Exact signed distance (negative inside) to class ``label``'s shape with circumradius 1,
-    in the shape's own frame (v points up). The sign defines the mask, the distance the
-    anti-aliasing rim and the distractors' keep-out zone."""
-    name = CLASSES[label]
-    if name == "circle":
-        return np.hypot(u, v) - 1
-    if name == "square":
-        h = 1 / math.sqrt(2)
-        return _box_sdf(np.abs(u), np.abs(v), h, h)
-    if name == "triangle":
-        # Inigo Quilez, "2D distance functions", sdEquilateralTriangle (apex up, half-side r).
-        k = math.sqrt(3)
-        r = k / 2
-        px = np.abs(u) - r
-        py = v + r / k
-        fold = px + k * py > 0
-        px, py = np.where(fold, (px - k * py) / 2, px), np.where(fold, (-k * px - py) / 2, py)
-        px = px - np.clip(px, -2 * r, 0)
-        return -np.hypot(px, py) * np.sign(py)
-    if name == "star":
-        # Inigo Quilez, sdStar5: fold the plane into one 36-degree wedge, then the distance to
-        # the single edge from the tip (0, 1) to the inner vertex.
-        k1x, k1y = 0.809016994375, -0.587785252292  # cos 36, -sin 36
-        px = np.abs(u)
-        py = v
-        d = np.maximum(k1x * px + k1y * py, 0) * 2
-        px, py = px - d * k1x, py - d * k1y
-        d = np.maximum(-k1x * px + k1y * py, 0) * 2
-        px, py = px + d * k1x, py - d * k1y
-        px = np.abs(px)
-        py = py - 1
-        bax, bay = _STAR_INNER * -k1y, _STAR_INNER * k1x - 1
-        h = np.clip((px * bax + py * bay) / (bax * bax + bay * bay), 0, 1)
-        return np.hypot(px - bax * h, py - bay * h) * np.sign(py * bax - px * bay)
-    if name == "cross":
-        au, av = np.abs(u), np.abs(v)
-        bar_h = _box_sdf(au, av, _CROSS_HALF_LENGTH, _CROSS_HALF_WIDTH)
-        bar_v = _box_sdf(au, av, _CROSS_HALF_WIDTH, _CROSS_HALF_LENGTH)
-        return np.minimum(bar_h, bar_v)
-    if name == "ring":
-        mid = (1 + _RING_INNER) / 2
-        return np.abs(np.hypot(u, v) - mid) - (1 - _RING_INNER) / 2
-    if name == "crescent":
-        # Inigo Quilez, sdMoon: the disc minus the cut, except near the horns (the two points
-        # (a, +-b) where the circles cross), which are the nearest points there.
-        d, rb = _CRESCENT_CUT_OFFSET, _CRESCENT_CUT_R
-        a = (1 - rb * rb + d * d) / (2 * d)
-        b = math.sqrt(1 - a * a)
-        av = np.abs(v)
-        horn = u * b - av * a > d * np.maximum(b - av, 0)
-        body = np.maximum(np.hypot(u, v) - 1, rb - np.hypot(u - d, v))
-        return np.where(horn, np.hypot(u - a, av - b), body)
-    raise AssertionError(name)
-
-
-def _vertices(name: str) -> np.ndarray | None:
-    """Points whose convex hull contains the shape (circumradius 1), or None for round shapes
-    (whose extent is the unit disc)."""
-    if name == "square":
-        h = 1 / math.sqrt(2)
-        return np.array([[h, h], [-h, h], [-h, -h], [h, -h]])
-    if name == "triangle":
-        a = np.radians([90, 210, 330])
-        return np.stack([np.cos(a), np.sin(a)], axis=1)
-    if name == "star":
-        a = np.radians(90 + 72 * np.arange(5))
-        return np.stack([np.cos(a), np.sin(a)], axis=1)
-    if name == "cross":
-        lo, w = _CROSS_HALF_LENGTH, _CROSS_HALF_WIDTH
-        corners = np.array([[lo, w], [w, lo]])  # and their mirror images
-        return np.concatenate([corners * [sx, sy] for sx in (1, -1) for sy in (1, -1)])
-    return None
-
-
-_VERTICES = {name: _vertices(name) for name in CLASSES}
-
-
-def _extents(labels: np.ndarray, radius: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    """(N, 4) = x_min, x_max, y_min, y_max of each rotated, scaled shape relative to its centre,
-    in image coordinates (y down)."""
-    ext = np.empty((len(labels), 4))
-    ext[:] = np.stack([-radius, radius, -radius, radius], axis=1)
-    for c, name in enumerate(CLASSES):
-        verts = _VERTICES[name]
-        sel = labels == c
-        if verts is None or not sel.any():
-            continue
-        cos, sin = np.cos(angle[sel])[:, None], np.sin(angle[sel])[:, None]
-        x = verts[None, :, 0] * cos - verts[None, :, 1] * sin
-        y = -(verts[None, :, 0] * sin + verts[None, :, 1] * cos)
-        r = radius[sel][:, None]
-        ext[sel] = np.stack(
-            [(x * r).min(1), (x * r).max(1), (y * r).min(1), (y * r).max(1)], axis=1
-        )
-    return ext
-
-
-def _scale_for(labels: np.ndarray, eq_diameter: np.ndarray) -> np.ndarray:
-    """Circumradius (fraction of the side) giving each object the area of a disc of diameter
-    ``eq_diameter``: the same area distribution for every class."""
-    unit = np.array([UNIT_AREAS[name] for name in CLASSES])[labels]
-    return eq_diameter / 2 * np.sqrt(math.pi / unit)
 
 
 # --------------------------------------------------------------------------- parameters
@@ -373,9 +207,9 @@ def _draw_block(seed: int, block: int) -> _Params:
     rng = np.random.default_rng([seed, block])
     n, m = _BLOCK, _MAX_SEGMENTS
     labels = rng.integers(0, len(CLASSES), n)
-    radius = _scale_for(labels, rng.uniform(*_EQ_DIAMETER, n))
+    radius = scale_for(labels, rng.uniform(*_EQ_DIAMETER, n))
     angle = rng.uniform(0, 2 * math.pi, n)
-    ext = _extents(labels, radius, angle)
+    ext = extents(labels, radius, angle)
     # Uniform over all centres that keep the rotated shape inside [margin, 1 - margin].
     cx = rng.uniform(_MARGIN - ext[:, 0], 1 - _MARGIN - ext[:, 1])
     cy = rng.uniform(_MARGIN - ext[:, 2], 1 - _MARGIN - ext[:, 3])
@@ -418,35 +252,7 @@ def _draw_block(seed: int, block: int) -> _Params:
 
 def _object_sdf_px(p: _Params, size: int) -> np.ndarray:
     """(N, size, size) float32 signed distance to each object's outline, in pixels."""
-    return _sdf_px(p.labels, p.cx, p.cy, p.radius, p.angle, size)
-
-
-def _sdf_px(
-    labels: np.ndarray,
-    cx: np.ndarray,
-    cy: np.ndarray,
-    radius: np.ndarray,
-    angle: np.ndarray,
-    size: int,
-) -> np.ndarray:
-    """(N, size, size) float32 signed distance to each shape's outline, in pixels; geometry
-    in fractions of the side (pixel j's centre is at (j + 0.5) / size)."""
-    coord = (np.arange(size, dtype=np.float32) + 0.5) / size
-    out = np.empty((len(labels), size, size), dtype=np.float32)
-    for c in range(len(CLASSES)):
-        idx = np.flatnonzero(labels == c)
-        if idx.size == 0:
-            continue
-        r = radius[idx].astype(np.float32)[:, None, None]
-        cos = np.cos(angle[idx]).astype(np.float32)[:, None, None] / r
-        sin = np.sin(angle[idx]).astype(np.float32)[:, None, None] / r
-        dx = coord[None, None, :] - cx[idx].astype(np.float32)[:, None, None]  # (n, 1, S)
-        up = cy[idx].astype(np.float32)[:, None, None] - coord[None, :, None]  # (n, S, 1)
-        # Shape frame: rotate (dx, up) by -angle, divide by the circumradius.
-        u = dx * cos + up * sin
-        v = up * cos - dx * sin
-        out[idx] = _sdf(c, u, v) * (r * size)
-    return out
+    return sdf_px(p.labels, p.cx, p.cy, p.radius, p.angle, size)
 
 
 def _background_basis(size: int) -> np.ndarray:
@@ -587,8 +393,6 @@ def make_batch(n: int, *, size: int = 64, seed: int = 0, clutter: float = 1.0) -
     different seeds for training and test sets. ``clutter`` in [0, 1] scales the background
     texture and the number of distractor segments; 0 gives a flat background, and the objects
     (labels, masks, boxes, colours) are the same for every ``clutter``.
-
-    Speed: about 0.2 ms per 64x64 image (10,000 in 2.0 s on the project's 2-core CPU).
     """
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
@@ -610,32 +414,6 @@ def make_batch(n: int, *, size: int = 64, seed: int = 0, clutter: float = 1.0) -
     return ShapesBatch(images=images, labels=labels, masks=masks, boxes=boxes, colors=colors)
 
 
-def shape_mask(
-    class_name: str,
-    size: int,
-    *,
-    center: tuple[float, float],
-    radius: float,
-    angle: float = 0.0,
-) -> np.ndarray:
-    """The bool ``size`` x ``size`` mask of one shape: pixels whose centre lies inside it.
-
-    ``center`` = (x, y) and ``radius`` (the circumradius) are in pixels, ``angle`` in radians
-    (counter-clockwise on screen; 0 = upright: triangle and star point up). This is the
-    rasteriser ``make_batch`` uses; exposed for tests and for drawing known shapes."""
-    if class_name not in CLASSES:
-        raise ValueError(f"unknown class {class_name!r}; expected one of {CLASSES}")
-    sdf = _sdf_px(
-        np.array([CLASSES.index(class_name)]),
-        np.array([center[0] / size]),
-        np.array([center[1] / size]),
-        np.array([radius / size]),
-        np.array([angle]),
-        size,
-    )
-    return sdf[0] < 0
-
-
 def sample_image(
     class_name: str, *, size: int = 224, seed: int = 0
 ) -> tuple[Image.Image, np.ndarray]:
@@ -650,9 +428,9 @@ def sample_image(
     label = CLASSES.index(class_name)
     p = _draw_block(seed, 0).take(slice(label, label + 1))  # colours differ between classes
     p.labels = np.array([label])
-    p.radius = _scale_for(p.labels, np.array([0.42]))
+    p.radius = scale_for(p.labels, np.array([0.42]))
     p.angle = rng.uniform(-math.pi / 12, math.pi / 12, 1)
-    ext = _extents(p.labels, p.radius, p.angle)[0]
+    ext = extents(p.labels, p.radius, p.angle)[0]
     # Centre the rotated extent, then jitter a little.
     p.cx = np.array([0.5 - (ext[0] + ext[1]) / 2]) + rng.uniform(-0.04, 0.04, 1)
     p.cy = np.array([0.5 - (ext[2] + ext[3]) / 2]) + rng.uniform(-0.04, 0.04, 1)

@@ -70,9 +70,6 @@ COLUMN_HELP = {
 }
 
 
-LAYER_LEVELS = {1: "stages", 2: "blocks", 3: "layers"}
-
-
 def _layer_record(row: LayerRow) -> dict[str, object]:
     detail = ""
     if row.kernel is not None:

@@ -2,57 +2,44 @@
 
 The Grad-CAM page needs a model that works offline out of the box; a small ResNet trained on
 :mod:`resnet_viz.data.synthetic_shapes` is that model, and because every object's mask is known,
-its CAMs can be
-*measured* (pointing game, ``tests/test_demo_model.py``). This module trains it and writes the
-checkpoint ``resnet_viz/assets/demo_resnet.pt``; :mod:`resnet_viz.weights` loads it.
-
-Checkpoint format (``CHECKPOINT_FORMAT``), a plain dict that ``torch.load(weights_only=True)``
-accepts (python types and tensors only)::
-
-    {"format": "resnet-viz-demo/1", "spec": dataclasses.asdict(spec) (tuples as lists),
-     "classes": list(CLASSES), "input_size": 64, "mean": list(MEAN), "std": list(STD),
-     "state_dict": model.state_dict()}
+its CAMs can be *measured* (pointing game, ``tests/test_demo_model.py``). This module trains it
+and writes the checkpoint ``resnet_viz/assets/demo_resnet.pt`` in the app's checkpoint format
+(:mod:`resnet_viz.weights.checkpoint`, which also reads it), with the shapes' class names,
+``input_size`` :data:`INPUT_SIZE` and the shapes' ``MEAN``/``STD``.
 
 Data. Every epoch draws *fresh* images, ``make_batch(train_images, seed=TRAIN_SEED + epoch)``:
-the generator costs about 0.2 ms per 64x64 image against several ms per image for a training
-step on 2 cores, so unlimited data is nearly free and no image is seen twice. Validation uses
-``VALIDATION_SEED`` and the tests seeds from ``FRESH_SEED`` on; the three ranges never overlap
-(``TRAIN_SEED + MAX_EPOCHS <= VALIDATION_SEED < FRESH_SEED``). No augmentation: the generator
-already draws every object at a uniform random angle and position, and a mirrored scene is just
-another scene of the same distribution (all seven shapes are mirror-symmetric), so flips would
-add nothing that fresh data does not.
+the generator costs a fraction of a millisecond per 64x64 image against several milliseconds
+per image for a training step on a CPU, so unlimited data is nearly free and no image is seen
+twice. Validation uses ``VALIDATION_SEED`` and the tests seeds from ``FRESH_SEED`` on; the three
+ranges never overlap (``TRAIN_SEED + MAX_EPOCHS <= VALIDATION_SEED < FRESH_SEED``). No
+augmentation: the generator already draws every object at a uniform random angle and position,
+and a mirrored scene is just another scene of the same distribution (all seven shapes are
+mirror-symmetric), so flips would add nothing that fresh data does not.
 
 Progressive resizing. Most epochs run at 32x32, the last ones at 48 and then 64 (the size the
 app and the tests use; :func:`size_schedule`). The shapes generator draws its scenes in units of
 the image side, so an epoch's images are the same scenes at every size. A training step at 32
-px costs about a sixth of one at 64 px here (one thread: 300 vs 47 images/s), and finishing at
-the test resolution removes the train/test resolution discrepancy (Touvron et al. 2019,
-"Fixing the train-test resolution discrepancy"; fast.ai's DAWNBench and FFCV's ImageNet
-recipes also go from low to high resolution).
+px costs several times less than one at 64 px, and finishing at the test resolution removes the
+train/test resolution discrepancy (Touvron et al. 2019, "Fixing the train-test resolution
+discrepancy"; fast.ai's DAWNBench and FFCV's ImageNet recipes also go from low to high
+resolution).
 
-Label smoothing 0.1 (Szegedy et al. 2016), chosen for localisation, not accuracy. Recipe search
-on a GPU (same loop; torch 2.11, so not bitwise this CPU's result), 16 epochs of 6,000 images:
-accuracy 99.75-100 % in every run; the pointing game (the layer3 Grad-CAM's peak within 2 px of
-the object's mask, 1,000 images) was 0.845-0.995 over 5 seeds without smoothing (4 of them
-below 0.89) and 0.89-0.96 (median 0.95) over 8 seeds with it. Most misses are rings, whose CAM
-peaks in the hole: the hole is what tells a ring from a disc, and a 4-px layer3 cell cannot
-resolve a 5-8 px band.
+Label smoothing 0.1 (Szegedy et al. 2016), chosen for localisation, not accuracy: in a recipe
+search over seeds, runs with it pointed at the object more consistently (the pointing game)
+at the same accuracy. Most misses are rings, whose CAM peaks in the hole: the hole is what
+tells a ring from a disc, and a 4-px layer3 cell cannot resolve a 5-8 px band.
 
-Measured on the committed checkpoint (fresh images, seeds >= ``FRESH_SEED``): accuracy 99.8 %
-(2,000 images); pointing game 0.82 strict, 0.88 within 1 px, 0.947 within 2 px (1,000 images;
-every class >= 0.95 within 2 px except rings, 0.71). Training took 911 s wall-clock with one
-thread on the project's 2-core machine while two other CPU-bound processes and a Streamlit
-server ran (median load average 3.3), and 803 s on a re-run (load 2.6) that reproduced the
-checkpoint file byte for byte; the same recipe with 2 threads took 2,471 s (load 4.5). Most of
-it is the two 64-px epochs (about 170 s each under that load; 12 epochs at 32 px took 350 s).
+Optimiser (:class:`Recipe`): SGD with Nesterov momentum and torch's ``OneCycleLR``, one
+training epoch at a time with :func:`resnet_viz.training.loop.train_one_epoch`.
 
-Determinism. ``seed`` fixes the initial weights and the order of images within each epoch
-(a ``torch.Generator``); the data themselves depend only on the epoch. Training runs with
-``torch.use_deterministic_algorithms(True)`` and a fixed number of threads (the thread count
-changes how convolutions split their sums, hence the last bits: measured), and the caller's
-global RNG, thread count and determinism flag are restored afterwards. Two runs with the same
-arguments on the same machine give bitwise-identical weights (a test checks this); another CPU
-or another torch build may differ in the last bits.
+Determinism (:func:`resnet_viz.training.loop.deterministic_run`). ``seed`` fixes the initial
+weights and the order of images within each epoch (a ``torch.Generator``); the data themselves
+depend only on the epoch. Training runs with ``torch.use_deterministic_algorithms(True)`` and a
+fixed number of threads (the thread count changes how convolutions split their sums, hence the
+last bits), and the caller's global RNG, thread count and determinism flag are restored
+afterwards. Two runs with the same arguments on the same machine give bitwise-identical
+weights (a test checks this); other CPU kernels or another torch build may differ in the last
+bits. Measured results, timings and the exact commands: ``docs/experiments.md``.
 
 Run ``python -m resnet_viz.training.demo_model --out resnet_viz/assets/demo_resnet.pt``.
 """
@@ -63,20 +50,19 @@ import argparse
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
 from torch import nn
 
-from ..assets import ASSETS_DIR
 from ..core.build import ResNet, build_model
 from ..core.spec import ResNetSpec
 from ..data.synthetic_shapes import CLASSES, MEAN, STD, ShapesBatch, make_batch
+from ..weights.checkpoint import CHECKPOINT_FORMAT, DEMO_CHECKPOINT, write_checkpoint
+from .loop import deterministic_run, train_one_epoch
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -106,8 +92,7 @@ DEMO_SPEC = ResNetSpec(
     num_classes=len(CLASSES),
 )
 INPUT_SIZE = 64
-CHECKPOINT_FORMAT = "resnet-viz-demo/1"
-DEFAULT_CHECKPOINT = ASSETS_DIR / "demo_resnet.pt"
+DEFAULT_CHECKPOINT = DEMO_CHECKPOINT
 
 #: Training epoch ``e`` uses ``make_batch(..., seed=TRAIN_SEED + e)``.
 TRAIN_SEED = 100_000
@@ -120,11 +105,10 @@ FRESH_SEED = 300_000
 DEFAULT_EPOCHS = 16
 DEFAULT_TRAIN_IMAGES = 6_000
 DEFAULT_VAL_IMAGES = 1_000
-#: One intra-op thread. On this project's shared 2-core machine, with one other busy process,
-#: a training step of DEMO_SPEC ran 1.9x (64 px) to 7x (32 px) *slower* with 2 threads than
-#: with 1 (measured: 26 vs 47 img/s at 64 px, 41 vs 300 img/s at 32 px): each OpenMP barrier
-#: waits for whichever thread the scheduler has parked. Determinism needs one fixed count, so
-#: the default is the one that does not collapse under load.
+#: One intra-op thread. On a small machine shared with other busy processes, a training step
+#: ran several times *slower* with 2 threads than with 1 (docs/experiments.md): each OpenMP
+#: barrier waits for whichever thread the scheduler has parked. Determinism needs one fixed
+#: count, so the default is the one that does not collapse under load.
 NUM_THREADS = 1
 
 
@@ -154,23 +138,6 @@ def size_schedule(epochs: int, final: int = INPUT_SIZE) -> tuple[int, ...]:
     middle = min(math.ceil(epochs / 8), epochs - last)
     first = epochs - last - middle
     return (final // 2,) * first + (final * 3 // 4,) * middle + (final,) * last
-
-
-@contextmanager
-def _deterministic_cpu(seed: int, threads: int):
-    """Seeded, deterministic, fixed-thread torch; restores the caller's settings."""
-    old_threads = torch.get_num_threads()
-    old_det = torch.are_deterministic_algorithms_enabled()
-    old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        torch.set_num_threads(threads)
-        torch.use_deterministic_algorithms(True)
-        try:
-            yield
-        finally:
-            torch.use_deterministic_algorithms(old_det, warn_only=old_warn)
-            torch.set_num_threads(old_threads)
 
 
 def _parameter_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
@@ -203,6 +170,15 @@ def evaluate(model: nn.Module, batch: ShapesBatch, *, batch_size: int = 500) -> 
             y = torch.from_numpy(batch.labels[start : start + batch_size])
             correct += int((model(x).argmax(1) == y).sum())
     return correct / max(len(batch), 1)
+
+
+def _batches(
+    data: ShapesBatch, perm: np.ndarray, batch_size: int, steps: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The epoch's mini-batches in ``perm``'s order (each batch's images in index order)."""
+    for step in range(steps):
+        idx = np.sort(perm[step * batch_size : (step + 1) * batch_size])
+        yield _normalise(data.images[idx]), torch.from_numpy(data.labels[idx])
 
 
 def _validate(model: nn.Module, cache: dict[int, ShapesBatch], n: int, size: int) -> float | None:
@@ -255,7 +231,7 @@ def train_demo_model(
     steps_per_epoch = math.ceil(train_images / recipe.batch_size)
     val: dict[int, ShapesBatch] = {}  # per image size, the same scenes
     history: list[dict[str, Any]] = []
-    with _deterministic_cpu(seed, threads):
+    with deterministic_run(seed, threads=threads, algorithms=True):
         model = build_model(spec).train()
         order = torch.Generator().manual_seed(seed)
         optimiser = torch.optim.SGD(
@@ -276,28 +252,20 @@ def train_demo_model(
         for epoch in range(epochs):
             data = make_batch(train_images, size=sizes[epoch], seed=TRAIN_SEED + epoch)
             perm = torch.randperm(train_images, generator=order).numpy()
-            model.train()
-            loss_sum, correct = 0.0, 0
-            for step in range(steps_per_epoch):
-                idx = np.sort(perm[step * recipe.batch_size : (step + 1) * recipe.batch_size])
-                x = _normalise(data.images[idx])
-                y = torch.from_numpy(data.labels[idx])
-                logits = model(x)
-                loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
-                optimiser.zero_grad(set_to_none=True)
-                loss.backward()
-                lr = optimiser.param_groups[0]["lr"]
-                optimiser.step()
-                schedule.step()
-                loss_sum += float(loss.detach()) * len(idx)
-                correct += int((logits.argmax(1) == y).sum())
+            stats = train_one_epoch(
+                model,
+                optimiser,
+                _batches(data, perm, recipe.batch_size, steps_per_epoch),
+                schedule,
+                label_smoothing=recipe.label_smoothing,
+            )
             entry = {
                 "epoch": epoch + 1,
                 "image_size": sizes[epoch],
-                "train_loss": loss_sum / train_images,
-                "train_accuracy": correct / train_images,
+                "train_loss": stats.loss,
+                "train_accuracy": stats.accuracy,
                 "val_accuracy": _validate(model, val, val_images, sizes[epoch]),
-                "lr": lr,
+                "lr": stats.lr,
                 "seconds": time.perf_counter() - start,
             }
             history.append(entry)
@@ -306,31 +274,12 @@ def train_demo_model(
     return model.eval(), history
 
 
-def checkpoint_dict(model: ResNet, *, input_size: int = INPUT_SIZE) -> dict[str, Any]:
-    """The checkpoint as a dict of plain python values and CPU tensors (see module docstring)."""
-    spec = {
-        k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(model.spec).items()
-    }
-    state = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
-    return {
-        "format": CHECKPOINT_FORMAT,
-        "spec": spec,
-        "classes": list(CLASSES),
-        "input_size": input_size,
-        "mean": list(MEAN),
-        "std": list(STD),
-        "state_dict": state,
-    }
-
-
 def save_demo_checkpoint(
     model: ResNet, path: str | Path = DEFAULT_CHECKPOINT, *, input_size: int = INPUT_SIZE
 ) -> Path:
-    """Write ``model`` in the ``resnet-viz-demo/1`` format to ``path``; return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(checkpoint_dict(model, input_size=input_size), path)
-    return path
+    """Write ``model`` with the shapes' classes, ``MEAN`` and ``STD`` in the app's checkpoint
+    format (:func:`resnet_viz.weights.checkpoint.write_checkpoint`) to ``path``; return it."""
+    return write_checkpoint(model, path, classes=CLASSES, input_size=input_size, mean=MEAN, std=STD)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,8 +1,9 @@
 """Models, controls and drawing for the Grad-CAM page.
 
-Models are loaded once per server and shared by every session (never mutated: grad_cam leaves
-them as found and serialises its hook work per model). An uploaded checkpoint belongs to its
-session only. Grad-CAM results are cached per (image, model, layer, class).
+Models are loaded once per server (``st.cache_resource``) and shared by every session (never
+mutated: grad_cam leaves them as found and serialises its work per model). An uploaded
+checkpoint belongs to its session only (a session-scoped ``st.cache_resource``). Grad-CAM
+results are cached per (image, model, layer, class).
 """
 
 from __future__ import annotations
@@ -10,19 +11,20 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
-import threading
 from dataclasses import dataclass
 
 import streamlit as st
 from PIL import Image
 
-from ..analysis.cam import CamResult, grad_cam, grad_cam_strip, heatmap_image, overlay
+from ..analysis.cam import CamResult, grad_cam, grad_cam_strip
 from ..core.presets import PRESETS
+from ..core.spec import ResNetSpec
 from ..core.split import layer_label, target_layers
 from ..core.summary import summarize
 from ..data.images import IMAGENET_MEAN, IMAGENET_STD, load_image
 from ..data.samples import Sample, bundled_samples
 from ..present import charts
+from ..present.heatmaps import heatmap_image, overlay
 from ..runtime.device import pick_device
 from ..runtime.workload import heavy_work_slot
 from ..weights import (
@@ -30,12 +32,14 @@ from ..weights import (
     LoadedModel,
     Preprocessing,
     WeightsUnavailable,
+    download_weights,
     imagenet_preprocessing,
     imagenet_weights,
     load_checkpoint,
     load_demo_model,
     load_imagenet_model,
     weights_path,
+    weights_url,
 )
 from .lecture import show_chart
 from .network_controls import url_params_for
@@ -60,15 +64,6 @@ def model_label(key: str) -> str:
 
 # Shared models -------------------------------------------------------------------------------
 
-_MODELS: dict[str, LoadedModel] = {}
-_MODELS_LOCK = threading.Lock()
-_LOAD_LOCKS: dict[str, threading.Lock] = {}
-
-
-def _load_lock(key: str) -> threading.Lock:
-    with _MODELS_LOCK:
-        return _LOAD_LOCKS.setdefault(key, threading.Lock())
-
 
 def shared_model(key: str) -> LoadedModel:
     """The demo or an ImageNet model, loaded once per server onto the compute device.
@@ -76,41 +71,50 @@ def shared_model(key: str) -> LoadedModel:
     A missing ImageNet weights file is downloaded with a progress bar in the page. If that
     fails, the page says why (file name and folder) and the demo model is used instead.
     """
-    with _MODELS_LOCK:
-        if key in _MODELS:
-            return _MODELS[key]
-    with _load_lock(key):  # one download/load per model, however many users ask at once
-        with _MODELS_LOCK:
-            if key in _MODELS:
-                return _MODELS[key]
-        if key == DEMO:
-            loaded = load_demo_model(device=pick_device())
-        else:
-            try:
-                loaded = _load_imagenet(key)
-            except WeightsUnavailable as error:
-                st.warning(
-                    f"{error} Showing the bundled demo model instead.", icon=":material/wifi_off:"
-                )
-                return shared_model(DEMO)
-        with _MODELS_LOCK:
-            _MODELS[key] = loaded
-        return loaded
+    if key == DEMO:
+        return _cached_model(DEMO)
+    try:
+        if not weights_path(key).is_file():
+            _download_with_progress(key)
+        with st.spinner(f"Loading {PRESETS[key].label} weights…"):  # shown after 0.5 s only
+            return _cached_model(key)
+    except WeightsUnavailable as error:
+        st.warning(f"{error} Showing the bundled demo model instead.", icon=":material/wifi_off:")
+    return _cached_model(DEMO)
 
 
-def _load_imagenet(key: str) -> LoadedModel:
-    if weights_path(key).is_file():
-        with st.spinner(f"Loading {PRESETS[key].label} weights…"):
-            return load_imagenet_model(key, device=pick_device())
-    bar = st.progress(0.0, text=f"Downloading {weights_path(key).name}…")
+@st.cache_resource(max_entries=1 + len(IMAGENET_MODELS), show_spinner=False)
+def _cached_model(key: str) -> LoadedModel:
+    """One model per key for the whole server. st.cache_resource lets one thread load a key
+    while the others asking for it wait, and does not cache a load that raised."""
+    if key == DEMO:
+        return load_demo_model(device=pick_device())
+    return load_imagenet_model(key, device=pick_device())
+
+
+def _download_with_progress(key: str) -> None:
+    """Download ``key``'s weights file with a progress bar.
+
+    Outside the cached loader on purpose: streamlit records every element call made while a
+    cached function runs, to replay it on later cache hits. A progress callback passed into
+    _cached_model (as an unhashed ``_progress`` argument) draws on a bar created outside it, so
+    every later hit failed with CacheReplayClosureError ("a streamlit element is called on some
+    layout block created outside the function"; streamlit 1.67, measured in AppTest). The file
+    on disk is the download's cache, and download_weights lets one session fetch it while the
+    others asking for it wait.
+    """
+    name = weights_path(key).name
+    bar = st.progress(0.0, text=f"Downloading {name}…")
 
     def progress(done: int, total: int) -> None:
         fraction = done / total if total else 0.0
-        bar.progress(min(fraction, 1.0), text=f"Downloading {weights_path(key).name}: "
+        bar.progress(min(fraction, 1.0), text=f"Downloading {name}: "
                      f"{done / 1e6:.0f} of {total / 1e6:.0f} MB")  # fmt: skip
 
     try:
-        return load_imagenet_model(key, progress=progress, device=pick_device())
+        download_weights(
+            weights_url(key), weights_path(key), progress=progress, label=PRESETS[key].label
+        )
     finally:
         bar.empty()
 
@@ -145,20 +149,24 @@ def checkpoint_controls() -> LoadedModel | None:
         return None
     data = upload.getvalue()
     spec = dataclasses.replace(PRESETS[arch].spec, num_classes=classes)
-    key = (hashlib.sha256(data).hexdigest(), spec)
-    store = st.session_state.setdefault("checkpoint_models", {})
-    if key not in store:
-        store.clear()  # keep one uploaded model per session
-        model = load_checkpoint(data, spec).to(pick_device())
-        store[key] = LoadedModel(
-            model=model,
-            spec=spec,
-            categories=_categories_for(arch, classes),
-            preprocessing=_preprocessing_for(arch),
-            source=f"uploaded checkpoint {upload.name} ({PRESETS[arch].label})",
-            name=f"checkpoint-{key[0][:12]}",
-        )
-    return store[key]
+    return _session_checkpoint(hashlib.sha256(data).hexdigest(), arch, spec, data, upload.name)
+
+
+@st.cache_resource(scope="session", max_entries=1, show_spinner=False)
+def _session_checkpoint(
+    digest: str, arch: str, spec: ResNetSpec, _data: bytes, _file_name: str
+) -> LoadedModel:
+    """The uploaded model, kept for this session only and one at a time (a new upload replaces
+    it; the session's end drops it). Keyed by the file's SHA-256 and the spec: the bytes
+    themselves are not hashed again, and a re-upload under another name reuses the model."""
+    return LoadedModel(
+        model=load_checkpoint(_data, spec).to(pick_device()),
+        spec=spec,
+        categories=_categories_for(arch, spec.num_classes),
+        preprocessing=_preprocessing_for(arch),
+        source=f"uploaded checkpoint {_file_name} ({PRESETS[arch].label})",
+        name=f"checkpoint-{digest[:12]}",
+    )
 
 
 def _categories_for(arch: str, classes: int) -> list[str]:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import streamlit as st
 
@@ -77,43 +76,61 @@ def study_controls() -> dict[str, object]:
     return values
 
 
-_CACHE: OrderedDict[StudySettings, GradientReport] = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-_CACHE_SIZE = 32
+@dataclass
+class _Study:
+    """The report of one settings, once computed. ``lock`` makes a second session asking for
+    the same settings wait for the first one's result instead of computing it again."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    report: GradientReport | None = None
+
+
+# Streamlit keeps the studies: one entry per settings, shared by every session, the 32 most
+# recently used kept (an LRU with a lock per key). The computation itself runs outside the
+# cached function, under the entry's own lock, because it draws a live progress bar, and
+# Streamlit records every element a cached function draws so as to replay it on each cache hit
+# (measured with streamlit 1.67.0): passing the page's progress callback in (as ``_progress``)
+# made the first cache hit fail with CacheReplayClosureError (the bar belongs to the run that
+# created it), and drawing the bar inside the cached function replayed it, 45 messages for a
+# 20-step study, on every rerun of the page, e.g. at each move of the "Show step" slider.
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _study(settings: StudySettings) -> _Study:
+    return _Study()
 
 
 def run_study(settings: StudySettings) -> GradientReport:
     """The study for these settings: from the shared cache, or computed with a progress bar.
 
-    Reports are immutable and depend only on the settings, so every session shares them.
+    Reports are immutable and depend only on the settings, so every session shares them. A
+    failed computation (a refused or impossible network) is not cached: it raises again.
     """
-    with _CACHE_LOCK:
-        if settings in _CACHE:
-            _CACHE.move_to_end(settings)
-            return _CACHE[settings]
-    with heavy_work_with_progress() as progress:
-        report = gradient_norms(
-            settings.spec,
-            input_size=settings.input_size,
-            batch_size=settings.batch_size,
-            seed=settings.seed,
-            steps=settings.steps,
-            init=settings.init,
-            batch_norm=settings.batch_norm,
-            batch=study_batch(
-                settings.data,
-                settings.spec,
-                settings.input_size,
-                settings.batch_size,
-                settings.seed,
-            ),
-            progress=progress,
-        )
-    with _CACHE_LOCK:
-        _CACHE[settings] = report
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return report
+    study = _study(settings)
+    if not study.lock.acquire(blocking=False):
+        with st.spinner("Another session is computing this same study…"):
+            study.lock.acquire()
+    try:
+        if study.report is None:
+            with heavy_work_with_progress() as progress:
+                study.report = gradient_norms(
+                    settings.spec,
+                    input_size=settings.input_size,
+                    batch_size=settings.batch_size,
+                    seed=settings.seed,
+                    steps=settings.steps,
+                    init=settings.init,
+                    batch_norm=settings.batch_norm,
+                    batch=study_batch(
+                        settings.data,
+                        settings.spec,
+                        settings.input_size,
+                        settings.batch_size,
+                        settings.seed,
+                    ),
+                    progress=progress,
+                )
+        return study.report
+    finally:
+        study.lock.release()
 
 
 def show_study(report: GradientReport, data: str = "random") -> None:

@@ -7,7 +7,17 @@ import dataclasses
 import streamlit as st
 
 from ..analysis.degradation import DEFAULTS, CurveSettings, degradation_record, train_curves
-from ..analysis.lesion import held_out_digits, lesion_study, load_pair
+from ..analysis.lesion import (
+    CHANCE,
+    DEPTH,
+    HELD_OUT,
+    TRAIN_IMAGES,
+    held_out_digits,
+    lesion_study,
+    load_pair,
+)
+from ..core.presets import spec_for_depth
+from ..data.digits import DIGITS_COUNT, DIGITS_SIZE
 from ..present import lab_charts
 from ..present.lab_reading import degradation_reading, lesion_reading
 from .common import heavy_work_with_progress
@@ -30,7 +40,7 @@ def degradation_controls() -> CurveSettings:
     epochs = st.slider("Epochs", 2, 20, DEFAULTS.epochs, key="epochs", bind=BIND)
     seed = st.number_input("Seed", 0, 1_000_000, DEFAULTS.seed, key="lab_seed", bind=BIND)
     warmup = st.toggle(
-        "Learning-rate warm-up (2 epochs)",
+        f"Learning-rate warm-up ({DEFAULTS.warmup_epochs} epochs)",
         value=DEFAULTS.warmup_epochs > 0,
         key="warmup",
         bind=BIND,
@@ -43,7 +53,7 @@ def degradation_controls() -> CurveSettings:
         depths=depths,
         epochs=epochs,
         seed=int(seed),
-        warmup_epochs=min(2, epochs - 1) if warmup else 0,
+        warmup_epochs=min(DEFAULTS.warmup_epochs, epochs - 1) if warmup else 0,
     )
 
 
@@ -81,7 +91,8 @@ def degradation_section(settings: CurveSettings) -> None:
     for sentence in degradation_reading(curves):
         st.markdown(f"- {sentence}")
     st.caption(
-        f"Curves: {source}. UCI handwritten digits (8×8, 1,797 images; CC BY 4.0), "
+        f"Curves: {source}. UCI handwritten digits ({DIGITS_SIZE}×{DIGITS_SIZE}, "
+        f"{DIGITS_COUNT:,} images; CC BY 4.0), "
         f"{settings.train_images} training images, batch {settings.batch_size}, SGD lr "
         f"{settings.lr} (momentum {settings.momentum}, weight decay {settings.weight_decay}), "
         f"seed {settings.seed}; training error measured on {settings.eval_images} training "
@@ -112,28 +123,37 @@ def _run_live(settings: CurveSettings, chart) -> dict[str, list[float]]:
     return curves
 
 
-@st.cache_resource(show_spinner="Loading the trained ResNet-26 and plain-26…")
+@st.cache_resource(show_spinner=f"Loading the trained ResNet-{DEPTH} and plain-{DEPTH}…")
 def _lesion_results():
     resnet, plain = load_pair()
     batch = held_out_digits()
-    return lesion_study(resnet, batch), lesion_study(plain, batch), resnet.spec.layers
+    return lesion_study(resnet, batch), lesion_study(plain, batch), resnet.spec
+
+
+def _blocks(depth: int) -> int:
+    """Residual blocks of the CIFAR network of ``depth``."""
+    return sum(spec_for_depth(depth, "cifar").layers)
 
 
 def lesion_section() -> None:
     """Accuracy with each block removed, ResNet vs plain twin, and the path-length picture."""
-    resnet, plain, layers = _lesion_results()
-    show_chart(lab_charts.lesion_figure(resnet, plain, chance=0.1), key="lesion")
-    for sentence in lesion_reading(resnet, plain, chance=0.1):
+    resnet, plain, spec = _lesion_results()
+    layers = spec.layers
+    show_chart(lab_charts.lesion_figure(resnet, plain, chance=CHANCE), key="lesion")
+    for sentence in lesion_reading(resnet, plain, chance=CHANCE):
         st.markdown(f"- {sentence}")
+    widths = "/".join(str(w) for w in spec.widths)
     st.caption(
-        "ResNet-26 and its plain twin (CIFAR-style, 16/32/64 filters), trained from identical "
-        "weights on 1,297 UCI digits; accuracy on the 500 digits after them. Only blocks "
-        "whose output has their input's shape can be removed (10 of 12)."
+        f"ResNet-{spec.depth} and its plain twin (CIFAR-style, {widths} filters), trained from "
+        f"identical weights on {TRAIN_IMAGES:,} UCI digits; accuracy on the {HELD_OUT:,} digits "
+        "after them. Only blocks whose output has their input's shape can be removed "
+        f"({len(resnet.accuracy)} of {sum(layers)})."
     )
     st.subheader("Why: a ResNet is many paths")
     blocks = st.slider(
         "Residual blocks", 1, 200, sum(layers), key="paths", bind=BIND,
-        help="ResNet-26 has 12; ResNet-56 27; ResNet-110 54.",
+        help=f"ResNet-{spec.depth} has {sum(layers)}; ResNet-56 {_blocks(56)}; "
+        f"ResNet-110 {_blocks(110)}.",
     )  # fmt: skip
     show_chart(lab_charts.path_length_figure(blocks), key="paths_chart")
     st.markdown(

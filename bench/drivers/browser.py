@@ -2,7 +2,13 @@
 the benchmarks that measure the app as a user sees it (bench/app_latency.py, bench/load_test.py).
 
 Playwright drives the Debian ``chromium`` package (its own browser download does not work on
-the project's machines); DESIGN.md lists the flags that keep Chromium off the network.
+the project's machines). :data:`CHROMIUM_ARGS` keeps that Chromium off the network (no background
+networking, component updates, sync or first-run pages), so a test only talks to the local
+server, and lets it run headless in a container (no sandbox, no GPU).
+
+The server runs the repository's ``app.py``, so these helpers need a checkout (an editable
+install, as ``requirements-dev.txt`` makes, finds it from this file; otherwise run from the
+repository root).
 """
 
 from __future__ import annotations
@@ -19,7 +25,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+
+def _find_repo() -> Path:
+    """The checkout holding app.py: the folder above this package, else the current folder."""
+    above = Path(__file__).resolve().parents[2]
+    for candidate in (above, Path.cwd()):
+        if (candidate / "app.py").is_file():
+            return candidate
+    return above
+
+
+REPO = _find_repo()
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

@@ -23,14 +23,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from resnet_viz.analysis.cam import grad_cam, overlay
+from bench.drivers.browser import APP_IDLE, CHROMIUM_ARGS
+from resnet_viz.analysis.cam import grad_cam
 from resnet_viz.core.presets import PRESETS
 from resnet_viz.core.summary import summarize
 from resnet_viz.data.images import load_image
 from resnet_viz.data.synthetic_shapes import CLASSES, sample_image
+from resnet_viz.present.heatmaps import overlay
 from resnet_viz.ui.grad_cam import container_key
 from resnet_viz.weights import load_demo_model
-from tests.browser_support import APP_IDLE, CHROMIUM_ARGS
 
 #: Overlay pixels may differ by rounding (thread counts change float summation order).
 PIXEL_TOLERANCE = 3

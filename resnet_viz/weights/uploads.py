@@ -1,0 +1,155 @@
+"""Uploaded checkpoints: untrusted bytes that should hold a state_dict for a chosen network.
+
+Only ``torch.load(..., weights_only=True)`` ever touches them, which refuses pickled code
+(PyTorch docs, ``torch.load``: "weights_only=True ... limits the functions executed during
+unpickling to merely those needed for loading tensors, primitive types and dictionaries").
+Before that, the size is capped and the container must look like a PyTorch file (no zip
+bombs); after it, :func:`~resnet_viz.weights.assemble.assemble` checks every key, shape and
+value against the network.
+
+This module does not import streamlit.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import zipfile
+from collections.abc import Mapping
+
+import torch
+
+from ..core.build import ResNet
+from ..core.layout import check_weight_budget
+from ..core.spec import ResNetSpec
+from ..data.images import describe_format
+from .assemble import LIST_LIMIT, assemble
+from .common import CheckpointError, failure_reason
+
+MAX_CHECKPOINT_BYTES = 1_000_000_000
+"""Largest checkpoint upload accepted (1 GB). The biggest preset, Wide ResNet-50-2, is 264 MB
+of float32 weights; a file several times larger is not a checkpoint of these networks."""
+
+#: Keys under which training scripts commonly nest the state_dict.
+NESTED_KEYS = ("state_dict", "model", "model_state_dict", "net", "network")
+#: Prefixes added by wrappers: nn.DataParallel/DistributedDataParallel, torch.compile.
+WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+
+
+def load_checkpoint(
+    data: bytes, spec: ResNetSpec, *, max_bytes: int = MAX_CHECKPOINT_BYTES
+) -> ResNet:
+    """A ``build_model(spec)`` network (eval mode, CPU) with the weights in uploaded ``data``.
+
+    Accepts what ``torch.save(model.state_dict(), f)`` writes, also nested in a dict under
+    ``"state_dict"``, ``"model"``, ``"model_state_dict"``, ``"net"`` or ``"network"`` (other
+    entries such as ``"epoch"`` or ``"optimizer"`` are ignored), with or without the
+    ``"module."`` prefix of ``nn.DataParallel`` (or torch.compile's ``"_orig_mod."``).
+
+    Safety: the bytes are only ever read by ``torch.load(..., weights_only=True)``, which
+    refuses anything but tensors and plain containers, so a pickle carrying code is rejected
+    without running it. Before that, the size is capped, the container must look like a
+    PyTorch file, and a ZIP's declared contents may not exceed ``max_bytes`` either (no zip
+    bombs). Every value must be a dense, finite tensor.
+
+    Raises:
+        CheckpointError: anything else, with a message that says what differs (keys and
+            shapes, first few of each) and, when the weights fit another preset, which.
+    """
+    raw = _check_container(data, max_bytes)
+    try:
+        loaded = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(_load_failure(raw, exc)) from exc
+    state = _state_dict_of(loaded)
+    check_weight_budget(spec)
+    return assemble(spec, state, CheckpointError)
+
+
+def _check_container(data: object, max_bytes: int) -> bytes:
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise CheckpointError(f"Expected the bytes of a file, got {type(data).__name__}.")
+    raw = bytes(data)
+    if not raw:
+        raise CheckpointError("This file is empty.")
+    if len(raw) > max_bytes:
+        raise CheckpointError(
+            f"This file is {len(raw) / 1e6:,.1f} MB; the limit is {max_bytes / 1e6:,.0f} MB."
+        )
+    if raw.startswith(b"PK\x03\x04"):
+        _check_zip(raw, max_bytes)
+    elif not raw.startswith(b"\x80"):  # torch's legacy format is a protocol-2 pickle
+        what = describe_format(raw)
+        looks = f" (it looks like {what})" if what else ""
+        raise CheckpointError(
+            f"This file is not a PyTorch checkpoint{looks}. Upload the .pt/.pth file written by "
+            "torch.save(model.state_dict(), path)."
+        )
+    return raw
+
+
+def _check_zip(raw: bytes, max_bytes: int) -> None:
+    """A PyTorch zip stores its tensors uncompressed; refuse archives that would inflate."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise CheckpointError(
+            "This file starts like a ZIP archive (the format torch.save writes) but is "
+            "truncated or corrupt."
+        ) from exc
+    if sum(e.file_size for e in entries) > max_bytes:
+        raise CheckpointError(
+            f"This archive would unpack to more than {max_bytes / 1e6:,.0f} MB; refused."
+        )
+    if not any(e.filename.endswith("data.pkl") for e in entries):
+        raise CheckpointError(
+            "This is a ZIP archive but not a PyTorch checkpoint (it has no data.pkl). Upload "
+            "the .pt/.pth file written by torch.save(model.state_dict(), path)."
+        )
+
+
+def _load_failure(raw: bytes, exc: Exception) -> str:
+    if isinstance(exc, pickle.UnpicklingError) or "weights_only" in str(exc):
+        return (
+            "This file contains Python objects other than tensors (for example a whole model "
+            "saved with torch.save(model), or code), and uploads may only hold weights. Save "
+            "model.state_dict() instead. Nothing in the file was run."
+        )
+    return f"This file could not be read as a PyTorch checkpoint ({failure_reason(exc)})."
+
+
+def _state_dict_of(loaded: object) -> dict[str, torch.Tensor]:
+    """The state_dict in ``loaded``: itself, or nested under a usual key; prefixes stripped."""
+    if not isinstance(loaded, Mapping):
+        raise CheckpointError(
+            f"This checkpoint holds a {type(loaded).__name__}, not a state_dict (a dict of "
+            "tensors)."
+        )
+    if not any(isinstance(v, torch.Tensor) for v in loaded.values()):
+        nested = next((loaded[k] for k in NESTED_KEYS if isinstance(loaded.get(k), Mapping)), None)
+        if nested is None:
+            keys = ", ".join(repr(k) for k in list(loaded)[:LIST_LIMIT]) or "nothing"
+            raise CheckpointError(
+                f"This checkpoint holds no tensors and no state_dict under "
+                f"{', '.join(repr(k) for k in NESTED_KEYS)}; its top-level keys are {keys}."
+            )
+        loaded = nested
+    state: dict[str, torch.Tensor] = {}
+    for key, value in loaded.items():
+        if not isinstance(key, str):
+            raise CheckpointError(f"State_dict keys must be names; found {key!r}.")
+        if not isinstance(value, torch.Tensor):
+            raise CheckpointError(
+                f"{key} holds a {type(value).__name__}, not a tensor: a state_dict holds only "
+                "tensors."
+            )
+        state[key] = value
+    return _strip_prefixes(state)
+
+
+def _strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    for prefix in WRAPPER_PREFIXES:
+        if state and all(k.startswith(prefix) for k in state):
+            state = {k.removeprefix(prefix): v for k, v in state.items()}
+    return state
