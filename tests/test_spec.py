@@ -67,7 +67,7 @@ def test_cifar_presets_follow_the_paper(depth):
 def test_every_preset_has_a_label_and_reference():
     for name, p in PRESETS.items():
         assert p.name == name
-        assert p.label.startswith(("ResNet", "ResNeXt", "Wide ResNet"))
+        assert p.label.startswith(("ResNet", "ResNeXt", "Wide ResNet", "SE-ResNet", "SE-ResNeXt"))
         assert p.reference_params > 0
         assert p.reference
         assert preset_for(p.spec) is p

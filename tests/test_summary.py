@@ -212,12 +212,16 @@ def small_specs(draw):
         kwargs["width_per_group"] = draw(st.sampled_from([16, 32, 64]))
     widths = tuple(sorted(draw(st.lists(st.sampled_from([4, 8, 12, 16]), min_size=stages,
                                         max_size=stages))))  # fmt: skip
+    shortcut = draw(st.sampled_from(["A", "B", "C"]))
+    if shortcut != "A":
+        kwargs["avg_down"] = draw(st.booleans())
     return ResNetSpec(
         block=block,
         layers=tuple(draw(st.lists(st.integers(1, 3), min_size=stages, max_size=stages))),
         widths=widths,
-        stem=draw(st.sampled_from(["imagenet", "cifar"])),
-        shortcut=draw(st.sampled_from(["A", "B", "C"])),
+        stem=draw(st.sampled_from(["imagenet", "deep", "cifar"])),
+        shortcut=shortcut,
+        se=draw(st.booleans()),
         preact=preact,
         skip=draw(st.booleans()),
         batch_norm=draw(st.booleans()),

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
 from torch import nn
 
-from .layout import BlockPlan, Layer, check_weight_budget, network_layout
+from .layout import BlockPlan, Layer, check_weight_budget, network_layout, se_parts
 from .spec import ResNetSpec
 
 
@@ -49,6 +49,39 @@ class ZeroPadShortcut(nn.Module):
         return f"stride={self.stride}, extra_channels={self.extra_channels}"
 
 
+class SqueezeExcite(nn.Module):
+    """Squeeze-and-excitation (Hu, Shen, Sun 2018, arXiv:1709.01507, Fig. 3): the channel means
+    through a 1x1 conv to ``reduced`` channels, ReLU, a 1x1 conv back and a sigmoid give one
+    gate per channel, which scales the input. Named as timm's ``SEModule`` (``fc1``, ``fc2``,
+    with biases) so timm's weights load."""
+
+    def __init__(self, layer: Layer) -> None:
+        super().__init__()
+        for part in se_parts(layer):
+            self.add_module(part.name, _module(part))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        squeezed = self.relu(self.fc1(x.mean((2, 3), keepdim=True)))
+        return x * torch.sigmoid(self.fc2(squeezed))
+
+
+def _register(parent: nn.Module, layers: tuple[Layer, ...]) -> tuple[str, ...]:
+    """Add ``layers`` to ``parent`` in order; dotted names (``conv1.0`` ... ``conv1.6`` of a
+    deep stem) become an ``nn.Sequential``. Returns the top-level names, in forward order."""
+    names: list[str] = []
+    for layer in layers:
+        top, _, index = layer.name.partition(".")
+        if not index:
+            parent.add_module(top, _module(layer))
+        elif top not in names:
+            parent.add_module(top, nn.Sequential())
+        if index:
+            getattr(parent, top).append(_module(layer))
+        if top not in names:
+            names.append(top)
+    return tuple(names)
+
+
 def _module(layer: Layer) -> nn.Module:
     """The PyTorch module for one planned layer (every fact comes from the plan)."""
     if layer.kind == "conv":
@@ -62,6 +95,12 @@ def _module(layer: Layer) -> nn.Module:
         return nn.ReLU()
     if layer.kind == "maxpool":
         return nn.MaxPool2d(kernel_size=layer.kernel, stride=layer.stride, padding=layer.padding)
+    if layer.kind == "pool":
+        return nn.AvgPool2d(layer.kernel, layer.stride, ceil_mode=True, count_include_pad=False)
+    if layer.kind == "identity":
+        return nn.Identity()
+    if layer.kind == "se":
+        return SqueezeExcite(layer)
     if layer.kind == "avgpool":
         return nn.AdaptiveAvgPool2d((1, 1))
     if layer.kind == "fc":
@@ -91,7 +130,7 @@ class ResidualBlock(nn.Module):
         for layer in plan.branch:
             self.add_module(layer.name, _module(layer))
         shortcut = plan.shortcut
-        if shortcut.kind == "projection":
+        if shortcut.layers:  # a projection, with or without its average pool
             self.downsample = nn.Sequential(*(_module(layer) for layer in shortcut.layers))
         elif shortcut.kind == "zero-pad":
             self.downsample = ZeroPadShortcut(shortcut.stride, shortcut.extra_channels)
@@ -129,15 +168,11 @@ class ResNet(nn.Module):
         super().__init__()
         self.spec = spec
         layout = network_layout(spec)
-        self._stem = tuple(layer.name for layer in layout.stem)
-        self._head = tuple(layer.name for layer in layout.head if layer.kind != "fc")
-        for layer in layout.stem:
-            self.add_module(layer.name, _module(layer))
+        self._stem = _register(self, layout.stem)
         for stage in layout.stages:
             blocks = [ResidualBlock(block) for block in stage.all_blocks()]
             self.add_module(stage.name, nn.Sequential(*blocks))
-        for layer in layout.head:
-            self.add_module(layer.name, _module(layer))
+        self._head = tuple(n for n in _register(self, layout.head) if n != "fc")
         _init_like_torchvision(self)
 
     @property

@@ -37,8 +37,13 @@ from typing import Literal
 
 from .spec import BYTES_PER_FLOAT32, WEIGHT_BUDGET_BYTES, ResNetSpec, SpecError
 
-LayerKind = Literal["conv", "bn", "relu", "maxpool", "avgpool", "fc"]
-ShortcutKind = Literal["none", "identity", "projection", "zero-pad"]
+LayerKind = Literal["conv", "bn", "relu", "maxpool", "pool", "identity", "se", "avgpool", "fc"]
+ShortcutKind = Literal["none", "identity", "projection", "pool-projection", "zero-pad"]
+
+#: Squeeze-and-excitation (Hu et al. 2018, Sec. 3): reduction ratio r = 16; timm rounds the
+#: squeezed width to a multiple of 8 (``make_divisible(channels / 16, 8, round_limit=0)``).
+SE_REDUCTION = 16
+SE_DIVISOR = 8
 
 #: The ImageNet stem (He et al. 2015, Table 1): 7x7/2 conv, then a 3x3/2 max-pool.
 IMAGENET_STEM_CONV = (7, 2)
@@ -54,6 +59,11 @@ class Layer:
     ``name`` is relative to the block for block layers (``"conv1"``, ``"downsample.0"``) and the
     module's own name in the stem and head (``"conv1"``, ``"fc"``). ``enabled`` is False for a
     BatchNorm of a network without BatchNorm: the module is an ``nn.Identity`` and does nothing.
+    Kinds beyond the obvious: ``"pool"`` is a local average pool (2x2, ``ceil_mode``, padding not
+    counted: timm's ``avg_down`` shortcut), ``"identity"`` a placeholder that keeps module
+    indices aligned, ``"avgpool"`` the global pool of the head, and ``"se"`` a whole
+    squeeze-and-excitation unit (global mean, 1x1 conv to ``reduced`` channels, ReLU, 1x1 conv
+    back, sigmoid gate multiplying the input).
     """
 
     name: str
@@ -66,6 +76,7 @@ class Layer:
     groups: int = 1
     bias: bool = False
     enabled: bool = True
+    reduced: int = 0  # squeezed channels of an "se" layer
 
     @property
     def params(self) -> int:
@@ -77,6 +88,8 @@ class Layer:
             return 2 * self.out_channels if self.enabled else 0
         if self.kind == "fc":
             return self.in_channels * self.out_channels + self.out_channels
+        if self.kind == "se":
+            return sum(part.params for part in se_parts(self))
         return 0
 
 
@@ -85,7 +98,8 @@ class ShortcutPlan:
     """The identity path of one block.
 
     ``layers`` are the projection's conv (and BatchNorm, post-activation only) for
-    ``"projection"``; empty otherwise. A ``"zero-pad"`` shortcut subsamples by ``stride`` and
+    ``"projection"``, the average pool (or its stride-1 placeholder), conv and BatchNorm for
+    ``"pool-projection"``; empty otherwise. A ``"zero-pad"`` shortcut subsamples by ``stride`` and
     appends ``extra_channels`` zero channels. ``reads_preactivated``: a pre-activation block's
     projection reads the input after the first BN-ReLU (the identity reads x itself).
     """
@@ -231,7 +245,7 @@ def shortcut_kind(spec: ResNetSpec, stage: int, block: int) -> ShortcutKind:
         return "none"
     changes = shape_changes(spec, stage, block)
     if spec.shortcut == "C" or (spec.shortcut == "B" and changes):
-        return "projection"
+        return "pool-projection" if spec.avg_down else "projection"
     if spec.shortcut == "A" and changes:
         return "zero-pad"
     return "identity"
@@ -262,20 +276,50 @@ def _branch(spec: ResNetSpec, stage: int, cin: int, stride: int) -> tuple[Layer,
 def _shortcut(spec: ResNetSpec, stage: int, index: int, cin: int, stride: int) -> ShortcutPlan:
     kind = shortcut_kind(spec, stage, index)
     out = spec.out_channels[stage]
-    if kind == "projection":
-        layers = [_conv("downsample.0", cin, out, 1, stride, 1, spec)]
+    if kind in ("projection", "pool-projection"):
+        layers: list[Layer] = []
+        if kind == "pool-projection":
+            # timm's downsample_avg: AvgPool2d(2, stride, ceil_mode=True,
+            # count_include_pad=False), or nn.Identity at stride 1, then a stride-1 1x1 conv.
+            pool = Layer("downsample.0", "pool", cin, cin, 2, stride) if stride > 1 else None
+            layers.append(pool or Layer("downsample.0", "identity", cin, cin))
+            stride_of_conv, at = 1, len(layers)
+        else:
+            stride_of_conv, at = stride, 0
+        layers.append(_conv(f"downsample.{at}", cin, out, 1, stride_of_conv, 1, spec))
         if not spec.preact and spec.batch_norm:
-            layers.append(_bn("downsample.1", out, spec))
+            layers.append(_bn(f"downsample.{at + 1}", out, spec))
         return ShortcutPlan(kind, stride, 0, tuple(layers), reads_preactivated=spec.preact)
     if kind == "zero-pad":
         return ShortcutPlan(kind, stride, out - cin)
     return ShortcutPlan(kind)
 
 
+def se_parts(layer: Layer) -> tuple[Layer, Layer, Layer]:
+    """The modules of an SE unit, named as timm's ``SEModule``: ``fc1`` (1x1 conv with bias to
+    the squeezed width), ``relu``, ``fc2`` (1x1 conv with bias back). They run on the channel
+    means (a 1x1 map); a sigmoid of ``fc2``'s output then gates the unit's input."""
+    channels, reduced = layer.out_channels, layer.reduced
+    return (
+        Layer("fc1", "conv", channels, reduced, bias=True),
+        Layer("relu", "relu", reduced, reduced),
+        Layer("fc2", "conv", reduced, channels, bias=True),
+    )
+
+
+def se_width(channels: int) -> int:
+    """Squeezed channels of an SE unit on ``channels`` (timm's ``make_divisible(channels / 16,
+    8, round_limit=0)``: the nearest multiple of 8, at least 8)."""
+    value = channels / SE_REDUCTION
+    return max(SE_DIVISOR, int(value + SE_DIVISOR / 2) // SE_DIVISOR * SE_DIVISOR)
+
+
 def _block(spec: ResNetSpec, stage: int, index: int, cin: int) -> BlockPlan:
     stride = spec.stage_strides[stage] if index == 0 else 1
     branch = _branch(spec, stage, cin, stride)
     out = spec.out_channels[stage]
+    if spec.se:  # on the branch's output, before the addition (Hu et al. 2018, Fig. 3)
+        branch += (Layer("se", "se", out, out, reduced=se_width(out)),)
     n = sum(1 for layer in branch if layer.kind == "conv")
     after_add = () if spec.preact else (_relu(f"relu{n}", out),)
     shortcut = _shortcut(spec, stage, index, cin, stride)
@@ -283,14 +327,25 @@ def _block(spec: ResNetSpec, stage: int, index: int, cin: int) -> BlockPlan:
 
 
 def _stem(spec: ResNetSpec) -> tuple[Layer, ...]:
-    kernel, stride = IMAGENET_STEM_CONV if spec.stem == "imagenet" else CIFAR_STEM_CONV
     c = spec.stem_channels
-    layers = [
-        _conv("conv1", spec.in_channels, c, kernel, stride, 1, spec),
-        _bn("bn1", c, spec),
-        _relu("relu", c),
-    ]
-    if spec.stem == "imagenet":
+    if spec.stem == "deep":
+        # The ResNet-C stem (He et al. 2019, Sec. 4.1) as timm names it: conv1 is a Sequential
+        # of three 3x3 convs (the first with stride 2) with BN-ReLU between them.
+        half = c // 2
+        layers = [
+            _conv("conv1.0", spec.in_channels, half, 3, 2, 1, spec),
+            _bn("conv1.1", half, spec),
+            _relu("conv1.2", half),
+            _conv("conv1.3", half, half, 3, 1, 1, spec),
+            _bn("conv1.4", half, spec),
+            _relu("conv1.5", half),
+            _conv("conv1.6", half, c, 3, 1, 1, spec),
+        ]
+    else:
+        kernel, stride = IMAGENET_STEM_CONV if spec.stem == "imagenet" else CIFAR_STEM_CONV
+        layers = [_conv("conv1", spec.in_channels, c, kernel, stride, 1, spec)]
+    layers += [_bn("bn1", c, spec), _relu("relu", c)]
+    if spec.stem != "cifar":
         k, s, p = IMAGENET_STEM_POOL
         layers.append(Layer("maxpool", "maxpool", c, c, k, s, p))
     return tuple(layers)

@@ -50,10 +50,11 @@ class Preset:
     reference: str
     reference_gmacs: float | None = None
     torchvision_builder: str | None = None
+    timm_name: str | None = None
     input_size: tuple[int, int, int] = (3, 224, 224)
 
 
-def _imagenet(block: BlockType, layers: tuple[int, ...], **kw: int) -> ResNetSpec:
+def _imagenet(block: BlockType, layers: tuple[int, ...], **kw: object) -> ResNetSpec:
     return ResNetSpec(block=block, layers=layers, widths=_IMAGENET_WIDTHS, **kw)
 
 
@@ -74,6 +75,22 @@ def _torchvision(name: str, label: str, spec: ResNetSpec, params: int, gmacs: fl
         reference=f"torchvision {name} weights metadata (num_params, GFLOPS)",
         torchvision_builder=f"torchvision.models.{name}",
     )
+
+
+def _timm(name: str, label: str, spec: ResNetSpec, params: int) -> Preset:
+    return Preset(
+        name=name,
+        label=label,
+        spec=spec,
+        reference_params=params,
+        reference=f"timm 1.0.31 {name} (pretrained=False), parameter count",
+        timm_name=name,
+    )
+
+
+def _resnet_d(block: BlockType, layers: tuple[int, ...], **kw) -> ResNetSpec:
+    """timm's ResNet-D: deep stem of width 32, 32, 64 and average-pool shortcuts."""
+    return _imagenet(block, layers, stem="deep", avg_down=True, **kw)
 
 
 def _paper_cifar(depth: int, params: int) -> Preset:
@@ -115,6 +132,21 @@ PRESETS: dict[str, Preset] = {
             _imagenet("bottleneck", (3, 4, 6, 3), groups=32, width_per_group=4),
             25_028_904,
             4.23,
+        ),
+        _timm("resnet18d", "ResNet-18-D (timm)", _resnet_d("basic", (2, 2, 2, 2)), 11_708_744),
+        _timm("resnet26d", "ResNet-26-D (timm)", _resnet_d("bottleneck", (2, 2, 2, 2)), 16_014_408),
+        _timm("resnet50d", "ResNet-50-D (timm)", _resnet_d("bottleneck", (3, 4, 6, 3)), 25_576_264),
+        _timm(
+            "seresnet50",
+            "SE-ResNet-50 (timm)",
+            _imagenet("bottleneck", (3, 4, 6, 3), se=True),
+            28_088_024,
+        ),
+        _timm(
+            "seresnext50_32x4d",
+            "SE-ResNeXt-50 (32x4d, timm)",
+            _imagenet("bottleneck", (3, 4, 6, 3), groups=32, width_per_group=4, se=True),
+            27_559_896,
         ),
         _paper_cifar(20, 269_722),
         _paper_cifar(32, 464_154),

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 BlockType = Literal["basic", "bottleneck"]
-StemType = Literal["imagenet", "cifar"]
+StemType = Literal["imagenet", "cifar", "deep"]
 ShortcutOption = Literal["A", "B", "C"]
 Family = Literal["imagenet", "cifar"]
 
 BLOCK_TYPES: tuple[str, ...] = ("basic", "bottleneck")
-STEM_TYPES: tuple[str, ...] = ("imagenet", "cifar")
+STEM_TYPES: tuple[str, ...] = ("imagenet", "cifar", "deep")
 SHORTCUT_OPTIONS: tuple[str, ...] = ("A", "B", "C")
 
 #: Output channels of a block = planes * expansion (He et al. 2015, Table 1).
@@ -58,7 +58,10 @@ class ResNetSpec:
         block: ``"basic"`` (two 3x3 convs) or ``"bottleneck"`` (1x1, 3x3, 1x1 with 4x expansion).
         layers: blocks per stage, e.g. ``(3, 4, 6, 3)`` for ResNet-50. Any number of stages.
         widths: "planes" per stage; a stage outputs ``widths[i] * expansion`` channels.
-        stem: ``"imagenet"`` (7x7/2 conv + 3x3/2 max-pool) or ``"cifar"`` (3x3/1 conv, no pool).
+        stem: ``"imagenet"`` (7x7/2 conv + 3x3/2 max-pool), ``"deep"`` (three 3x3 convs, the
+            first with stride 2, then the max-pool: the ResNet-C stem of He et al. 2019, "Bag of
+            Tricks for Image Classification with CNNs", arXiv:1812.01187, timm's ``resnet*c``
+            and ``resnet*d``) or ``"cifar"`` (3x3/1 conv, no pool).
         shortcut: ``"A"`` zero-padding identity (parameter-free), ``"B"`` 1x1 projection where
             the shape changes, ``"C"`` projection on every block (He et al. 2015, Sec. 3.3).
         stride_in_1x1: put a bottleneck's stride on its first 1x1 conv (the paper's V1, as
@@ -71,7 +74,13 @@ class ResNetSpec:
             no shortcut projections.
         batch_norm: ``False`` removes every BatchNorm (convs then get a bias).
         num_classes, in_channels: classifier outputs and input channels.
-        stem_width: channels out of the stem; ``None`` means ``widths[0]``.
+        stem_width: channels out of the stem; ``None`` means ``widths[0]``. A deep stem's
+            first two convs have half as many (timm: ``stem_width=32`` gives 32, 32, 64).
+        avg_down: projection shortcuts average-pool (2x2, stride 2) before a stride-1 1x1
+            conv instead of striding the conv, so no activation is skipped (ResNet-D, He et al.
+            2019, Sec. 4.1; timm's ``avg_down``).
+        se: squeeze-and-excitation on every block's branch before the addition (Hu, Shen, Sun
+            2018, arXiv:1709.01507), reduction 16 rounded as timm does.
     """
 
     block: BlockType = "basic"
@@ -88,6 +97,8 @@ class ResNetSpec:
     num_classes: int = 1000
     in_channels: int = 3
     stem_width: int | None = None
+    avg_down: bool = False
+    se: bool = False
 
     def __post_init__(self) -> None:
         # Lists arrive from JSON, URLs and widgets; store tuples so the spec stays hashable.
@@ -150,7 +161,7 @@ def validate(spec: ResNetSpec) -> None:
     _check_choice("block", spec.block, BLOCK_TYPES)
     _check_choice("stem", spec.stem, STEM_TYPES)
     _check_choice("shortcut", spec.shortcut, SHORTCUT_OPTIONS)
-    for name in ("stride_in_1x1", "preact", "skip", "batch_norm"):
+    for name in ("stride_in_1x1", "preact", "skip", "batch_norm", "avg_down", "se"):
         if not isinstance(getattr(spec, name), bool):
             raise SpecError(f"{name} must be true or false.")
 
@@ -201,6 +212,16 @@ def validate(spec: ResNetSpec) -> None:
         )
     if spec.shortcut == "A" and spec.skip:
         _check_zero_padding_fits(spec)
+    if spec.avg_down and spec.shortcut == "A":
+        raise SpecError(
+            "Average-pool shortcuts (avg_down) pool before a projection; option A has no "
+            "projection. Use option B or C."
+        )
+    if spec.stem == "deep" and spec.stem_channels % 2:
+        raise SpecError(
+            f"A deep stem halves its width in the first two convs; stem width "
+            f"{spec.stem_channels} is odd."
+        )
 
 
 def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
@@ -229,5 +250,5 @@ def _check_zero_padding_fits(spec: ResNetSpec) -> None:
 
 def default_input_size(spec: ResNetSpec) -> tuple[int, int, int]:
     """(C, H, W) the network was designed for: 224x224 for the ImageNet stem, 32x32 for CIFAR."""
-    side = 224 if spec.stem == "imagenet" else 32
+    side = 32 if spec.stem == "cifar" else 224
     return (spec.in_channels, side, side)

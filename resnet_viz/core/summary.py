@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .layout import BlockPlan, Layer, ShortcutPlan, network_layout
+from .layout import BlockPlan, Layer, ShortcutPlan, network_layout, se_parts
 from .spec import ResNetSpec, SpecError, default_input_size
 
 BYTES_PER_ACTIVATION = 4  # float32
@@ -38,8 +38,8 @@ Shape = tuple[int, ...]
 class LayerRow:
     """One executed layer, named as the module in the built model (``layer2.0.conv1``).
 
-    ``kind`` is one of conv, bn, relu, maxpool, shortcut (option A zero-padding), add, avgpool,
-    fc. ``block`` is the block's index inside its stage, ``None`` in the stem and head.
+    ``kind`` is one of conv, bn, relu, maxpool, pool, se, shortcut (option A zero-padding), add,
+    avgpool, fc. ``block`` is the block's index inside its stage, ``None`` in the stem and head.
     """
 
     name: str
@@ -71,7 +71,7 @@ class BlockRow:
     activation_bytes: int
     receptive_field: int
     effective_stride: int
-    shortcut: str  # "identity", "projection", "zero-pad" or "none" (plain network)
+    shortcut: str  # "identity", "projection", "pool-projection", "zero-pad" or "none" (plain)
     shortcut_params: int
 
 
@@ -228,22 +228,29 @@ class _Walker:
     def _shape(self) -> Shape:
         return (self.batch, self.c, self.h, self.w)
 
-    def _downsample(self, kernel: int, stride: int, padding: int, name: str) -> None:
+    def _downsample(
+        self, kernel: int, stride: int, padding: int, name: str, *, ceil: bool = False
+    ) -> None:
         if stride > 1 and (self.h == 1 or self.w == 1):
             sides = [side for side, n in (("height", self.h), ("width", self.w)) if n == 1]
             raise _TooSmallError(name, sides, first=self.jump == 1)
-        self.h = (self.h + 2 * padding - kernel) // stride + 1
-        self.w = (self.w + 2 * padding - kernel) // stride + 1
+        self.h = _pooled(self.h, kernel, stride, padding, ceil)
+        self.w = _pooled(self.w, kernel, stride, padding, ceil)
         self.rf += (kernel - 1) * self.jump
         self.jump *= stride
 
     def layer(self, layer: Layer, prefix: str = "") -> None:
-        """Walk one planned layer; a disabled BatchNorm (network without BN) leaves no row."""
+        """Walk one planned layer; a disabled BatchNorm (network without BN) and an identity
+        placeholder leave no row; an SE unit leaves the rows of its modules (:meth:`se`)."""
         name, before = prefix + layer.name, self._shape()
-        if layer.kind == "bn" and not layer.enabled:
+        if (layer.kind == "bn" and not layer.enabled) or layer.kind == "identity":
             return
-        if layer.kind in ("conv", "maxpool"):
-            self._downsample(layer.kernel, layer.stride, layer.padding, name)
+        if layer.kind == "se":
+            self.se(name, layer)
+            return
+        if layer.kind in ("conv", "maxpool", "pool"):
+            ceil = layer.kind == "pool"
+            self._downsample(layer.kernel, layer.stride, layer.padding, name, ceil=ceil)
         elif layer.kind == "avgpool":
             # Global pooling: every input position reaches the output.
             self.rf += (max(self.h, self.w) - 1) * self.jump
@@ -251,14 +258,29 @@ class _Walker:
         self.c = layer.out_channels
         params = layer.params
         macs = params * self.batch * (self.h * self.w if layer.kind == "conv" else 1)
-        if layer.kind in ("bn", "relu", "maxpool", "avgpool"):
+        if layer.kind in ("bn", "relu", "maxpool", "pool", "avgpool"):
             macs = 0
-        spatial = layer.kind in ("conv", "maxpool")
+        spatial = layer.kind in ("conv", "maxpool", "pool")
         kernel, stride = (layer.kernel, layer.stride) if spatial else (None, None)
         self._emit(name, layer.kind, before, params, macs, kernel, stride)
         if layer.kind == "fc":
             self.rows[-1].output_shape = (self.batch, layer.out_channels)
             self.rows[-1].activation_bytes = self.batch * layer.out_channels * BYTES_PER_ACTIVATION
+
+    def se(self, name: str, layer: Layer) -> None:
+        """Squeeze-and-excitation: the channel means (1x1) through ``fc1``, ReLU and ``fc2``;
+        the sigmoid gate then scales the block's tensor, whose shape does not change. Its two
+        1x1 convs count MACs like any conv (on a 1x1 map: their parameters); the product, like
+        the residual sum, counts 0. The receptive field describes the convolutional path: the
+        global mean is left out (with it, every output depends a little on the whole input)."""
+        state = self.state()
+        self.h = self.w = 1
+        for part in se_parts(layer):
+            before = self._shape()
+            self.c = part.out_channels
+            macs = part.params * self.batch
+            self._emit(f"{name}.{part.name}", part.kind, before, part.params, macs)
+        self.restore(state)
 
     def zero_pad(self, name: str, shortcut: ShortcutPlan, cout: int) -> None:
         before = self._shape()
@@ -270,6 +292,16 @@ class _Walker:
         before = self._shape()
         self.rf = max(self.rf, shortcut_rf)
         self._emit(name, "add", before, 0, 0)
+
+
+def _pooled(n: int, kernel: int, stride: int, padding: int, ceil: bool) -> int:
+    """Output side of a conv or pool (PyTorch's formula; with ``ceil_mode`` the last window
+    must still start inside the input or its left padding)."""
+    span = n + 2 * padding - kernel
+    if not ceil:
+        return span // stride + 1
+    out = -(-span // stride) + 1
+    return out - 1 if (out - 1) * stride >= n + padding else out
 
 
 def _totals(rows: list[LayerRow]) -> tuple[int, int, int]:
