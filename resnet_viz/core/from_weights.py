@@ -197,9 +197,9 @@ def _groups(
     return groups, out // groups * 64 // widths[0]
 
 
-def _make_spec(fields: dict) -> ResNetSpec:
+def _make_spec(**fields: object) -> ResNetSpec:
     try:
-        return ResNetSpec(**fields)
+        return ResNetSpec(**fields)  # type: ignore[arg-type]
     except SpecError as error:
         raise SpecError(
             f"These weights describe a network this app cannot build: {error}"
