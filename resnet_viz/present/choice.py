@@ -9,13 +9,24 @@ testable without Streamlit and shared by every page that lets the user pick a ne
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..core.presets import preset, spec_for_depth
-from ..core.spec import ResNetSpec, SpecError, default_input_size
+from ..core.presets import PRESETS, preset, spec_for_depth
+from ..core.spec import BLOCK_TYPES, STEM_TYPES, ResNetSpec, SpecError, default_input_size
 
 MODES = ("preset", "depth", "custom")
 VERSIONS = {"V1.5": False, "V1": True}  # label -> stride_in_1x1
+FAMILIES = ("imagenet", "cifar")
+
+# What the selectors show; Streamlit writes a bound selector's label into the URL.
+MODE_LABELS = {"preset": "Preset", "depth": "Depth", "custom": "Custom"}
+FAMILY_LABELS = {"imagenet": "ImageNet (4 stages, 224 px)", "cifar": "CIFAR (3 stages, 32 px)"}
+SHORTCUT_LABELS = {
+    "A": "A: zero-padding (no parameters)",
+    "B": "B: projection where the shape changes",
+    "C": "C: projection on every block",
+}
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,8 @@ class NetworkChoice:
     groups: int = 1
     width_per_group: int = 64
     batch_norm: bool = True
+    avg_down: bool = False
+    se: bool = False
     # Every mode.
     skip: bool = True
     channels: int | None = None
@@ -84,6 +97,8 @@ def base_spec(choice: NetworkChoice) -> ResNetSpec:
             groups=choice.groups if bottleneck else 1,
             width_per_group=choice.width_per_group if bottleneck else 64,
             batch_norm=choice.batch_norm,
+            avg_down=choice.avg_down and choice.shortcut != "A",
+            se=choice.se,
         )
     raise SpecError(f"Unknown mode {choice.mode!r}: choose one of {', '.join(MODES)}.")
 
@@ -116,4 +131,55 @@ def custom_fields(spec: ResNetSpec) -> dict[str, object]:
         "groups": spec.groups,
         "width_per_group": spec.width_per_group,
         "batch_norm": spec.batch_norm,
+        "avg_down": spec.avg_down,
+        "se": spec.se,
     }
+
+
+def _folded(text: str) -> str:
+    """How a typed value is compared: case and spaces ignored."""
+    return text.lower().replace(" ", "")
+
+
+def _aliases(labels: dict[str, str]) -> dict[str, str]:
+    """Folded value or label -> the label the URL holds."""
+    return {_folded(k): v for key, v in labels.items() for k in (key, v)}
+
+
+def _url_aliases() -> dict[str, dict[str, str]]:
+    presets = {p.name: p.label for p in PRESETS.values()}
+    same = {"true": "true", "false": "false", "1": "true", "0": "false", "yes": "true",
+            "no": "false", "on": "true", "off": "false"}  # fmt: skip
+    toggles = dict.fromkeys(("skip", "preact", "bn", "avgdown", "se"), same)
+    return {
+        "mode": _aliases(MODE_LABELS),
+        "family": _aliases(FAMILY_LABELS),
+        "preset": {
+            **_aliases(presets),
+            **{v.lower().replace(" ", ""): v for v in presets.values()},
+        },
+        "shortcut": _aliases(SHORTCUT_LABELS),
+        "stem": {s: s for s in STEM_TYPES},
+        "block": {b: b for b in BLOCK_TYPES},
+        "version": {v.lower(): v for v in VERSIONS},
+        **toggles,
+    }
+
+
+def canonical_query(params: Mapping[str, str]) -> dict[str, str]:
+    """The URL parameters a hand-typed link needs rewritten to what the controls read.
+
+    People type ``?mode=depth&family=cifar&depth=1202`` or ``?preset=resnet50``; the bound
+    selectors read and write their labels (``mode=Depth``, ``preset=ResNet-50``). Each known
+    value, raw or label, in any letter case, maps to the label; returns only the parameters
+    that change (unknown values are left for the page to report)."""
+    aliases = _url_aliases()
+    changes = {}
+    for key, value in params.items():
+        table = aliases.get(key)
+        if table is None or not isinstance(value, str):
+            continue
+        canonical = table.get(_folded(value))
+        if canonical is not None and canonical != value:
+            changes[key] = canonical
+    return changes

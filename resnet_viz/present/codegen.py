@@ -58,3 +58,14 @@ def torchvision_snippet(spec: ResNetSpec) -> str | None:
         "import torchvision\n\n"
         f'model = {exact.torchvision_builder}(weights=None)  # or weights="DEFAULT"\n'
     )
+
+
+def timm_snippet(spec: ResNetSpec) -> str | None:
+    """The timm call for a timm preset (None for anything else)."""
+    exact = preset_for(spec)
+    if exact is None or exact.timm_name is None:
+        return None
+    return (
+        "import timm\n\n"
+        f'model = timm.create_model("{exact.timm_name}", pretrained=False)  # or pretrained=True\n'
+    )

@@ -2,14 +2,17 @@
 
 ``network_dot`` draws stem -> stages -> blocks -> head; each residual block is its branch F(x)
 followed by a "+" where the shortcut joins. Shortcuts look different by kind: identity (solid
-green), projection W_s (thick dashed orange), zero-padding (dotted blue), as in He et al. 2015,
-Sec. 3.3. Long stages collapse their repeated identical blocks so ResNet-152 and ResNet-1202 stay
-readable. ``block_dot`` draws one block's anatomy with the shape of every tensor.
+green), projection W_s (thick dashed orange), average pool + projection (dashed pink, ResNet-D),
+zero-padding (dotted blue), as in He et al. 2015, Sec. 3.3. Long stages collapse their repeated
+identical blocks so ResNet-152 and ResNet-1202 stay readable, or every stage can be drawn as its
+first block and its repeated block "× N" (slides). ``block_dot`` draws one block's anatomy with
+the shape of every tensor and its squeeze-and-excitation side branch, if any.
 Streamlit renders DOT in the browser (``st.graphviz_chart``); nothing here needs Graphviz.
 """
 
 from __future__ import annotations
 
+from ..core.layout import network_layout
 from ..core.spec import ResNetSpec
 from ..core.summary import BlockRow, LayerRow, Summary
 from .tables import format_shape
@@ -17,9 +20,15 @@ from .tables import format_shape
 _EDGE_STYLE = {
     "identity": 'color="#117733", fontcolor="#117733", penwidth=2',
     "projection": 'color="#E69F00", fontcolor="#B07000", penwidth=3, style=dashed',
+    "pool-projection": 'color="#CC79A7", fontcolor="#A0497A", penwidth=3, style=dashed',
     "zero-pad": 'color="#0072B2", fontcolor="#0072B2", penwidth=2, style=dotted',
 }
-_EDGE_LABEL = {"identity": "identity", "projection": "1×1 conv W_s", "zero-pad": "zero-pad"}
+_EDGE_LABEL = {
+    "identity": "identity",
+    "projection": "1×1 conv W_s",
+    "pool-projection": "avg-pool, 1×1 conv W_s",
+    "zero-pad": "zero-pad",
+}
 
 
 def shortcut_edge(kind: str, labelled: bool = True) -> str:
@@ -31,6 +40,8 @@ def shortcut_edge(kind: str, labelled: bool = True) -> str:
 SHORTCUT_LEGEND = {
     "identity": "identity shortcut: x is added unchanged",
     "projection": "projection shortcut W_s: a 1×1 conv (+BN) matches the new shape",
+    "pool-projection": "average pool + projection (ResNet-D): 2×2 average pooling, then a "
+    "stride-1 1×1 conv (+BN), so no activation is skipped",
     "zero-pad": "zero-padding shortcut (option A): subsample x, pad new channels with zeros",
 }
 _GRAPH_HEADER = (
@@ -64,21 +75,26 @@ def block_label(spec: ResNetSpec, summary: Summary, block: BlockRow) -> str:
         and r.block == block.index
         and r.kind == "conv"
         and ".downsample" not in r.name
+        and ".se." not in r.name
     ]
     lines = [_conv_text(r, spec.groups) for r in convs]
     return "\\n".join(lines)
 
 
-def _visible_blocks(count: int, keep: int) -> list[int | None]:
+def _visible_blocks(count: int, keep: int, collapse: bool) -> list[int | None]:
     """Block indices to draw; ``None`` marks the collapsed run of identical blocks."""
+    if collapse:
+        return [0, 1] if count > 1 else [0]
     if count <= keep + 1:
         return list(range(count))
     return [*range(keep - 1), None, count - 1]
 
 
-def network_dot(summary: Summary, keep: int = 3) -> str:
+def network_dot(summary: Summary, keep: int = 3, *, collapse: bool = False) -> str:
     """The whole network, top to bottom. Stages with more than ``keep + 1`` blocks show their
-    first ``keep - 1`` blocks, one node for the identical ones, and the last block."""
+    first ``keep - 1`` blocks, one node for the identical ones, and the last block. With
+    ``collapse``, every stage is its first block and its second block marked "× N" (the
+    blocks after the first are identical), as slides draw deep networks."""
     spec = summary.spec
     out = [_GRAPH_HEADER]
     c, h, w = summary.input_size
@@ -107,7 +123,7 @@ def network_dot(summary: Summary, keep: int = 3) -> str:
             'style="rounded"; color="#AAAAAA"; labeljust=l;\n'
         )
         edges: list[str] = []
-        for index in _visible_blocks(len(blocks), keep):
+        for index in _visible_blocks(len(blocks), keep, collapse):
             if index is None:
                 hidden = len(blocks) - keep
                 node = _node_id(f"{stage.name}.more")
@@ -120,7 +136,10 @@ def network_dot(summary: Summary, keep: int = 3) -> str:
                 continue
             block = blocks[index]
             node = _node_id(block.name)
-            label = f"block {index + 1}\\n{block_label(spec, summary, block)}"
+            convs = block_label(spec, summary, block)
+            label = f"block {index + 1}\\n{convs}"
+            if collapse and index == 1 and len(blocks) > 2:
+                label = f"blocks 2-{len(blocks)}\\n{convs}\\n× {len(blocks) - 1}"
             out.append(f'    {node} [label="{label}"];\n')
             edges.append(f"  {previous} -> {node};\n")
             if block.shortcut == "none":
@@ -158,19 +177,27 @@ def block_dot(summary: Summary, block_name: str) -> str:
     """One block's anatomy: every layer in execution order with the tensor shape on each edge,
     and its shortcut joining at the "+" (none in a plain network)."""
     block = next(b for b in summary.blocks if b.name == block_name)
+    spec = summary.spec
+    plan = network_layout(spec).block(int(block.stage.removeprefix("layer")) - 1, block.index)
+    prefix = plan.name + "."
+    after_add = {prefix + layer.name for layer in plan.after_add}
+    preactivation = prefix + plan.branch[1].name if plan.preact else None
     rows = [r for r in summary.layers if r.stage == block.stage and r.block == block.index]
     branch = [r for r in rows if ".downsample" not in r.name and r.kind != "add"]
     shortcut = [r for r in rows if ".downsample" in r.name]
-    spec = summary.spec
     out = [_GRAPH_HEADER]
     out.append(_tensor_node("x", block.input_shape))
     previous, previous_shape, show_shape = "x", block.input_shape, True
     pre_activated = "x"
     for row in branch:
         node = _node_id(row.name)
-        is_final_relu = not spec.preact and row.kind == "relu" and row is branch[-1]
-        if is_final_relu and block.shortcut != "none":
+        if row.name in after_add and block.shortcut != "none":
             continue  # drawn after the addition below
+        if ".se." in row.name:
+            if row.name.endswith(".se.fc1"):
+                out.append(_se_nodes(previous, row, previous_shape))
+                previous, show_shape = "se_gate", False
+            continue
         text = (
             _conv_text(row, spec.groups) + " conv" if row.kind == "conv" else _KIND_TEXT[row.kind]
         )
@@ -180,14 +207,14 @@ def block_dot(summary: Summary, block_name: str) -> str:
         label = f' [label=" {format_shape(previous_shape)}"]' if show_shape else ""
         out.append(f"  {previous} -> {node}{label};\n")
         previous, previous_shape, show_shape = node, row.output_shape, row.kind == "conv"
-        if spec.preact and row.name.endswith(".relu1"):
+        if row.name == preactivation:
             pre_activated = node
     if block.shortcut != "none":
         out.append(
             '  add [label="+", shape=circle, width=0.35, fixedsize=true, fillcolor="#FFFFFF"];\n'
         )
         out.append(f'  {previous} -> add [label=" F(x): {format_shape(previous_shape)}"];\n')
-        source = pre_activated if block.shortcut == "projection" and spec.preact else "x"
+        source = pre_activated if plan.shortcut.reads_preactivated else "x"
         chain, labelled = source, True
         for row in shortcut:  # empty for an identity shortcut
             node = _node_id(row.name)
@@ -195,6 +222,8 @@ def block_dot(summary: Summary, block_name: str) -> str:
                 text = f"subsample /{row.stride}\\nzero-pad to {row.output_shape[1]} channels"
             elif row.kind == "conv":
                 text = _conv_text(row) + " conv"
+            elif row.kind == "pool":
+                text = f"{row.kernel}×{row.kernel} avg-pool, /{row.stride}"
             else:
                 text = _KIND_TEXT[row.kind]
             out.append(f'  {node} [label="{text}", fillcolor="#FCEBD0"];\n')
@@ -202,7 +231,7 @@ def block_dot(summary: Summary, block_name: str) -> str:
             chain, labelled = node, False
         out.append(f"  {chain} -> add [{shortcut_edge(block.shortcut, labelled)}];\n")
         previous = "add"
-        if not spec.preact:
+        if plan.after_add:
             out.append('  relu_out [label="ReLU"];\n  add -> relu_out;\n')
             previous = "relu_out"
     out.append(_tensor_node("y", block.output_shape))
@@ -210,10 +239,29 @@ def block_dot(summary: Summary, block_name: str) -> str:
     return "".join(out)
 
 
+def _se_nodes(previous: str, fc1: LayerRow, shape: tuple[int, ...]) -> str:
+    """The squeeze-and-excitation side branch: channel means through two 1x1 convs and a
+    sigmoid give one gate per channel, which multiplies the branch (Hu et al. 2018, Fig. 3)."""
+    squeezed, channels = fc1.output_shape[1], fc1.input_shape[1]
+    text = f"SE: global avg-pool\\n1×1 conv, {squeezed}, ReLU\\n1×1 conv, {channels}, sigmoid"
+    return (
+        f'  se [label="{text}", fillcolor="#E3F1E3"];\n'
+        '  se_gate [label="×", shape=circle, width=0.35, fixedsize=true, fillcolor="#FFFFFF"];\n'
+        f'  {previous} -> se [label=" {format_shape(shape)}"];\n'
+        f'  se -> se_gate [label=" gates: {channels}×1×1"];\n'
+        f"  {previous} -> se_gate;\n"
+    )
+
+
 def block_formula(spec: ResNetSpec, shortcut: str) -> str:
     """The block's equation in LaTeX (He et al. 2015, Eqs. 1-2; He et al. 2016 for pre-act)."""
     f = r"\mathcal{F}(x, \{W_i\})"
-    added = {"identity": "x", "projection": "W_s x", "zero-pad": r"\mathrm{pad}(x)"}
+    added = {
+        "identity": "x",
+        "projection": "W_s x",
+        "pool-projection": r"W_s\,\mathrm{avgpool}(x)",
+        "zero-pad": r"\mathrm{pad}(x)",
+    }
     inner = f if shortcut == "none" else f"{f} + {added[shortcut]}"
     return f"y = {inner}" if spec.preact else rf"y = \mathrm{{ReLU}}\left({inner}\right)"
 

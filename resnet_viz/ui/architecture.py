@@ -10,9 +10,10 @@ from ..core.presets import PRESETS, spec_label
 from ..core.spec import ResNetSpec, default_input_size
 from ..core.summary import Summary, summarize
 from ..present import charts
-from ..present.codegen import resnet_viz_snippet, torchvision_snippet
+from ..present.codegen import resnet_viz_snippet, timm_snippet, torchvision_snippet
 from ..present.diagram import SHORTCUT_LEGEND, block_dot, block_formula, network_dot
 from ..present.reference import check_reference
+from ..present.svg import render_svg, svg_renderer
 from ..present.tables import (
     COLUMN_HELP,
     compare_table,
@@ -80,7 +81,9 @@ def headline(summary: Summary) -> None:
 def stages_section(summary: Summary) -> None:
     """The per-stage table with its CSV, and the three charts."""
     table = stage_table(summary)
-    st.dataframe(table, hide_index=True, column_config=_COLUMNS)
+    # The stem and head have no blocks: a dash, not "None" (the CSV leaves the cell empty).
+    shown = table.assign(Blocks=[str(b) if b else "–" for b in table["Blocks"].fillna(0)])
+    st.dataframe(shown, hide_index=True, column_config=_COLUMNS)
     st.download_button(
         "Download CSV",
         table.to_csv(index=False),
@@ -137,12 +140,35 @@ def _block_choice_label(summary: Summary, name: str) -> str:
     return f"{label}, block {int(index) + 1} ({name})"
 
 
+def _diagram_downloads(dot: str, name: str, key: str) -> None:
+    """SVG (rendered on click, for slides) and DOT downloads of one diagram."""
+    left, right = st.columns(2)
+    svg_ready = svg_renderer() is not None
+    left.download_button(
+        "Download SVG", lambda: render_svg(dot) or b"", file_name=f"{name}.svg",
+        mime="image/svg+xml", icon=":material/download:", key=f"{key}_svg",
+        on_click="ignore", disabled=not svg_ready,
+        help=None if svg_ready else "Needs Graphviz (dot) or graphviz-pure on the server.",
+    )  # fmt: skip
+    right.download_button(
+        "Download DOT", dot, file_name=f"{name}.gv", mime="text/vnd.graphviz",
+        icon=":material/download:", key=f"{key}_dot", on_click="ignore",
+    )  # fmt: skip
+
+
 def diagram_section(summary: Summary) -> None:
     """The whole network with its skip connections, and one block's anatomy."""
     left, right = st.columns([1, 1], gap="large")
+    file_stem = spec_label(summary.spec).replace(" ", "_")
     with left:
         st.markdown("**The network**")
-        fresh_graphviz_chart(network_dot(summary), key="network")
+        collapse = st.toggle(
+            "Collapse repeated blocks", key="collapse", bind=BIND,
+            help="Draw each stage as its first block and the repeated block × N (for slides).",
+        )  # fmt: skip
+        dot = network_dot(summary, collapse=collapse)
+        fresh_graphviz_chart(dot, key="network")
+        _diagram_downloads(dot, f"{file_stem}_network", "network")
         kinds = sorted({b.shortcut for b in summary.blocks} - {"none"})
         if kinds:
             st.caption(" · ".join(SHORTCUT_LEGEND[k] for k in kinds))
@@ -161,7 +187,9 @@ def diagram_section(summary: Summary) -> None:
         )
         block = next(b for b in summary.blocks if b.name == chosen)
         st.latex(block_formula(summary.spec, block.shortcut))
-        fresh_graphviz_chart(block_dot(summary, block.name), key="block")
+        dot = block_dot(summary, block.name)
+        fresh_graphviz_chart(dot, key="block")
+        _diagram_downloads(dot, f"{file_stem}_{block.name}", "block")
         st.caption(
             f"{format_count(block.params)} parameters "
             f"({format_count(block.shortcut_params)} in the shortcut), "
@@ -220,4 +248,8 @@ def code_section(summary: Summary) -> None:
     snippet = torchvision_snippet(summary.spec)
     if snippet:
         st.markdown("The same network in torchvision (identical parameter names and shapes):")
+        st.code(snippet, language="python")
+    snippet = timm_snippet(summary.spec)
+    if snippet:
+        st.markdown("The same network in timm (identical parameter names and shapes):")
         st.code(snippet, language="python")

@@ -23,17 +23,21 @@ from ..core.spec import (
     SpecError,
 )
 from ..core.summary import MAX_INPUT_SIDE
-from ..present.choice import MODES, VERSIONS, NetworkChoice, base_spec, custom_fields
+from ..present.choice import (
+    FAMILIES,
+    FAMILY_LABELS,
+    MODE_LABELS,
+    MODES,
+    SHORTCUT_LABELS,
+    VERSIONS,
+    NetworkChoice,
+    base_spec,
+    canonical_query,
+    custom_fields,
+)
 
 DEFAULT = NetworkChoice()
 BIND = "query-params"
-_MODE_LABELS = {"preset": "Preset", "depth": "Depth", "custom": "Custom"}
-_SHORTCUT_LABELS = {
-    "A": "A: zero-padding (no parameters)",
-    "B": "B: projection where the shape changes",
-    "C": "C: projection on every block",
-}
-_FAMILY_LABELS = {"imagenet": "ImageNet (4 stages, 224 px)", "cifar": "CIFAR (3 stages, 32 px)"}
 # Custom-mode widgets, by NetworkChoice field; their keys are the URL parameter names.
 _CUSTOM_KEYS = {
     "block": "block",
@@ -46,6 +50,8 @@ _CUSTOM_KEYS = {
     "groups": "groups",
     "width_per_group": "wpg",
     "batch_norm": "bn",
+    "avg_down": "avgdown",
+    "se": "se",
 }
 
 
@@ -85,11 +91,17 @@ def network_controls(defaults: NetworkChoice = DEFAULT, show_skip: bool = True) 
     ``defaults`` are the page's starting values (a value equal to its default stays out of the
     URL). ``show_skip=False`` hides the skip toggle (the gradient page always shows both twins).
     """
+    # Hand-typed links (mode=depth, preset=resnet50) become what the selectors read; the
+    # selectors take their values from the URL as the run starts, so rerun once with it.
+    fixes = canonical_query(st.query_params.to_dict())
+    if fixes:
+        st.query_params.update(fixes)
+        st.rerun()
     mode = st.segmented_control(
         "Choose a network by",
         MODES,
         default=DEFAULT.mode,
-        format_func=_MODE_LABELS.get,
+        format_func=MODE_LABELS.get,
         key="mode",
         bind=BIND,
         required=True,
@@ -109,10 +121,9 @@ def network_controls(defaults: NetworkChoice = DEFAULT, show_skip: bool = True) 
             help="torchvision's ImageNet models and the paper's CIFAR-10 networks.",
         )
     elif mode == "depth":
-        families = ["imagenet", "cifar"]
         values["family"] = st.radio(
-            "Family", families, index=families.index(defaults.family),
-            format_func=_FAMILY_LABELS.get, key="family", bind=BIND,
+            "Family", FAMILIES, index=FAMILIES.index(defaults.family),
+            format_func=FAMILY_LABELS.get, key="family", bind=BIND,
         )  # fmt: skip
         values["depth"] = st.number_input(
             "Depth (weighted layers)",
@@ -173,13 +184,14 @@ def _custom_controls() -> dict[str, object]:
     )  # fmt: skip
     values["stem"] = st.selectbox(
         "Stem", STEM_TYPES, index=STEM_TYPES.index(d.stem), key="stem", bind=BIND,
-        help="imagenet: 7x7/2 conv + 3x3/2 max-pool. cifar: one 3x3/1 conv.",
+        help="imagenet: 7x7/2 conv + 3x3/2 max-pool. cifar: one 3x3/1 conv. deep: three 3x3 "
+        "convs (the first /2) + max-pool, the ResNet-C/D stem of timm's resnet*c, resnet*d.",
     )  # fmt: skip
     values["shortcut"] = st.selectbox(
         "Shortcut option (He et al. 2015, Sec. 3.3)",
         SHORTCUT_OPTIONS,
         index=SHORTCUT_OPTIONS.index(d.shortcut),
-        format_func=_SHORTCUT_LABELS.get,
+        format_func=SHORTCUT_LABELS.get,
         key="shortcut",
         bind=BIND,
     )
@@ -208,6 +220,17 @@ def _custom_controls() -> dict[str, object]:
         "Pre-activation (He et al. 2016)", value=d.preact, key="preact", bind=BIND
     )
     values["batch_norm"] = st.toggle("Batch normalisation", value=d.batch_norm, key="bn", bind=BIND)
+    values["avg_down"] = st.toggle(
+        "Average-pool shortcuts (ResNet-D)", value=d.avg_down, key="avgdown", bind=BIND,
+        disabled=values["shortcut"] == "A",
+        help="Projection shortcuts average-pool 2x2 before a stride-1 1x1 conv instead of "
+        "striding the conv, so no activation is skipped (He et al. 2019, timm's resnet*d).",
+    )  # fmt: skip
+    values["se"] = st.toggle(
+        "Squeeze-and-excitation", value=d.se, key="se", bind=BIND,
+        help="An SE unit on every block's branch (Hu et al. 2018): channel gates from the "
+        "global mean, reduction 16 (timm's seresnet*).",
+    )  # fmt: skip
     return values
 
 
@@ -220,9 +243,9 @@ def url_params_for(spec: ResNetSpec, input_size: tuple[int, int, int]) -> dict[s
     if exact is not None:
         params["preset"] = exact.label
     else:
-        params["mode"] = _MODE_LABELS["custom"]
+        params["mode"] = MODE_LABELS["custom"]
         fields = custom_fields(spec)
-        fields["shortcut"] = _SHORTCUT_LABELS[spec.shortcut]
+        fields["shortcut"] = SHORTCUT_LABELS[spec.shortcut]
         for field, value in fields.items():
             text = str(value).lower() if isinstance(value, bool) else str(value)
             params[_CUSTOM_KEYS[field]] = text
