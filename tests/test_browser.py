@@ -117,3 +117,31 @@ def test_lecture_tour_step_in_lecture_mode(live_server, page, screenshots):
     page.get_by_role("link", name="Shapes and parameters →").click()
     expect(page.get_by_text("Tour, step 3 of 5: Shapes and parameters")).to_be_visible()
     expect(metric_value(page, "60,192,808")).to_be_visible(timeout=30_000)
+
+
+def test_collapsed_resnet152_diagram_for_slides(live_server, page, screenshots):
+    page.goto(f"{live_server.url}/architecture?preset=resnet152&tab=Diagram&collapse=true")
+    wait_until_idle(page)
+    expect(metric_value(page, "60,192,808")).to_be_visible(timeout=30_000)
+    page.locator("[data-testid='stGraphVizChart'] svg").first.wait_for(timeout=30_000)
+    expect(page.get_by_text("× 35").first).to_be_visible()
+    expect(page.get_by_role("button", name="Download SVG").first).to_be_enabled()
+    full_screenshot(page, screenshots / "architecture-diagram-collapsed-resnet152.png")
+
+
+def test_timm_model_opened_from_a_checkpoint(live_server, page, screenshots, tmp_path):
+    import timm
+    import torch
+
+    path = tmp_path / "seresnet50.pth"
+    torch.save({"state_dict": timm.create_model("seresnet50").state_dict()}, path)
+    page.goto(f"{live_server.url}/architecture?mode=checkpoint&tab=Diagram")
+    wait_until_idle(page)
+    page.locator(
+        "[data-testid=stSidebar] [data-testid=stFileUploaderDropzoneInput]"
+    ).set_input_files(str(path))
+    expect(metric_value(page, "28,088,024")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Open: seresnet50.pth").first).to_be_visible()
+    page.locator("[data-testid='stGraphVizChart'] svg").first.wait_for(timeout=30_000)
+    wait_until_idle(page)
+    full_screenshot(page, screenshots / "architecture-checkpoint-timm.png")

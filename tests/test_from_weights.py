@@ -104,9 +104,9 @@ def _resnet18_without(prefix: str) -> dict:
 @pytest.mark.parametrize(
     ("state_dict", "message"),
     [
-        ({}, "empty"),
-        ([1, 2], "Expected a state_dict .* got list"),
-        ({"conv1.weight": "not a tensor"}, "Expected only tensors.*'conv1.weight'"),
+        ({}, "holds no tensors .* top-level keys are nothing"),
+        ([1, 2], "holds a list, not a state_dict"),
+        ({"conv1.weight": torch.ones(1), "fc.weight": "x"}, "fc.weight holds a str, not a tensor"),
         (lambda: torchvision.models.vgg11().state_dict(), "expected residual stages.*features"),
         (lambda: _resnet18_without("layer2."), "layer2 is missing"),
         (lambda: _resnet18_without("layer3.0."), "layer3.0 is missing"),

@@ -1,8 +1,9 @@
 """Read a :class:`~resnet_viz.core.spec.ResNetSpec` back from a checkpoint's keys and shapes.
 
 Practitioners bring their own ResNet as a ``state_dict``: torchvision's, timm's, one saved by
-this app, or one from a training script (wrapped as ``{"state_dict": ...}``, ``{"model": ...}``
-or ``{"model_state_dict": ...}``, with DataParallel's ``module.`` prefix). Module names follow
+this app, or one from a training script (wrapped as ``{"state_dict": ...}``, ``{"model": ...}``,
+``{"model_state_dict": ...}`` and the like, with DataParallel's ``module.`` or torch.compile's
+``_orig_mod.`` prefix). Module names follow
 torchvision (and timm, which uses the same names for ResNets), so the keys say which modules
 exist and the shapes say their widths:
 
@@ -33,8 +34,12 @@ from dataclasses import dataclass
 from .layout import network_layout
 from .spec import ResNetSpec, SpecError
 
-#: Wrappers training scripts put around a state_dict, tried in this order.
-WRAPPER_KEYS = ("state_dict", "model_state_dict", "model")
+#: Keys under which training scripts commonly nest the state_dict.
+NESTED_KEYS = ("state_dict", "model", "model_state_dict", "net", "network")
+#: Prefixes added by wrappers: nn.DataParallel/DistributedDataParallel, torch.compile.
+WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+#: How many keys a message lists at most.
+LIST_LIMIT = 10
 _BLOCK_KEY = re.compile(r"^layer(\d+)\.(\d+)\.")
 
 
@@ -49,34 +54,44 @@ class SpecReading:
 
 
 def unwrap_state_dict(checkpoint: object) -> dict:
-    """The tensors of ``checkpoint``: wrappers removed and DataParallel's ``module.`` stripped.
+    """The state_dict in ``checkpoint``: itself, or nested under a usual key (other entries such
+    as ``"epoch"`` or ``"optimizer"`` are ignored); wrapper prefixes stripped.
 
     Raises:
-        SpecError: when it is not a mapping of names to tensors.
+        SpecError: when it is not a mapping of names to tensors, saying what it holds.
     """
     import torch
 
     if not isinstance(checkpoint, Mapping):
         raise SpecError(
-            f"Expected a state_dict (a mapping of parameter names to tensors); got "
-            f"{type(checkpoint).__name__}."
+            f"This checkpoint holds a {type(checkpoint).__name__}, not a state_dict (a dict of "
+            "tensors)."
         )
-    for key in WRAPPER_KEYS:
-        inner = checkpoint.get(key)
-        if isinstance(inner, Mapping) and inner:
-            checkpoint = inner
-            break
-    if not checkpoint:
-        raise SpecError("The state_dict is empty: there are no weights to read a network from.")
-    not_tensors = [k for k, v in checkpoint.items() if not isinstance(v, torch.Tensor)]
-    if not_tensors:
-        raise SpecError(
-            f"Expected only tensors in the state_dict; {len(not_tensors)} entries are not "
-            f"(the first: {str(not_tensors[0])!r}). Save model.state_dict()."
+    if not any(isinstance(v, torch.Tensor) for v in checkpoint.values()):
+        nested = next(
+            (checkpoint[k] for k in NESTED_KEYS if isinstance(checkpoint.get(k), Mapping)), None
         )
-    if all(str(k).startswith("module.") for k in checkpoint):
-        checkpoint = {str(k).removeprefix("module."): v for k, v in checkpoint.items()}
-    return {str(k): v for k, v in checkpoint.items()}
+        if nested is None:
+            keys = ", ".join(repr(k) for k in list(checkpoint)[:LIST_LIMIT]) or "nothing"
+            raise SpecError(
+                f"This checkpoint holds no tensors and no state_dict under "
+                f"{', '.join(repr(k) for k in NESTED_KEYS)}; its top-level keys are {keys}."
+            )
+        checkpoint = nested
+    state = {}
+    for key, value in checkpoint.items():
+        if not isinstance(key, str):
+            raise SpecError(f"State_dict keys must be names; found {key!r}.")
+        if not isinstance(value, torch.Tensor):
+            raise SpecError(
+                f"{key} holds a {type(value).__name__}, not a tensor: a state_dict holds only "
+                "tensors."
+            )
+        state[key] = value
+    for prefix in WRAPPER_PREFIXES:
+        if state and all(k.startswith(prefix) for k in state):
+            state = {k.removeprefix(prefix): v for k, v in state.items()}
+    return state
 
 
 def spec_from_state_dict(state_dict: object) -> ResNetSpec:

@@ -15,12 +15,17 @@ from dataclasses import dataclass
 from ..core.presets import PRESETS, preset, spec_for_depth
 from ..core.spec import BLOCK_TYPES, STEM_TYPES, ResNetSpec, SpecError, default_input_size
 
-MODES = ("preset", "depth", "custom")
+MODES = ("preset", "depth", "custom", "checkpoint")
 VERSIONS = {"V1.5": False, "V1": True}  # label -> stride_in_1x1
 FAMILIES = ("imagenet", "cifar")
 
 # What the selectors show; Streamlit writes a bound selector's label into the URL.
-MODE_LABELS = {"preset": "Preset", "depth": "Depth", "custom": "Custom"}
+MODE_LABELS = {
+    "preset": "Preset",
+    "depth": "Depth",
+    "custom": "Custom",
+    "checkpoint": "Checkpoint",
+}
 FAMILY_LABELS = {"imagenet": "ImageNet (4 stages, 224 px)", "cifar": "CIFAR (3 stages, 32 px)"}
 SHORTCUT_LABELS = {
     "A": "A: zero-padding (no parameters)",
@@ -50,6 +55,8 @@ class NetworkChoice:
     batch_norm: bool = True
     avg_down: bool = False
     se: bool = False
+    # Checkpoint mode: the network read from the checkpoint this session opened, if any.
+    checkpoint_spec: ResNetSpec | None = None
     # Every mode.
     skip: bool = True
     channels: int | None = None
@@ -100,6 +107,12 @@ def base_spec(choice: NetworkChoice) -> ResNetSpec:
             avg_down=choice.avg_down and choice.shortcut != "A",
             se=choice.se,
         )
+    if choice.mode == "checkpoint":
+        if choice.checkpoint_spec is None:
+            raise SpecError(
+                "No checkpoint is open yet: upload a .pt/.pth file under 'Open a checkpoint'."
+            )
+        return choice.checkpoint_spec
     raise SpecError(f"Unknown mode {choice.mode!r}: choose one of {', '.join(MODES)}.")
 
 

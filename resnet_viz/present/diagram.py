@@ -78,6 +78,8 @@ def block_label(spec: ResNetSpec, summary: Summary, block: BlockRow) -> str:
         and ".se." not in r.name
     ]
     lines = [_conv_text(r, spec.groups) for r in convs]
+    if spec.se:
+        lines.append("+ SE")
     return "\\n".join(lines)
 
 

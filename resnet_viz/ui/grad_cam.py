@@ -17,8 +17,8 @@ import streamlit as st
 from PIL import Image
 
 from ..analysis.cam import CamResult, grad_cam, grad_cam_strip
-from ..core.presets import PRESETS
-from ..core.spec import ResNetSpec
+from ..core.presets import PRESETS, preset_for
+from ..core.spec import ResNetSpec, default_input_size
 from ..core.split import layer_label, target_layers
 from ..core.summary import summarize
 from ..data.images import IMAGENET_MEAN, IMAGENET_STD, load_image
@@ -41,6 +41,13 @@ from ..weights import (
     weights_path,
     weights_url,
 )
+from .checkpoint import (
+    CHECKPOINT_TYPES,
+    MAX_CHECKPOINT_MB,
+    OpenedCheckpoint,
+    open_checkpoint_control,
+    opened_checkpoint,
+)
 from .lecture import show_chart
 from .network_controls import url_params_for
 
@@ -49,7 +56,7 @@ DEMO, CHECKPOINT = "demo", "checkpoint"
 MODEL_KEYS = [DEMO, *IMAGENET_MODELS, CHECKPOINT]
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
 MAX_IMAGE_MB = 20
-MAX_CHECKPOINT_MB = 280
+READ_FROM_FILE = "auto"
 COLORMAPS = ["jet", "turbo", "inferno", "viridis"]
 
 
@@ -123,13 +130,23 @@ def _download_with_progress(key: str) -> None:
 
 
 def checkpoint_controls() -> LoadedModel | None:
-    """Upload a state_dict for a chosen architecture; the model lives in this session only."""
+    """A state_dict for a chosen preset, or a checkpoint of any ResNet (the network read from its
+    weights: the last choice, and the checkpoint opened on another page if there is one); the
+    model lives in this session only."""
+    choices = [*PRESETS, READ_FROM_FILE]
     arch = st.selectbox(
         "Architecture of the checkpoint",
-        list(PRESETS),
-        format_func=lambda n: PRESETS[n].label,
+        choices,
+        index=len(PRESETS) if opened_checkpoint() is not None else 0,
+        format_func=lambda n: "Read it from the file" if n == READ_FROM_FILE else PRESETS[n].label,
         key="ckpt_arch",
     )
+    if arch == READ_FROM_FILE:
+        opened = open_checkpoint_control(key="ckpt_open")
+        if opened is None:
+            st.info("Upload a checkpoint to explain its predictions.", icon=":material/upload:")
+            return None
+        return _from_opened(opened)
     classes = st.number_input(
         "Classes in its fc layer",
         min_value=1,
@@ -139,7 +156,7 @@ def checkpoint_controls() -> LoadedModel | None:
     )
     upload = st.file_uploader(
         "State dict (.pt / .pth, torch.save of model.state_dict())",
-        type=["pt", "pth", "bin", "ckpt"],
+        type=CHECKPOINT_TYPES,
         key="ckpt_file",
         max_upload_size=MAX_CHECKPOINT_MB,
         help="Read with torch.load(weights_only=True): tensors only, never pickled code.",
@@ -150,6 +167,23 @@ def checkpoint_controls() -> LoadedModel | None:
     data = upload.getvalue()
     spec = dataclasses.replace(PRESETS[arch].spec, num_classes=classes)
     return _session_checkpoint(hashlib.sha256(data).hexdigest(), arch, spec, data, upload.name)
+
+
+def _from_opened(opened: OpenedCheckpoint) -> LoadedModel:
+    """The session's opened checkpoint as a model source: ImageNet class names and preprocessing
+    when it is a torchvision network with 1000 classes, numbered classes otherwise."""
+    spec = opened.reading.spec
+    twin = preset_for(spec)
+    arch = twin.name if twin is not None else None
+    side = default_input_size(spec)[1]
+    return LoadedModel(
+        model=opened.model.to(pick_device()),  # the session's own model, not a shared one
+        spec=spec,
+        categories=_categories_for(arch, spec.num_classes),
+        preprocessing=_preprocessing_for(arch) if arch else _imagenet_statistics(side),
+        source=f"checkpoint {opened.label}",
+        name=f"checkpoint-{opened.digest[:12]}",
+    )
 
 
 @st.cache_resource(scope="session", max_entries=1, show_spinner=False)
@@ -169,7 +203,7 @@ def _session_checkpoint(
     )
 
 
-def _categories_for(arch: str, classes: int) -> list[str]:
+def _categories_for(arch: str | None, classes: int) -> list[str]:
     if arch in IMAGENET_MODELS and classes == 1000:
         return list(imagenet_weights(arch).meta["categories"])
     return [f"class {i}" for i in range(classes)]
@@ -178,7 +212,10 @@ def _categories_for(arch: str, classes: int) -> list[str]:
 def _preprocessing_for(arch: str) -> Preprocessing:
     if arch in IMAGENET_MODELS:
         return imagenet_preprocessing(arch)
-    side = PRESETS[arch].input_size[1]
+    return _imagenet_statistics(PRESETS[arch].input_size[1])
+
+
+def _imagenet_statistics(side: int) -> Preprocessing:
     return Preprocessing(size=side, resize=None, mean=IMAGENET_MEAN, std=IMAGENET_STD)
 
 

@@ -35,6 +35,7 @@ from ..present.choice import (
     canonical_query,
     custom_fields,
 )
+from .checkpoint import open_checkpoint_control, opened_checkpoint
 
 DEFAULT = NetworkChoice()
 BIND = "query-params"
@@ -68,6 +69,8 @@ def _read_choice(**changes: object) -> NetworkChoice:
         "family": state.get("family", DEFAULT.family),
         "depth": state.get("depth", DEFAULT.depth),
     }
+    opened = opened_checkpoint()
+    values["checkpoint_spec"] = opened.reading.spec if opened else None
     values.update(changes)
     return dataclasses.replace(DEFAULT, **values)
 
@@ -136,6 +139,9 @@ def network_controls(defaults: NetworkChoice = DEFAULT, show_skip: bool = True) 
             help="ImageNet: 10-48 (even) with basic blocks, 50, 53, 56, ... with bottlenecks. "
             "CIFAR: 6n + 2 (20, 32, 44, 56, 110, 1202, ...).",
         )
+    elif mode == "checkpoint":
+        opened = open_checkpoint_control()
+        values["checkpoint_spec"] = opened.reading.spec if opened else None
     else:
         values.update(_custom_controls())
     if show_skip:

@@ -17,6 +17,7 @@ This package does not import streamlit.
 
 from __future__ import annotations
 
+from ..core.from_weights import NESTED_KEYS, WRAPPER_PREFIXES
 from .assemble import LIST_LIMIT, assemble, describe_mismatch, suggest_architecture
 from .checkpoint import (
     CHECKPOINT_FORMAT,
@@ -47,7 +48,12 @@ from .imagenet import (
     weights_path,
     weights_url,
 )
-from .uploads import MAX_CHECKPOINT_BYTES, NESTED_KEYS, WRAPPER_PREFIXES, load_checkpoint
+from .uploads import (
+    MAX_CHECKPOINT_BYTES,
+    load_checkpoint,
+    open_checkpoint,
+    read_uploaded_state_dict,
+)
 
 #: The format tag of the bundled demo model (the one format the app writes).
 DEMO_FORMAT = CHECKPOINT_FORMAT
@@ -80,7 +86,9 @@ __all__ = [
     "load_checkpoint",
     "load_demo_model",
     "load_imagenet_model",
+    "open_checkpoint",
     "read_checkpoint",
+    "read_uploaded_state_dict",
     "suggest_architecture",
     "weights_path",
     "weights_url",

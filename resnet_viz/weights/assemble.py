@@ -17,11 +17,9 @@ from functools import cache
 import torch
 
 from ..core.build import ResNet, build_model
+from ..core.from_weights import LIST_LIMIT
 from ..core.presets import PRESETS, spec_label
 from ..core.spec import ResNetSpec
-
-#: At most this many keys of each kind (missing, unexpected, reshaped) are listed in a message.
-LIST_LIMIT = 10
 
 
 def assemble(

@@ -15,25 +15,24 @@ from __future__ import annotations
 import io
 import pickle
 import zipfile
-from collections.abc import Mapping
 
 import torch
 
 from ..core.build import ResNet
+from ..core.from_weights import (
+    SpecReading,
+    read_state_dict,
+    unwrap_state_dict,
+)
 from ..core.layout import check_weight_budget
-from ..core.spec import ResNetSpec
+from ..core.spec import ResNetSpec, SpecError
 from ..data.images import describe_format
-from .assemble import LIST_LIMIT, assemble
+from .assemble import assemble
 from .common import CheckpointError, failure_reason
 
 MAX_CHECKPOINT_BYTES = 1_000_000_000
 """Largest checkpoint upload accepted (1 GB). The biggest preset, Wide ResNet-50-2, is 264 MB
 of float32 weights; a file several times larger is not a checkpoint of these networks."""
-
-#: Keys under which training scripts commonly nest the state_dict.
-NESTED_KEYS = ("state_dict", "model", "model_state_dict", "net", "network")
-#: Prefixes added by wrappers: nn.DataParallel/DistributedDataParallel, torch.compile.
-WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 
 
 def load_checkpoint(
@@ -56,12 +55,7 @@ def load_checkpoint(
         CheckpointError: anything else, with a message that says what differs (keys and
             shapes, first few of each) and, when the weights fit another preset, which.
     """
-    raw = _check_container(data, max_bytes)
-    try:
-        loaded = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise CheckpointError(_load_failure(raw, exc)) from exc
-    state = _state_dict_of(loaded)
+    state = read_uploaded_state_dict(data, max_bytes=max_bytes)
     check_weight_budget(spec)
     return assemble(spec, state, CheckpointError)
 
@@ -121,35 +115,41 @@ def _load_failure(raw: bytes, exc: Exception) -> str:
 
 def _state_dict_of(loaded: object) -> dict[str, torch.Tensor]:
     """The state_dict in ``loaded``: itself, or nested under a usual key; prefixes stripped."""
-    if not isinstance(loaded, Mapping):
-        raise CheckpointError(
-            f"This checkpoint holds a {type(loaded).__name__}, not a state_dict (a dict of "
-            "tensors)."
-        )
-    if not any(isinstance(v, torch.Tensor) for v in loaded.values()):
-        nested = next((loaded[k] for k in NESTED_KEYS if isinstance(loaded.get(k), Mapping)), None)
-        if nested is None:
-            keys = ", ".join(repr(k) for k in list(loaded)[:LIST_LIMIT]) or "nothing"
-            raise CheckpointError(
-                f"This checkpoint holds no tensors and no state_dict under "
-                f"{', '.join(repr(k) for k in NESTED_KEYS)}; its top-level keys are {keys}."
-            )
-        loaded = nested
-    state: dict[str, torch.Tensor] = {}
-    for key, value in loaded.items():
-        if not isinstance(key, str):
-            raise CheckpointError(f"State_dict keys must be names; found {key!r}.")
-        if not isinstance(value, torch.Tensor):
-            raise CheckpointError(
-                f"{key} holds a {type(value).__name__}, not a tensor: a state_dict holds only "
-                "tensors."
-            )
-        state[key] = value
-    return _strip_prefixes(state)
+    try:
+        return unwrap_state_dict(loaded)
+    except SpecError as error:
+        raise CheckpointError(str(error)) from None
 
 
-def _strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    for prefix in WRAPPER_PREFIXES:
-        if state and all(k.startswith(prefix) for k in state):
-            state = {k.removeprefix(prefix): v for k, v in state.items()}
-    return state
+def read_uploaded_state_dict(data: bytes, *, max_bytes: int = MAX_CHECKPOINT_BYTES) -> dict:
+    """The state_dict in uploaded ``data``, read as :func:`load_checkpoint` reads it (size cap,
+    container check, ``torch.load(weights_only=True)``, unwrapping), without a network yet.
+
+    Raises:
+        CheckpointError: with a message for the user; nothing in the file was run.
+    """
+    raw = _check_container(data, max_bytes)
+    try:
+        loaded = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(_load_failure(raw, exc)) from exc
+    return _state_dict_of(loaded)
+
+
+def open_checkpoint(
+    data: bytes, *, max_bytes: int = MAX_CHECKPOINT_BYTES
+) -> tuple[SpecReading, ResNet]:
+    """An uploaded checkpoint of any ResNet this app can build: the network read from its keys
+    and shapes (:func:`~resnet_viz.core.from_weights.read_state_dict`, with what it had to
+    assume) and the model holding its weights (eval mode, CPU).
+
+    Raises:
+        CheckpointError: unreadable, hostile or not a buildable ResNet, said in plain words.
+    """
+    state = read_uploaded_state_dict(data, max_bytes=max_bytes)
+    try:
+        reading = read_state_dict(state)
+        check_weight_budget(reading.spec)
+    except SpecError as error:
+        raise CheckpointError(str(error)) from None
+    return reading, assemble(reading.spec, state, CheckpointError)

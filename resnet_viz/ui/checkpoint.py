@@ -1,0 +1,81 @@
+"""Open a checkpoint of any ResNet: the network is read from its weights and kept for this
+browser session, so every page can show it (the architecture explorer's "Checkpoint" mode, the
+gradient-flow page's controls, the Grad-CAM page's model source).
+
+The bytes are untrusted: they go through :func:`resnet_viz.weights.open_checkpoint` only
+(size cap, container check, ``torch.load(weights_only=True)``, strict assembly), and a refused
+file gets its message in the page with nothing run. The model belongs to this session alone
+(never a shared cache entry), and one checkpoint is open at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import streamlit as st
+
+from ..core.build import ResNet
+from ..core.from_weights import SpecReading
+from ..core.presets import spec_label
+from ..weights import CheckpointError, open_checkpoint
+
+SESSION_KEY = "opened_checkpoint"
+#: The server's upload cap is set for checkpoints in .streamlit/config.toml (280 MB).
+MAX_CHECKPOINT_MB = 280
+CHECKPOINT_TYPES = ["pt", "pth", "bin", "ckpt"]
+
+
+@dataclass(frozen=True, eq=False)
+class OpenedCheckpoint:
+    """A checkpoint opened in this session: its file, the network read from it, the model."""
+
+    file_name: str
+    digest: str
+    reading: SpecReading
+    model: ResNet
+
+    @property
+    def label(self) -> str:
+        return f"{self.file_name} ({spec_label(self.reading.spec)})"
+
+
+def opened_checkpoint() -> OpenedCheckpoint | None:
+    """The checkpoint this session opened, on any page, if any."""
+    return st.session_state.get(SESSION_KEY)
+
+
+def open_checkpoint_control(key: str = "open_ckpt") -> OpenedCheckpoint | None:
+    """An uploader that opens a checkpoint for this session; returns the open one (a new upload
+    replaces it; "Close" forgets it). A refused file is explained and nothing else changes."""
+    upload = st.file_uploader(
+        "Open a checkpoint (.pt / .pth)",
+        type=CHECKPOINT_TYPES,
+        key=key,
+        max_upload_size=MAX_CHECKPOINT_MB,
+        help="torch.save(model.state_dict()) of any ResNet this app can build: torchvision's, "
+        "timm's resnet*/seresnet*/resnext*, CIFAR ResNets, this app's own. The network is read "
+        "from the weights' names and shapes. Read with torch.load(weights_only=True): tensors "
+        "only, never code.",
+    )
+    current = opened_checkpoint()
+    if upload is not None:
+        data = upload.getvalue()
+        digest = hashlib.sha256(data).hexdigest()
+        if current is None or current.digest != digest:
+            try:
+                with st.spinner(f"Reading {upload.name}…"):
+                    reading, model = open_checkpoint(data)
+            except CheckpointError as error:
+                st.error(f"{upload.name}: {error}", icon=":material/error:")
+                return current
+            current = OpenedCheckpoint(upload.name, digest, reading, model)
+            st.session_state[SESSION_KEY] = current
+    if current is not None:
+        st.caption(f"Open: {current.label}")
+        for assumption in current.reading.assumptions:
+            st.caption(f"Assumed: {assumption}")
+        if upload is None and st.button("Close checkpoint", key=f"{key}_close"):
+            del st.session_state[SESSION_KEY]
+            st.rerun()
+    return current
