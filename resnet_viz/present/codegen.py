@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
-from ..core.presets import preset_for
+from ..core.presets import Preset, preset_for
 from ..core.spec import ResNetSpec
 
 
@@ -49,23 +50,26 @@ def resnet_viz_snippet(spec: ResNetSpec, input_size: tuple[int, int, int]) -> st
     )
 
 
+def _library_snippet(spec: ResNetSpec, name_of: Callable[[Preset], str | None], code: str):
+    """``code`` with the library's name for ``spec`` filled in, when it is such a preset."""
+    exact = preset_for(spec)
+    name = name_of(exact) if exact is not None else None
+    return None if name is None else code.format(name=name)
+
+
 def torchvision_snippet(spec: ResNetSpec) -> str | None:
     """The torchvision call for a torchvision preset (None for anything else)."""
-    exact = preset_for(spec)
-    if exact is None or exact.torchvision_builder is None:
-        return None
-    return (
-        "import torchvision\n\n"
-        f'model = {exact.torchvision_builder}(weights=None)  # or weights="DEFAULT"\n'
+    return _library_snippet(
+        spec,
+        lambda p: p.torchvision_builder,
+        'import torchvision\n\nmodel = {name}(weights=None)  # or weights="DEFAULT"\n',
     )
 
 
 def timm_snippet(spec: ResNetSpec) -> str | None:
     """The timm call for a timm preset (None for anything else)."""
-    exact = preset_for(spec)
-    if exact is None or exact.timm_name is None:
-        return None
-    return (
-        "import timm\n\n"
-        f'model = timm.create_model("{exact.timm_name}", pretrained=False)  # or pretrained=True\n'
+    return _library_snippet(
+        spec,
+        lambda p: p.timm_name,
+        'import timm\n\nmodel = timm.create_model("{name}", pretrained=False)  # or True\n',
     )
