@@ -64,7 +64,8 @@ PAGES = {
 
 freeze_imported_objects()
 page = st.navigation(PAGES)
-device_badge()
+badge = st.sidebar.empty()
 lecture_toggle()
 tour_bar()
 page.run()
+device_badge(badge)

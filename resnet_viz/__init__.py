@@ -9,15 +9,55 @@ lesions), ``data``, ``weights``, ``training``, ``present`` (charts, tables, diag
 ``runtime`` (devices, heavy-work slots, locks) and ``ui`` (the only Streamlit code).
 """
 
-from .analysis.cam import CamResult, grad_cam
-from .analysis.degradation import degradation_curves
-from .analysis.gradients import GradientReport, GradientSnapshot, gradient_norms
-from .analysis.lesion import lesion_study
-from .core.build import build_model
-from .core.presets import preset, spec_for_depth
-from .core.spec import ResNetSpec, SpecError
-from .core.summary import summarize
-from .data.images import ImageError, load_image
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+#: Each public name and the module that owns it. Imported on first use (PEP 562), so that
+#: ``from resnet_viz import summarize`` costs no torch import: the analytic core and the
+#: architecture pages never need torch, and importing it takes seconds on a cold server.
+_EXPORTS = {
+    "CamResult": ".analysis.cam",
+    "grad_cam": ".analysis.cam",
+    "degradation_curves": ".analysis.degradation",
+    "GradientReport": ".analysis.gradients",
+    "GradientSnapshot": ".analysis.gradients",
+    "gradient_norms": ".analysis.gradients",
+    "lesion_study": ".analysis.lesion",
+    "build_model": ".core.build",
+    "preset": ".core.presets",
+    "spec_for_depth": ".core.presets",
+    "ResNetSpec": ".core.spec",
+    "SpecError": ".core.spec",
+    "summarize": ".core.summary",
+    "load_image": ".data.images",
+    "ImageError": ".errors",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'resnet_viz' has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
+
+if TYPE_CHECKING:  # static checkers and IDEs see the names as ordinary imports
+    from .analysis.cam import CamResult, grad_cam
+    from .analysis.degradation import degradation_curves
+    from .analysis.gradients import GradientReport, GradientSnapshot, gradient_norms
+    from .analysis.lesion import lesion_study
+    from .core.build import build_model
+    from .core.presets import preset, spec_for_depth
+    from .core.spec import ResNetSpec, SpecError
+    from .core.summary import summarize
+    from .data.images import load_image
+    from .errors import ImageError
 
 __all__ = [
     "CamResult",

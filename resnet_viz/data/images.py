@@ -45,6 +45,8 @@ import torch
 from PIL import Image, ImageFile, ImageOps
 from torchvision.transforms.v2 import functional as F  # noqa: N812 (torchvision convention)
 
+from ..errors import ImageError
+
 MAX_BYTES = 25_000_000
 """Largest upload accepted, in bytes (25 MB). A 40-megapixel JPEG from a camera is 10 to 20 MB;
 anything bigger is not a photo a student took, and refusing it before parsing bounds the work."""
@@ -83,10 +85,6 @@ _BILINEAR = F.InterpolationMode.BILINEAR
 # warnings change that). Streamlit runs each session in its own thread, so our own uses are
 # serialised and kept short: header parsing only, never pixel decoding.
 _WARNINGS_LOCK = threading.Lock()
-
-
-class ImageError(ValueError):
-    """An upload that cannot be used as an image. ``str(error)`` is meant for the student."""
 
 
 # --------------------------------------------------------------------------------------------

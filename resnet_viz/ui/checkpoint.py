@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from ..core.build import ResNet
 from ..core.from_weights import SpecReading
 from ..core.presets import spec_label
-from ..weights import CheckpointError, open_checkpoint
+from ..errors import CheckpointError
+
+if TYPE_CHECKING:
+    from ..core.build import ResNet
 
 SESSION_KEY = "opened_checkpoint"
 #: The server's upload cap is set for checkpoints in .streamlit/config.toml (280 MB).
@@ -63,6 +66,8 @@ def open_checkpoint_control(key: str = "open_ckpt") -> OpenedCheckpoint | None:
         data = upload.getvalue()
         digest = hashlib.sha256(data).hexdigest()
         if current is None or current.digest != digest:
+            from ..weights import open_checkpoint  # imports torch: only once a file is given
+
             try:
                 with st.spinner(f"Reading {upload.name}…"):
                     reading, model = open_checkpoint(data)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import streamlit as st
 
 from ..core.spec import SpecError
-from ..data.images import ImageError
-from ..runtime.device import device_label, pick_device
+from ..errors import CheckpointError, ImageError, WeightsError
 from ..runtime.workload import heavy_work_slot
-from ..weights import CheckpointError, WeightsError
 
 log = logging.getLogger("resnet_viz")
 
@@ -78,12 +77,21 @@ def require_app_shell() -> None:
 
 @st.cache_resource
 def compute_device_text() -> str:
+    from ..runtime.device import device_label, pick_device  # imports torch
+
     return device_label(pick_device())
 
 
-def device_badge() -> None:
-    """The sidebar line that says where heavy work (Grad-CAM, gradients) runs."""
-    st.sidebar.caption(f":material/memory: Compute device: **{compute_device_text()}**")
+def device_badge(slot) -> None:
+    """Fill ``slot`` (a sidebar placeholder) with where heavy work (Grad-CAM, gradients) runs.
+
+    Called after the page ran: finding the device imports torch (about 3 s on a cold server),
+    which the home and architecture pages never need, so until some page has imported torch
+    the badge says the device is chosen with the first computation."""
+    if "torch" in sys.modules:
+        slot.caption(f":material/memory: Compute device: **{compute_device_text()}**")
+    else:
+        slot.caption(":material/memory: Compute device: chosen with the first computation")
 
 
 @contextmanager

@@ -18,6 +18,7 @@ This package does not import streamlit.
 from __future__ import annotations
 
 from ..core.from_weights import NESTED_KEYS, WRAPPER_PREFIXES
+from ..errors import CheckpointError, WeightsError, WeightsUnavailable
 from .assemble import LIST_LIMIT, assemble, describe_mismatch, suggest_architecture
 from .checkpoint import (
     CHECKPOINT_FORMAT,
@@ -27,13 +28,7 @@ from .checkpoint import (
     read_checkpoint,
     write_checkpoint,
 )
-from .common import (
-    CheckpointError,
-    LoadedModel,
-    Preprocessing,
-    WeightsError,
-    WeightsUnavailable,
-)
+from .common import LoadedModel, Preprocessing
 from .imagenet import (
     DOWNLOAD_CHUNK,
     DOWNLOAD_TIMEOUT_S,

@@ -35,9 +35,10 @@ from ..assets import ASSETS_DIR
 from ..core.build import ResNet
 from ..core.presets import spec_label
 from ..core.spec import ResNetSpec, SpecError
+from ..errors import WeightsError
 from ..runtime.device import pick_device
 from .assemble import assemble
-from .common import LoadedModel, Preprocessing, WeightsError, failure_reason
+from .common import LoadedModel, Preprocessing, failure_reason
 
 #: The format tag every file of this kind carries under ``"format"``.
 CHECKPOINT_FORMAT = "resnet-viz-demo/1"

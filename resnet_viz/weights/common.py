@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import urllib.error
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from PIL import Image
@@ -15,28 +14,6 @@ from PIL import Image
 from ..core.build import ResNet
 from ..core.spec import ResNetSpec
 from ..data.images import center_crop_for_display, preprocess
-
-
-class WeightsError(RuntimeError):
-    """Weights that could not be obtained or read; ``str(error)`` is meant for the user."""
-
-
-class WeightsUnavailable(WeightsError):  # noqa: N818 (the name the page uses)
-    """The weights file is not cached and could not be downloaded (usually: no network).
-
-    ``filename``, ``folder`` and ``url`` say where the file comes from and where to put it by
-    hand; the page adds what it does instead (show the demo model).
-    """
-
-    def __init__(self, message: str, *, filename: str, folder: Path, url: str) -> None:
-        super().__init__(message)
-        self.filename = filename
-        self.folder = folder
-        self.url = url
-
-
-class CheckpointError(ValueError):
-    """An uploaded file that is not a usable checkpoint for the chosen network."""
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,10 @@ import torch
 import torchvision
 
 from ..core.presets import PRESETS, preset
+from ..errors import WeightsError, WeightsUnavailable
 from ..runtime.device import pick_device
 from .assemble import assemble
-from .common import LoadedModel, Preprocessing, WeightsError, WeightsUnavailable, failure_reason
+from .common import LoadedModel, Preprocessing, failure_reason
 
 Progress = Callable[[int, int], None]
 

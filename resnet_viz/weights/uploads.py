@@ -27,8 +27,9 @@ from ..core.from_weights import (
 from ..core.layout import check_weight_budget
 from ..core.spec import ResNetSpec, SpecError
 from ..data.images import describe_format
+from ..errors import CheckpointError
 from .assemble import assemble
-from .common import CheckpointError, failure_reason
+from .common import failure_reason
 
 MAX_CHECKPOINT_BYTES = 1_000_000_000
 """Largest checkpoint upload accepted (1 GB). The biggest preset, Wide ResNet-50-2, is 264 MB

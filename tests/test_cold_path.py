@@ -1,0 +1,36 @@
+"""The home and architecture pages never import torch (or torchvision, captum, timm, the CAM
+library): the architecture is analytic, and importing torch costs seconds on a cold server.
+Checked in a fresh interpreter, since this test process has imported torch long ago."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+HEAVY = ("torch", "torchvision", "captum", "pytorch_grad_cam", "timm")
+
+SCRIPT = f"""
+import sys
+from streamlit.testing.v1 import AppTest
+from tests.app_support import APP, open_page
+
+at = AppTest.from_file(APP, default_timeout=120).run()
+assert not at.exception, at.exception
+at = open_page("pages/architecture.py", preset="ResNet-152")
+for tab in ("Stages", "Layers", "Diagram", "Compare", "Code"):
+    at.query_params["tab"] = tab
+    at.run()
+    assert not at.exception, (tab, at.exception)
+    assert any(m.value == "60,192,808" for m in at.metric), tab
+print(sorted(m for m in {HEAVY!r} if m in sys.modules))
+"""
+
+
+def test_home_and_architecture_pages_import_no_torch():
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
