@@ -191,7 +191,22 @@ def train_curves(
     _check_settings(settings)
     device = torch.device(device or "cpu")
     with deterministic_run(threads=1):
-        return _train(settings, device, progress, on_epoch)
+        return _train(settings, device, progress, on_epoch)[0]
+
+
+def train_networks(
+    settings: CurveSettings = DEFAULTS,
+    *,
+    progress: Progress | None = None,
+    device: torch.device | str | None = None,
+) -> tuple[dict[str, nn.Module], dict[str, list[float]]]:
+    """The networks :func:`train_curves` trains with ``settings`` (default: the shipped
+    curves' recipe), trained, in eval mode, keyed as :func:`curve_names`; and their curves."""
+    _check_settings(settings)
+    device = torch.device(device or "cpu")
+    with deterministic_run(threads=1):
+        curves, nets = _train(settings, device, progress, None)
+    return {name: net.eval() for name, net in nets.items()}, curves
 
 
 def _train(
@@ -199,7 +214,7 @@ def _train(
     device: torch.device,
     progress: Progress | None,
     on_epoch: OnEpoch | None,
-) -> dict[str, list[float]]:
+) -> tuple[dict[str, list[float]], dict[str, nn.Module]]:
     def report(fraction: float, message: str) -> None:
         if progress is not None:
             progress(min(max(fraction, 0.0), 1.0), message)
@@ -246,7 +261,7 @@ def _train(
             )
             if on_epoch is not None:
                 on_epoch(name, epoch, error)
-    return curves
+    return curves, nets
 
 
 def _error(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
