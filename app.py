@@ -59,6 +59,24 @@ PAGES = {
             icon=":material/content_cut:",
             url_path="lesion",
         ),
+        st.Page(
+            "pages/landscape.py",
+            title="Loss landscape",
+            icon=":material/landscape:",
+            url_path="landscape",
+        ),
+        st.Page(
+            "pages/receptive_field.py",
+            title="Receptive field",
+            icon=":material/center_focus_strong:",
+            url_path="receptive_field",
+        ),
+        st.Page(
+            "pages/block_anatomy.py",
+            title="A block opened",
+            icon=":material/view_module:",
+            url_path="block_anatomy",
+        ),
     ],
 }
 

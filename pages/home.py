@@ -64,10 +64,26 @@ st.page_link(
     label="**Lesion study**: remove one block from a trained ResNet or its plain twin.",
     icon=":material/content_cut:",
 )
+st.page_link(
+    "pages/landscape.py",
+    label="**Loss landscape**: the training loss around trained ResNets and plain networks, "
+    "smooth with skip connections and chaotic without.",
+    icon=":material/landscape:",
+)
+st.page_link(
+    "pages/receptive_field.py",
+    label="**Effective receptive field**: which pixels a unit really responds to.",
+    icon=":material/center_focus_strong:",
+)
+st.page_link(
+    "pages/block_anatomy.py",
+    label="**A block opened**: x, F(x), the shortcut and the output of one block on your image.",
+    icon=":material/view_module:",
+)
 
 st.subheader("Lecture tour")
 st.markdown(
-    "Five steps, each a link you can share: "
+    f"{len(STEPS)} steps, each a link you can share: "
     + " → ".join(s.title.lower() for s in STEPS)
     + ". Lecture mode (larger type, sidebar collapsed) comes on with it."
 )

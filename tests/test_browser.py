@@ -106,16 +106,34 @@ def test_teaching_lab_pages(live_server, page, screenshots):
     full_screenshot(page, screenshots / "lesion.png")
 
 
+def test_teaching_lab_ii_pages(live_server, page, screenshots):
+    checks = {
+        "landscape": "the 56-layer surface is rougher",
+        "landscape?ls_view=3-D+surface": "the 56-layer surface is rougher",
+        "receptive_field": "With skip connections the field is smaller",
+        "block_anatomy": "‖F(x)‖ / ‖x‖ =",
+        "block_anatomy?an_block=layer1.1&lecture=true": "The shortcut is the identity",
+    }
+    for path, sentence in checks.items():
+        page.goto(f"{live_server.url}/{path}")
+        wait_until_idle(page, timeout_ms=180_000)
+        expect(page.get_by_text(sentence).first).to_be_visible(timeout=60_000)
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        page.wait_for_timeout(1500)  # plotly draws after the script ends
+        name = path.replace("?", "-").replace("&", "-").replace("=", "-").replace("+", "-")
+        full_screenshot(page, screenshots / f"{name}.png")
+
+
 def test_lecture_tour_step_in_lecture_mode(live_server, page, screenshots):
     page.goto(f"{live_server.url}/architecture?preset=ResNet-18&tab=Diagram&tour=2&lecture=true")
     wait_until_idle(page)
-    expect(page.get_by_text("Tour, step 2 of 5: The residual block")).to_be_visible()
+    expect(page.get_by_text("Tour, step 2 of 8: The residual block")).to_be_visible()
     expect(page.get_by_test_id("stSidebar")).to_have_attribute("data-collapsed", "true")
     expect(metric_value(page, "11,689,512")).to_be_visible(timeout=30_000)
     page.locator("[data-testid='stGraphVizChart'] svg").first.wait_for(timeout=30_000)
     full_screenshot(page, screenshots / "tour-step-2-lecture.png")
     page.get_by_role("link", name="Shapes and parameters →").click()
-    expect(page.get_by_text("Tour, step 3 of 5: Shapes and parameters")).to_be_visible()
+    expect(page.get_by_text("Tour, step 3 of 8: Shapes and parameters")).to_be_visible()
     expect(metric_value(page, "60,192,808")).to_be_visible(timeout=30_000)
 
 

@@ -85,5 +85,5 @@ def test_tour_steps_link_to_real_pages_in_lecture_mode():
 def test_tour_bar_on_a_page():
     at = open_page("pages/architecture.py", tour="3", lecture="true", preset="ResNet-152")
     assert not at.exception
-    assert at.markdown[0].value == "**Tour, step 3 of 5: Shapes and parameters**"
+    assert at.markdown[0].value == "**Tour, step 3 of 8: Shapes and parameters**"
     assert at.toggle(key="lecture").value is True

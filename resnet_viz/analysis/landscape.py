@@ -266,32 +266,40 @@ def _check(
     return images.detach(), labels.detach().long()
 
 
-def nonconvex_fraction(
+def nonconvex_points(
     loss: np.ndarray, alphas: Sequence[float], betas: Sequence[float] | None = None
-) -> float:
-    """The share of interior grid points where the surface is not locally convex: the smaller
-    eigenvalue of the central-difference Hessian is negative (for a curve: the second
-    difference is negative). NaN/inf points count as non-convex (a surface that blew up).
-
-    Assumes an evenly spaced grid (as :func:`grid` makes).
-    """
+) -> np.ndarray:
+    """A boolean array over the interior grid points (``loss[1:-1, 1:-1]``, or ``loss[1:-1]``
+    for a curve): True where the surface is not locally convex, i.e. the smaller eigenvalue of
+    the central-difference Hessian is negative (for a curve: the second difference is).
+    NaN/inf points count as non-convex (a surface that blew up). Assumes an evenly spaced grid
+    (as :func:`grid` makes)."""
     z = np.asarray(loss, dtype=np.float64)
     a = np.asarray(alphas, dtype=np.float64)
     if z.ndim == 1:
-        if len(z) < 3:
-            raise ValueError("Need at least 3 points.")
+        if len(z) < 3 or len(a) != len(z):
+            raise ValueError("Need at least 3 points, one per alpha.")
         h = a[1] - a[0]
-        second = (z[2:] - 2 * z[1:-1] + z[:-2]) / h**2
-        return float(np.mean(~(second >= 0)))
+        with np.errstate(invalid="ignore", over="ignore"):
+            second = (z[2:] - 2 * z[1:-1] + z[:-2]) / h**2
+        return ~(second >= 0)
     b = np.asarray(betas, dtype=np.float64)
     if z.shape != (len(b), len(a)) or min(z.shape) < 3:
         raise ValueError("loss must be len(betas) x len(alphas), at least 3 x 3.")
     ha, hb = a[1] - a[0], b[1] - b[0]
-    centre = z[1:-1, 1:-1]
-    f_aa = (z[1:-1, 2:] - 2 * centre + z[1:-1, :-2]) / ha**2
-    f_bb = (z[2:, 1:-1] - 2 * centre + z[:-2, 1:-1]) / hb**2
-    f_ab = (z[2:, 2:] - z[2:, :-2] - z[:-2, 2:] + z[:-2, :-2]) / (4 * ha * hb)
-    # smaller eigenvalue of [[f_aa, f_ab], [f_ab, f_bb]]
     with np.errstate(invalid="ignore", over="ignore"):
+        centre = z[1:-1, 1:-1]
+        f_aa = (z[1:-1, 2:] - 2 * centre + z[1:-1, :-2]) / ha**2
+        f_bb = (z[2:, 1:-1] - 2 * centre + z[:-2, 1:-1]) / hb**2
+        f_ab = (z[2:, 2:] - z[2:, :-2] - z[:-2, 2:] + z[:-2, :-2]) / (4 * ha * hb)
+        # the smaller eigenvalue of [[f_aa, f_ab], [f_ab, f_bb]]
         smallest = (f_aa + f_bb) / 2 - np.sqrt(((f_aa - f_bb) / 2) ** 2 + f_ab**2)
-    return float(np.mean(~(smallest >= 0)))
+    return ~(smallest >= 0)
+
+
+def nonconvex_fraction(
+    loss: np.ndarray, alphas: Sequence[float], betas: Sequence[float] | None = None
+) -> float:
+    """The share of interior grid points where the surface is not locally convex (see
+    :func:`nonconvex_points`): the page's roughness figure."""
+    return float(np.mean(nonconvex_points(loss, alphas, betas)))

@@ -1,9 +1,10 @@
-"""The guided lecture tour: five steps, each a page with its settings in the URL.
+"""The guided lecture tour: eight steps, each a page with its settings in the URL.
 
 The story follows He et al. 2015: deeper plain networks train worse (the degradation problem),
 the residual block fixes it, this is what the networks look like, this is why it works (the
-gradients), and this is what a trained one looks at. Each step is plain data so that a link,
-a test and the tour bar all read the same thing.
+gradients, then the loss landscape they descend), this is what a trained one looks at, how far
+its units really see, and what one block does to a real image. Each step is plain data so that
+a link, a test and the tour bar all read the same thing.
 """
 
 from __future__ import annotations
@@ -73,6 +74,16 @@ STEPS: tuple[TourStep, ...] = (
         ),
     ),
     TourStep(
+        "Why it trains: the loss landscape",
+        "pages/landscape.py",
+        "landscape",
+        {},
+        (
+            "Training loss on a plane through the trained weights (Li et al. 2018).",
+            "Plain-56: a chaotic surface. ResNet-56: a smooth bowl that gradient descent finds.",
+        ),
+    ),
+    TourStep(
         "What it looks at: Grad-CAM",
         "pages/grad_cam.py",
         "grad_cam",
@@ -80,6 +91,26 @@ STEPS: tuple[TourStep, ...] = (
         (
             "The last stage's evidence for the predicted class, upsampled onto the image.",
             "Coarse but semantic: each of its positions sees most of the image.",
+        ),
+    ),
+    TourStep(
+        "How far it sees: the effective receptive field",
+        "pages/receptive_field.py",
+        "receptive_field",
+        {},
+        (
+            "A unit could see its whole theoretical field; its gradient says it mostly does not.",
+            "Gaussian-like, a fraction of the theoretical field (Luo et al. 2016).",
+        ),
+    ),
+    TourStep(
+        "A residual block, opened",
+        "pages/block_anatomy.py",
+        "block_anatomy",
+        {"an_block": "layer2.0"},
+        (
+            "x, F(x), the shortcut and ReLU(F(x) + x) from a real forward pass.",
+            "‖F(x)‖/‖x‖: most blocks add a correction to their input, not a new picture.",
         ),
     ),
 )

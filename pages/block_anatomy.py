@@ -1,0 +1,33 @@
+"""A residual block opened: x, F(x), the shortcut and y = ReLU(F(x) + x) on a real image."""
+
+import streamlit as st
+
+from resnet_viz.ui import block_anatomy as anatomy
+from resnet_viz.ui.common import require_app_shell, shown_errors
+from resnet_viz.ui.grad_cam import shared_model
+
+require_app_shell()
+st.title("A residual block, opened")
+st.markdown(
+    "He et al. (2015, Figure 2): a block computes a residual F(x) with two or three "
+    "convolutions and adds its input back, y = ReLU(F(x) + x). Here are the four tensors of one "
+    "block of a trained network, from a real forward pass on your image: what goes in, what "
+    "the branch adds, what the shortcut carries, and what comes out."
+)
+with st.sidebar:
+    st.header("Model")
+    key = anatomy.model_control()
+    loaded = None
+    with shown_errors("loading the model"):
+        loaded = shared_model(key)
+    if loaded is not None:
+        st.caption(f"Using the {loaded.source}.")
+        st.header("Block")
+        settings = anatomy.anatomy_controls(loaded)
+
+if loaded is None:
+    st.stop()
+
+name, data = anatomy.image_input(loaded)
+with shown_errors(f"opening {settings.block} on {name}"):
+    anatomy.open_block(name, data, loaded, settings)

@@ -1,0 +1,20 @@
+"""Loss landscapes (Li et al. 2018): smooth with skip connections, chaotic without."""
+
+import streamlit as st
+
+from resnet_viz.ui import landscape
+from resnet_viz.ui.common import require_app_shell, shown_errors
+
+require_app_shell()
+st.title("Loss landscapes: why skip connections make training easy")
+st.markdown(
+    "Li, Xu, Taylor, Studer and Goldstein (2018, Figure 5) drew a network's training loss on a "
+    "plane through its trained weights, spanned by two random directions scaled filter by "
+    "filter. Deep plain networks sit in a chaotic landscape; the same networks with skip "
+    "connections sit in a smooth bowl. Below, the four networks of the degradation page."
+)
+with st.sidebar:
+    st.header("Landscape")
+    settings, view = landscape.landscape_controls()
+with shown_errors("computing the loss landscape"):
+    landscape.landscape_section(settings, view)

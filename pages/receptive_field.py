@@ -1,0 +1,20 @@
+"""The effective receptive field (Luo et al. 2016): a fraction of the theoretical one."""
+
+import streamlit as st
+
+from resnet_viz.ui import receptive_field as erf
+from resnet_viz.ui.common import require_app_shell, shown_errors
+
+require_app_shell()
+st.title("Effective receptive field: how far a unit really sees")
+st.markdown(
+    "A unit of the last stage *could* see every pixel of its theoretical receptive field. "
+    "Luo, Li, Urtasun and Zemel (2016) measured which pixels it actually responds to, as the "
+    "gradient of the unit with respect to the input: a Gaussian-like blob, a fraction of the "
+    "theoretical field. Below, a ResNet and its plain twin, before and after training."
+)
+with st.sidebar:
+    st.header("Receptive field")
+    settings = erf.erf_controls()
+with shown_errors("computing the effective receptive fields"):
+    erf.erf_section(settings)

@@ -1,0 +1,189 @@
+"""The loss-landscape page: shipped grids at once, a live recompute on request."""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import cache
+
+import numpy as np
+import streamlit as st
+
+from ..analysis.degradation import DEFAULTS, curve_names, digits_spec
+from ..analysis.gradients import estimate_memory_bytes as training_memory_bytes
+from ..analysis.landscape import nonconvex_fraction, spec_memory_bytes
+from ..present.lab2_charts import landscape_figure
+from ..present.lab2_reading import landscape_reading
+from ..runtime.memory import memory_budget_bytes, refuse_over_budget
+from ..training.landscape_grids import (
+    SETTINGS,
+    LandscapeSettings,
+    compute_grids,
+    landscape_record,
+    shipped_settings,
+    train_for,
+)
+from .common import heavy_work_with_progress
+from .lab import CIFAR_DEPTHS
+from .lecture import show_chart
+
+BIND = "query-params"
+VIEWS = ["Contour", "3-D surface"]
+RESOLUTIONS = [5, 7, 11, 15, 21, 31]
+SPANS = [0.25, 0.5, 1.0, 2.0]
+
+
+@dataclasses.dataclass(frozen=True)
+class Grids:
+    """What the page draws: name -> loss and accuracy arrays (len(betas) x len(alphas))."""
+
+    alphas: np.ndarray
+    betas: np.ndarray
+    loss: dict[str, np.ndarray]
+    accuracy: dict[str, np.ndarray]
+
+    def centre_error(self) -> dict[str, float]:
+        i, j = len(self.betas) // 2, len(self.alphas) // 2
+        return {name: 1.0 - float(acc[i, j]) for name, acc in self.accuracy.items()}
+
+    def roughness(self) -> dict[str, float]:
+        return {n: nonconvex_fraction(z, self.alphas, self.betas) for n, z in self.loss.items()}
+
+
+def landscape_controls() -> tuple[LandscapeSettings, str]:
+    """Depths, grid and directions (defaults: the shipped grids'), and the view."""
+    left, right = st.columns(2)
+    shallow = left.selectbox(
+        "Shallow", CIFAR_DEPTHS, index=CIFAR_DEPTHS.index(SETTINGS.depths[0]), key="ls_shallow",
+        bind=BIND,
+    )  # fmt: skip
+    deep = right.selectbox(
+        "Deep", CIFAR_DEPTHS, index=CIFAR_DEPTHS.index(SETTINGS.depths[1]), key="ls_deep",
+        bind=BIND,
+    )  # fmt: skip
+    resolution = st.select_slider(
+        "Grid points per axis", RESOLUTIONS, value=SETTINGS.resolution, key="ls_res", bind=BIND,
+        help="A live 21×21 grid of ResNet-20 takes about 25 s on a 2-core CPU; depth 56 about "
+        "three times as long.",
+    )  # fmt: skip
+    span = st.select_slider(
+        "Span (±, in filter norms)", SPANS, value=SETTINGS.span, key="ls_span", bind=BIND,
+        help="α = 1 moves every filter by its own norm along the random direction.",
+    )  # fmt: skip
+    seed = st.number_input(
+        "Direction seed", 0, 1_000_000, SETTINGS.seed, key="ls_seed", bind=BIND,
+        help="Which two random directions span the plane.",
+    )  # fmt: skip
+    view = st.radio("View", VIEWS, key="ls_view", bind=BIND, horizontal=True)
+    settings = dataclasses.replace(
+        SETTINGS, depths=tuple(sorted({shallow, deep})), resolution=resolution,
+        span=float(span), seed=int(seed),
+    )  # fmt: skip
+    return settings, view
+
+
+@cache
+def _shipped() -> tuple[LandscapeSettings, Grids, dict]:
+    record = landscape_record()
+    grids = Grids(
+        alphas=np.array(record["alphas"]),
+        betas=np.array(record["betas"]),
+        loss={n: np.array(g["loss"]) for n, g in record["grids"].items()},
+        accuracy={n: np.array(g["accuracy"]) for n, g in record["grids"].items()},
+    )
+    return shipped_settings(record), grids, record
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _trained(depths: tuple[int, ...], _progress=None) -> dict:
+    """The trained networks of ``depths``, shared by every session (never mutated: the
+    landscape works on private copies)."""
+    return train_for(dataclasses.replace(SETTINGS, depths=depths), _progress)
+
+
+def check_memory(settings: LandscapeSettings) -> None:
+    """Refuse, before training anything, work over the memory budget."""
+    deep = digits_spec(max(settings.depths))
+    size = (1, DEFAULTS.image_size, DEFAULTS.image_size)
+    needed = max(
+        spec_memory_bytes(deep, size, settings.images),
+        training_memory_bytes(deep, size, DEFAULTS.batch_size),
+    )
+    refuse_over_budget(
+        needed, memory_budget_bytes(),
+        f"Training and mapping ResNet-{max(settings.depths)} on {settings.images} digits",
+        "Choose a shallower deep network.",
+    )  # fmt: skip
+
+
+def _run_live(settings: LandscapeSettings) -> Grids:
+    check_memory(settings)
+    with heavy_work_with_progress("Training the networks…") as progress:
+
+        def training(fraction: float, message: str) -> None:
+            progress(0.15 * fraction, f"Training: {message}")
+
+        def mapping(fraction: float, message: str) -> None:
+            progress(0.15 + 0.85 * fraction, f"Loss landscape, {message}")
+
+        networks = _trained(tuple(settings.depths), training)
+        grids = compute_grids(settings, networks=networks, progress=mapping)
+    first = next(iter(grids.values()))
+    return Grids(
+        alphas=first.alphas,
+        betas=first.betas,
+        loss={n: g.loss for n, g in grids.items()},
+        accuracy={n: g.accuracy for n, g in grids.items()},
+    )
+
+
+def landscape_section(settings: LandscapeSettings, view: str) -> None:
+    """Shipped grids at once for the default settings; a live recompute on request."""
+    shipped_settings_, shipped, record = _shipped()
+    live = st.session_state.get("landscape_live")
+    rerun = st.button(
+        "Recompute live", icon=":material/play_arrow:", type="primary",
+        help="Trains the four networks with the degradation page's recipe (cached for the "
+        "server), then evaluates every grid point.",
+    )  # fmt: skip
+    if rerun:
+        grids = _run_live(settings)
+        st.session_state["landscape_live"] = (settings, grids)
+        source = "live run, just now"
+    elif live is not None and live[0] == settings:
+        grids, source = live[1], "live run earlier in this session"
+    elif settings == shipped_settings_:
+        grids = shipped
+        wall = record.get("wall_seconds", {})
+        source = (
+            f"precomputed on {record.get('machine', 'the project machine')} "
+            f"({record.get('date', '')[:10]}; training {wall.get('training', 0):.0f} s, grids "
+            f"{wall.get('grids', 0):.0f} s)"
+        )
+    else:
+        st.info("These settings have no precomputed grids: press **Recompute live** to compute.")
+        return
+    names = curve_names(settings.depths)
+    for depth in settings.depths:
+        pair = {f"ResNet-{depth}": f"resnet-{depth}", f"plain-{depth}": f"plain-{depth}"}
+        figure = landscape_figure(
+            {label: grids.loss[name] for label, name in pair.items()},
+            grids.alphas, grids.betas, view="surface" if view == VIEWS[1] else "contour",
+            title=f"Depth {depth}: with skip connections (left) and without (right)",
+        )  # fmt: skip
+        show_chart(figure, key=f"landscape_{depth}_{view}")
+    roughness = grids.roughness()
+    errors = grids.centre_error()
+    for sentence in landscape_reading(
+        {n: roughness[n] for n in names}, {n: errors[n] for n in names}
+    ):
+        st.markdown(f"- {sentence}")
+    st.caption(
+        f"Surfaces: {source}. Training loss (mean cross-entropy) on the first "
+        f"{settings.images} training digits, at θ + α·d₁ + β·d₂ for a {settings.resolution}×"
+        f"{settings.resolution} grid over ±{settings.span}, d₁ and d₂ random Gaussian directions "
+        f"(seed {settings.seed}) with each filter scaled to its own norm, BatchNorm and biases "
+        "fixed (Li et al. 2018). Colour and height: the loss on a log scale, capped at 10,000; "
+        "× marks the points counted as not locally convex. Networks: the degradation page's, "
+        "trained 10 epochs on 1,024 UCI digits (CC BY 4.0), each plain "
+        "net from its ResNet's initial weights."
+    )

@@ -1,0 +1,149 @@
+"""The second teaching lab's pages in AppTest: loss landscape, effective receptive field, a
+block opened; the readings; memory refusals before any work; bad uploads."""
+
+import numpy as np
+import pytest
+
+from resnet_viz.analysis.anatomy import BlockAnatomy
+from resnet_viz.data.images import ImageError, load_image
+from resnet_viz.present.lab2_reading import anatomy_reading, landscape_reading
+from resnet_viz.runtime import memory
+from resnet_viz.ui import grad_cam as cam_page
+from tests.app_support import assert_clean, open_page
+
+
+@pytest.fixture(autouse=True)
+def fresh_model_cache():
+    cam_page._MODELS.clear()
+    yield
+    cam_page._MODELS.clear()
+
+
+@pytest.fixture
+def tiny_budget(monkeypatch):
+    monkeypatch.setattr(memory, "CPU_MEMORY_BUDGET_BYTES", 1024)
+
+
+def text(at) -> str:
+    return " ".join(m.value for m in at.markdown)
+
+
+def test_landscape_reading_names_the_rougher_surface():
+    sentences = landscape_reading(
+        {"plain-20": 0.374, "plain-56": 0.438, "resnet-20": 0.017, "resnet-56": 0.053},
+        {"plain-20": 0.0, "plain-56": 0.502, "resnet-20": 0.0, "resnet-56": 0.006},
+    )
+    assert "ResNet-20 1.7%, plain-20 37.4%; ResNet-56 5.3%, plain-56 43.8%." in sentences[0]
+    assert (
+        "the 56-layer surface is rougher (43.8% of its points non-convex against 5.3%)"
+        in (sentences[1])
+    )
+    assert "plain-56 50.2%" in sentences[2]
+    calm = landscape_reading({"plain-8": 0.1, "resnet-8": 0.09}, {"plain-8": 0, "resnet-8": 0})
+    assert "is not rougher" in calm[1]
+
+
+def test_anatomy_reading():
+    def anatomy(kind, ratio):
+        return BlockAnatomy("layer1.0", *[None] * 4, kind, ratio, None, {}, None)
+
+    assert anatomy_reading(anatomy("identity", 0.2)) == [
+        "The shortcut is the identity: x itself is added to F(x).",
+        "‖F(x)‖ / ‖x‖ = 0.20: the branch adds a small correction to its input.",
+    ]
+    assert "plain block" in anatomy_reading(anatomy("none", 3.0))[0]
+    assert "much larger than its input" in anatomy_reading(anatomy("none", 3.0))[1]
+
+
+def test_landscape_page_shows_the_shipped_surfaces_at_once():
+    at = open_page("pages/landscape.py")
+    assert_clean(at)
+    assert "ResNet-56 5.3%, plain-56 43.8%" in text(at)
+    assert "the 56-layer surface is rougher" in text(at)
+    assert any("precomputed" in c.value for c in at.caption)
+    assert len(at.get("plotly_chart")) == 2  # one per depth
+    surface = open_page("pages/landscape.py", ls_view="3-D surface", lecture="true")
+    assert_clean(surface)
+    assert len(surface.get("plotly_chart")) == 2
+
+
+def test_landscape_live_run_with_small_settings():
+    at = open_page("pages/landscape.py", ls_shallow="8", ls_deep="14", ls_res="5")
+    assert "no precomputed grids" in at.info[0].value
+    at.button[0].click().run()
+    assert_clean(at)
+    assert "ResNet-8" in text(at)
+    assert "plain-14" in text(at)
+    assert any("live run, just now" in c.value for c in at.caption)
+
+
+def test_landscape_over_the_memory_budget_is_refused_before_training(tiny_budget):
+    at = open_page("pages/landscape.py", ls_shallow="8", ls_deep="14", ls_res="5")
+    at.button[0].click().run()
+    assert_clean(at)
+    assert "GiB, more than the 0.0 GiB available here" in at.error[0].value
+    assert not any("live run" in c.value for c in at.caption)
+
+
+def test_receptive_field_page():
+    at = open_page("pages/receptive_field.py")
+    assert_clean(at)
+    lines = text(at)
+    assert "ResNet-26, trained: 95 % of the gradient's mass lies in a 31×31 px square" in lines
+    assert "plain-26, trained: 95 % of the gradient's mass lies in a 41×41 px square" in lines
+    assert "of the theoretical 109 px side" in lines
+    assert "With skip connections the field is smaller (51 against 61 px, 31 against 41 px)" in (
+        lines
+    )
+    table = at.dataframe[0].value
+    assert table["95 % box (px)"].tolist() == [51, 61, 31, 41]
+    assert table["theoretical (px)"].tolist() == [109] * 4
+    block = open_page("pages/receptive_field.py", erf_layer="layer2.1", erf_side="64")
+    assert_clean(block)
+    assert "theoretical 33 px side" in text(block)  # 3 + 16 + 2 + 4 + 4 + 4
+
+
+def test_receptive_field_over_the_memory_budget(tiny_budget):
+    at = open_page("pages/receptive_field.py", erf_n="31")
+    assert_clean(at)
+    assert "GiB, more than" in at.error[0].value
+
+
+def test_block_anatomy_page_with_the_demo_model():
+    at = open_page("pages/block_anatomy.py")
+    assert_clean(at)
+    assert at.selectbox(key="an_block").value == "layer2.0"
+    assert "‖F(x)‖ / ‖x‖ = " in text(at)
+    assert "the shortcut is a 1×1 convolution" in text(at)
+    assert len(at.get("plotly_chart")) == 3  # the maps, per channel, per block
+    identity = open_page("pages/block_anatomy.py", an_block="layer1.1", an_channels="4")
+    assert_clean(identity)
+    assert "The shortcut is the identity" in text(identity)
+
+
+def test_block_anatomy_bad_upload_gets_the_grad_cam_pages_message():
+    data = b"these are my lecture notes, not an image\n" * 10
+    with pytest.raises(ImageError) as expected:
+        load_image(data)
+    at = open_page("pages/block_anatomy.py")
+    at.file_uploader(key="an_upload").upload("notes.png", data, "image/png")
+    at.run()
+    assert_clean(at)
+    assert [e.value for e in at.error] == [str(expected.value)]
+
+
+def test_block_anatomy_falls_back_to_the_demo_model_offline(tmp_path, monkeypatch):
+    import urllib.request
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+
+    def refuse(*args, **kwargs):
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    at = open_page("pages/block_anatomy.py", an_model="ResNet-50, ImageNet (downloads weights)")
+    assert_clean(at)
+    assert "Showing the bundled demo model instead" in at.warning[0].value
+    assert "bundled demo model" in " ".join(c.value for c in at.caption)
+    assert "‖F(x)‖ / ‖x‖ = " in text(at)
+    assert np.isfinite(float(text(at).split("‖F(x)‖ / ‖x‖ = ")[1].split(":")[0]))
