@@ -147,3 +147,11 @@ def test_block_anatomy_falls_back_to_the_demo_model_offline(tmp_path, monkeypatc
     assert "bundled demo model" in " ".join(c.value for c in at.caption)
     assert "‖F(x)‖ / ‖x‖ = " in text(at)
     assert np.isfinite(float(text(at).split("‖F(x)‖ / ‖x‖ = ")[1].split(":")[0]))
+
+
+def test_block_anatomy_over_the_memory_budget(tiny_budget):
+    at = open_page("pages/block_anatomy.py")
+    assert_clean(at)
+    assert "Opening a block of the bundled demo model" in at.error[0].value
+    assert "GiB, more than" in at.error[0].value
+    assert not at.get("plotly_chart")

@@ -83,7 +83,7 @@ def check_memory(loaded: LoadedModel) -> None:
     needed = 3 * activations + parameter_count(spec) * BYTES_PER_FLOAT32
     refuse_over_budget(
         needed, memory_budget_bytes(next(loaded.model.parameters()).device),
-        f"Opening a block of {loaded.source}", "Choose a smaller model.",
+        f"Opening a block of the {loaded.source}", "Choose a smaller model.",
     )  # fmt: skip
 
 
