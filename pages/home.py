@@ -83,7 +83,7 @@ st.page_link(
 
 st.subheader("Lecture tour")
 st.markdown(
-    f"{len(STEPS)} steps, each a link you can share: "
+    f"A tour in {len(STEPS)} steps, each a link you can share: "
     + " → ".join(s.title.lower() for s in STEPS)
     + ". Lecture mode (larger type, sidebar collapsed) comes on with it."
 )

@@ -160,3 +160,20 @@ def test_shipped_surfaces_deep_plain_is_rougher_than_deep_resnet():
     assert accuracy["resnet-56"][centre, centre] > 0.99
     assert accuracy["plain-56"][centre, centre] < 0.6
     assert loss["plain-56"][centre, centre] > 10 * loss["resnet-56"][centre, centre]
+
+
+def test_train_networks_returns_the_networks_train_curves_trains():
+    from resnet_viz.analysis.degradation import CurveSettings, train_curves, train_networks
+
+    settings = CurveSettings(depths=(8,), epochs=2, train_images=64, eval_images=32)
+    networks, curves = train_networks(settings)
+    assert list(networks) == ["plain-8", "resnet-8"]
+    assert curves == train_curves(
+        (8,), epochs=2, train_images=64, eval_images=32, warmup_epochs=settings.warmup_epochs
+    )
+    x, y = load_digits(32)
+    for name, net in networks.items():
+        assert not any(m.training for m in net.modules())
+        with torch.no_grad():
+            wrong = (net(x).argmax(1) != y).sum().item()
+        assert curves[name][-1] == wrong / 32
