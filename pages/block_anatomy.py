@@ -4,7 +4,6 @@ import streamlit as st
 
 from resnet_viz.ui import block_anatomy as anatomy
 from resnet_viz.ui.common import require_app_shell, shown_errors
-from resnet_viz.ui.grad_cam import shared_model
 
 require_app_shell()
 st.title("A residual block, opened")
@@ -19,7 +18,7 @@ with st.sidebar:
     key = anatomy.model_control()
     loaded = None
     with shown_errors("loading the model"):
-        loaded = shared_model(key)
+        loaded = anatomy.load_model(key)
     if loaded is not None:
         st.caption(f"Using the {loaded.source}.")
         st.header("Block")

@@ -3,20 +3,21 @@ block opened; the readings; memory refusals before any work; bad uploads."""
 
 import numpy as np
 import pytest
+import streamlit as st
 
 from resnet_viz.analysis.anatomy import BlockAnatomy
 from resnet_viz.data.images import ImageError, load_image
 from resnet_viz.present.lab2_reading import anatomy_reading, landscape_reading
 from resnet_viz.runtime import memory
-from resnet_viz.ui import grad_cam as cam_page
 from tests.app_support import assert_clean, open_page
 
 
 @pytest.fixture(autouse=True)
 def fresh_model_cache():
-    cam_page._MODELS.clear()
+    """Each test loads its models anew (the pages keep them per server process)."""
+    st.cache_resource.clear()
     yield
-    cam_page._MODELS.clear()
+    st.cache_resource.clear()
 
 
 @pytest.fixture

@@ -83,3 +83,13 @@ def test_hostile_and_foreign_files_are_refused_and_nothing_runs():
     assert any("No checkpoint is open yet" in e for e in errors)  # the page says what to do
     at = open_in_explorer("notes.pt", b"just text")
     assert any("not a PyTorch checkpoint" in e.value for e in at.error)
+
+
+def test_the_opened_network_is_offered_to_the_block_anatomy_page():
+    at = open_in_explorer("cifar.pt", saved(build_model(preset("resnet20")).state_dict()))
+    at.switch_page("pages/block_anatomy.py").run()
+    choice = at.selectbox(key="an_model")
+    assert any("Your checkpoint: cifar.pt" in o for o in choice.options)
+    choice.set_value("opened").run()
+    assert_clean(at)
+    assert any("cifar.pt" in c.value for c in at.sidebar.caption)

@@ -11,7 +11,7 @@ How the tensors are read: forward hooks on the block (its input and output), on 
 plain block, on the last module of its branch (F(x)), and on every other block for the
 per-block ratios, during one forward pass of the whole network under ``no_grad``. The hooks
 are removed in ``finally``, the work holds the model's lock
-(:func:`~resnet_viz.analysis.cam.model_lock`: Grad-CAM and this never hook the same model at
+(:func:`~resnet_viz.runtime.locks.model_lock`: Grad-CAM and this never hook the same model at
 once), and each hook records only calls made by the thread that registered it, so another
 session's forward pass on the same shared model can never leak into the result. The model's
 parameters, buffers, mode and hooks are left as they were.
@@ -35,7 +35,7 @@ from ..core.build import ResidualBlock, ResNet
 from ..core.spec import SpecError
 from ..core.split import LayerNameError
 from ..core.summary import summarize
-from .cam import model_lock
+from ..runtime.locks import model_lock
 
 
 @dataclass(frozen=True, eq=False)

@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 
 from ..analysis.anatomy import BlockAnatomy, block_anatomy, block_names
-from ..analysis.cam import CamResult, grad_cam, overlay
+from ..analysis.cam import CamResult, grad_cam
 from ..core.layout import parameter_count
 from ..core.spec import BYTES_PER_FLOAT32
 from ..core.split import layer_label
@@ -18,11 +18,20 @@ from ..core.summary import summarize
 from ..data.images import load_image
 from ..data.samples import bundled_samples
 from ..present import lab2_charts
+from ..present.heatmaps import overlay
 from ..present.lab2_reading import anatomy_reading
 from ..runtime.memory import memory_budget_bytes, refuse_over_budget
 from ..runtime.workload import heavy_work_slot
 from ..weights import IMAGENET_MODELS, LoadedModel
-from .grad_cam import DEMO, IMAGE_TYPES, MAX_IMAGE_MB, model_label
+from .checkpoint import opened_checkpoint
+from .grad_cam import (
+    DEMO,
+    IMAGE_TYPES,
+    MAX_IMAGE_MB,
+    loaded_from_opened,
+    model_label,
+    shared_model,
+)
 from .lecture import show_chart
 
 BIND = "query-params"
@@ -36,8 +45,26 @@ class AnatomySettings:
     channels: int
 
 
+OPENED = "opened"
+
+
 def model_control() -> str:
-    return st.selectbox("Model", MODEL_KEYS, format_func=model_label, key="an_model", bind=BIND)
+    """The model: the demo, an ImageNet network, or the checkpoint this session opened."""
+    opened = opened_checkpoint()
+    keys = [*MODEL_KEYS, OPENED] if opened is not None else MODEL_KEYS
+
+    def label(key: str) -> str:
+        return f"Your checkpoint: {opened.label}" if key == OPENED else model_label(key)
+
+    return st.selectbox("Model", keys, format_func=label, key="an_model", bind=BIND)
+
+
+def load_model(key: str) -> LoadedModel:
+    """The chosen model (a shared one, or this session's opened checkpoint)."""
+    opened = opened_checkpoint()
+    if key == OPENED and opened is not None:
+        return loaded_from_opened(opened)
+    return shared_model(key)
 
 
 def anatomy_controls(loaded: LoadedModel) -> AnatomySettings:

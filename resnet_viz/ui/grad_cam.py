@@ -146,7 +146,7 @@ def checkpoint_controls() -> LoadedModel | None:
         if opened is None:
             st.info("Upload a checkpoint to explain its predictions.", icon=":material/upload:")
             return None
-        return _from_opened(opened)
+        return loaded_from_opened(opened)
     classes = st.number_input(
         "Classes in its fc layer",
         min_value=1,
@@ -169,7 +169,7 @@ def checkpoint_controls() -> LoadedModel | None:
     return _session_checkpoint(hashlib.sha256(data).hexdigest(), arch, spec, data, upload.name)
 
 
-def _from_opened(opened: OpenedCheckpoint) -> LoadedModel:
+def loaded_from_opened(opened: OpenedCheckpoint) -> LoadedModel:
     """The session's opened checkpoint as a model source: ImageNet class names and preprocessing
     when it is a torchvision network with 1000 classes, numbered classes otherwise."""
     spec = opened.reading.spec
