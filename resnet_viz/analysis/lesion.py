@@ -45,7 +45,6 @@ where the shapes would take many minutes. Measured results: ``docs/experiments.m
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,6 +57,7 @@ from ..assets import ASSETS_DIR
 from ..core.build import ResidualBlock
 from ..data.digits import DIGITS_CLASSES, load_digits
 from ..training.loop import intra_op_threads
+from .copies import private_eval_copy
 
 #: Images per forward pass.
 CHUNK = 512
@@ -141,29 +141,10 @@ def lesionable_blocks(model: nn.Module, x: torch.Tensor) -> list[str]:
     return _same_shape_blocks(_private_copy(model), x[:1])
 
 
-#: Per-module hook registries (torch.nn.Module attributes) cleared on the private copy.
-_HOOK_DICTS = (
-    "_forward_hooks",
-    "_forward_hooks_with_kwargs",
-    "_forward_hooks_always_called",
-    "_forward_pre_hooks",
-    "_forward_pre_hooks_with_kwargs",
-    "_backward_hooks",
-    "_backward_pre_hooks",
-)
-
-
 def _private_copy(model: nn.Module) -> nn.Module:
     """A deep copy in eval mode without the hooks someone may have registered on ``model``
-    (deepcopy copies them: a Grad-CAM hook of another session would otherwise fire, or
-    record, during the study)."""
-    work = copy.deepcopy(model).eval()
-    for module in work.modules():
-        for attr in _HOOK_DICTS:
-            registry = getattr(module, attr, None)
-            if registry is not None:
-                registry.clear()
-    return work
+    (a Grad-CAM hook of another session would otherwise fire, or record, during the study)."""
+    return private_eval_copy(model, frozen=False)
 
 
 def _same_shape_blocks(work: nn.Module, x: torch.Tensor) -> list[str]:
