@@ -9,7 +9,7 @@ lesions), ``data``, ``weights``, ``training``, ``present`` (charts, tables, diag
 ``runtime`` (devices, heavy-work slots, locks) and ``ui`` (the only Streamlit code).
 """
 
-from .analysis.cam import CamResult, grad_cam
+from .analysis.cam import CAM_METHODS, CamResult, grad_cam
 from .analysis.degradation import degradation_curves
 from .analysis.gradients import GradientReport, GradientSnapshot, gradient_norms
 from .analysis.lesion import lesion_study
@@ -20,6 +20,7 @@ from .core.summary import summarize
 from .data.images import ImageError, load_image
 
 __all__ = [
+    "CAM_METHODS",
     "CamResult",
     "GradientReport",
     "GradientSnapshot",
