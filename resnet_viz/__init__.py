@@ -11,6 +11,7 @@ lesions), ``data``, ``weights``, ``training``, ``present`` (charts, tables, diag
 
 from .analysis.cam import CAM_METHODS, CamResult, grad_cam
 from .analysis.degradation import degradation_curves
+from .analysis.faithfulness import Faithfulness, faithfulness
 from .analysis.gradients import GradientReport, GradientSnapshot, gradient_norms
 from .analysis.lesion import lesion_study
 from .core.build import build_model
@@ -22,6 +23,7 @@ from .data.images import ImageError, load_image
 __all__ = [
     "CAM_METHODS",
     "CamResult",
+    "Faithfulness",
     "GradientReport",
     "GradientSnapshot",
     "ImageError",
@@ -29,6 +31,7 @@ __all__ = [
     "SpecError",
     "build_model",
     "degradation_curves",
+    "faithfulness",
     "grad_cam",
     "gradient_norms",
     "lesion_study",
