@@ -14,6 +14,7 @@ from .analysis.degradation import degradation_curves
 from .analysis.faithfulness import Faithfulness, faithfulness
 from .analysis.gradients import GradientReport, GradientSnapshot, gradient_norms
 from .analysis.lesion import lesion_study
+from .analysis.sanity import SanityCheck, sanity_check
 from .core.build import build_model
 from .core.presets import preset, spec_for_depth
 from .core.spec import ResNetSpec, SpecError
@@ -28,6 +29,7 @@ __all__ = [
     "GradientSnapshot",
     "ImageError",
     "ResNetSpec",
+    "SanityCheck",
     "SpecError",
     "build_model",
     "degradation_curves",
@@ -37,6 +39,7 @@ __all__ = [
     "lesion_study",
     "load_image",
     "preset",
+    "sanity_check",
     "spec_for_depth",
     "summarize",
 ]
