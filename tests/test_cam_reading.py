@@ -56,6 +56,11 @@ def test_the_most_faithful_map_is_named_with_the_margin():
     )  # fmt: skip
     assert "against -0.20 for the same map inverted" in alone
     assert "no better than chance" in alone
+    tie = faithfulness_sentence(
+        {"gradcam": curves(0.2, 0.8), "eigencam": curves(0.204, 0.8)},
+        {"random": curves(0.4, 0.5), "inverted": curves(0.6, 0.4)}, "dog",
+    )  # fmt: skip
+    assert "0.60 for Eigen-CAM, the next best: a tie on this image, within 0.01" in tie
 
 
 def test_the_sanity_sentence_states_the_principle_and_the_numbers():

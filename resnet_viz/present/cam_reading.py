@@ -41,6 +41,10 @@ def blank_map_message(result: CamResult, class_name: str, last_layer: str) -> st
     )
 
 
+#: Two maps whose insertion-minus-deletion AUCs differ by less than this are called a tie.
+TIE = 0.01
+
+
 def combined_score(curves: Faithfulness) -> float:
     """Insertion AUC minus deletion AUC: high when the map's top pixels both carry the class
     (putting them back restores it) and are needed (removing them destroys it)."""
@@ -60,10 +64,15 @@ def faithfulness_sentence(
     score = combined_score(best)
     if len(ranked) > 1:
         second_name, second = ranked[1]
-        other = (
-            f"{combined_score(second):.2f} for {METHOD_LABELS.get(second_name, second_name)}, "
-            "the next best"
-        )
+        second_label = METHOD_LABELS.get(second_name, second_name)
+        margin = score - combined_score(second)
+        if margin < TIE:
+            other = (
+                f"{combined_score(second):.2f} for {second_label}, the next best: a tie on "
+                f"this image, within {TIE}"
+            )
+        else:
+            other = f"{combined_score(second):.2f} for {second_label}, the next best"
     else:
         other = f"{combined_score(references['inverted']):.2f} for the same map inverted"
     random = combined_score(references["random"])
