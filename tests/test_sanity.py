@@ -88,6 +88,18 @@ def test_the_same_seed_gives_the_same_steps():
         assert s.rank_correlation == t.rank_correlation
 
 
+def test_it_works_under_inference_mode_and_no_grad():
+    model = tiny_model("cifar")
+    x = image_for(model.spec)
+    expected = sanity_check(model, x)
+    for manager in (torch.inference_mode, torch.no_grad):
+        with manager():
+            result = sanity_check(model, x.clone())
+        assert [s.rank_correlation for s in result.steps] == [
+            s.rank_correlation for s in expected.steps
+        ]
+
+
 def test_bad_arguments_are_refused_before_any_work():
     model = tiny_model("cifar")
     with pytest.raises(ValueError, match="Unknown CAM method"):

@@ -116,14 +116,16 @@ def sanity_check(
     total = 1 + len(units)
     if progress is not None:
         progress(1, total)
-    private = _private_copy(model)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        fresh = build_model(spec)
+    with torch.inference_mode(False):  # a copy made in inference mode could not be explained
+        private = _private_copy(model)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            fresh = build_model(spec)
     fresh_state = fresh.state_dict()
     steps = []
     for depth, (unit, label, prefixes) in enumerate(units, start=1):
-        _reinitialise(private, fresh_state, prefixes)
+        with torch.inference_mode(False):
+            _reinitialise(private, fresh_state, prefixes)
         result = grad_cam(
             private, image, target_layer=original.layer,
             target_class=original.target_class, method=method,
