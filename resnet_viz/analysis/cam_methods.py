@@ -33,7 +33,8 @@ differences in *how* (not *what*) is computed, both faster and numerically the s
 - Score-CAM skips the channels whose upsampled map is exactly constant: the library's min-max
   turns them into a mask of exact zeros, so their masked inputs are all the same (zero) image,
   scored once here instead of once per channel. It also builds the masked inputs one batch at
-  a time (the library materialises all K of them: 1.2 GB for ResNet-50's layer4 at 224 px).
+  a time (the library materialises all K of them: 1.2 GB for ResNet-50's layer4 at 224 px),
+  and on the CPU feeds them to the network in channels-last memory order (about 10 % faster).
 
 No function here touches a model's parameters, registers a hook or calls ``backward``; the
 caller holds the model's lock (:func:`resnet_viz.runtime.locks.model_lock`). This module does
@@ -43,6 +44,7 @@ not import streamlit.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -252,7 +254,7 @@ def scorecam_weights(
         done = 0
         if bool(constant.any()):
             zero_mask = torch.zeros((1, 1, *size), dtype=image.dtype, device=image.device)
-            scores[constant] = model(image * zero_mask)[0, target].float()
+            scores[constant] = model(_layout(image * zero_mask))[0, target].float()
             done = int(constant.sum())
             _report(progress, done, channels)
         for start in range(0, len(varying), batch):
@@ -260,10 +262,19 @@ def scorecam_weights(
             up = _upsample(activation[:, index], size)[0]  # (b, H, W)
             low, high = lows[index, None, None], highs[index, None, None]
             masks = (up - low) / (high - low + SCORECAM_EPS)
-            scores[index] = model(image * masks[:, None])[:, target].float()
+            scores[index] = model(_layout(image * masks[:, None]))[:, target].float()
             done += len(index)
             _report(progress, done, channels)
     return torch.softmax(scores, dim=0).to(activation.dtype)
+
+
+def _layout(batch: torch.Tensor) -> torch.Tensor:
+    """The masked images in channels-last memory order on the CPU, where oneDNN's convolutions
+    run about 10 % faster on it (ResNet-18 at 112 px, batch 16: 10.5 against 11.4 ms per
+    image); the values agree to float rounding. Other devices keep their order."""
+    if batch.device.type != "cpu":
+        return batch
+    return batch.contiguous(memory_format=torch.channels_last)
 
 
 def _upsample(activation: torch.Tensor, size: tuple[int, ...]) -> torch.Tensor:
@@ -418,13 +429,22 @@ def estimate_memory_bytes(
     return base + batch * (output + 3 * tail_largest)
 
 
+@functools.cache
+def _thread_pools():
+    """threadpoolctl's view of the loaded BLAS libraries (found once: 5 ms), or None."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController()
+
+
 def _one_blas_thread():
     """One BLAS thread for the block, if threadpoolctl is there to set it; else nothing."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
+    pools = _thread_pools()
+    if pools is None:
         return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
+    return pools.limit(limits=1, user_api="blas")
 
 
 def _batch_size(batch_size: int | None, method: str) -> int:
