@@ -19,8 +19,12 @@ Contenders, per method:
   ``targets=[ClassifierOutputTarget(...)]``), on its own deep copy of the model (it hooks the
   model and calls ``.backward()``). Its tqdm progress bars are silenced.
 
-Timing: a warm-up call each, then rounds in which every contender runs once in rotating order
-(a load spike from other jobs hits them all alike). Printed per contender: the median, its
+Timing: two warm-up calls each, then rounds in which every contender runs once, in an order
+shuffled anew every round (seeded): a load spike from other jobs hits them all alike, and no
+contender always follows the same one. (A fixed rotation put the floor right after
+pytorch-grad-cam's Eigen-CAM in most rounds; numpy's OpenBLAS threads, still spinning after
+its SVD, then took a core from the floor's forward pass: 108 ms instead of 61 ms with two
+threads.) Printed per contender: the median, its
 ratio to pytorch-grad-cam's median and to the floor's, and the median per-round (paired) ratio
 to the floor. Goals: the gradient methods at most ~1.3 x the floor; no method slower than
 pytorch-grad-cam.
@@ -34,12 +38,13 @@ import copy
 import io
 import os
 import platform
+import random
 import statistics
+import time
 from collections.abc import Callable, Sequence
 
 import torch
 
-from bench.cam_bench import interleaved
 from resnet_viz import build_model, grad_cam, preset
 from resnet_viz.analysis.cam_methods import CAM_METHODS, METHOD_LABELS, PER_CHANNEL_METHODS
 
@@ -87,6 +92,23 @@ def contenders(model, x, methods: Sequence[str]) -> dict[str, Callable[[], objec
         fns[f"ours {method}"] = ours
         fns[f"lib {method}"] = theirs
     return fns
+
+
+def shuffled_rounds(fns: dict[str, Callable[[], object]], runs: int) -> dict[str, list[float]]:
+    """Per contender, ``runs`` wall-clock times in seconds, each round in a new random order."""
+    for fn in fns.values():  # warm-up: allocator, oneDNN primitive caches, lazy imports
+        fn()
+        fn()
+    names = list(fns)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    order = random.Random(0)
+    for _ in range(runs):
+        order.shuffle(names)
+        for name in names:
+            start = time.perf_counter()
+            fns[name]()
+            times[name].append(time.perf_counter() - start)
+    return times
 
 
 def report(times: dict[str, list[float]], methods: Sequence[str]) -> None:
@@ -142,14 +164,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.only != "per-channel":
         methods = [m for m in CAM_METHODS if m not in PER_CHANNEL_METHODS]
         model, x = setting("resnet50", 224, args.threads, args.runs)
-        report(interleaved(contenders(model, x, methods), args.runs), methods)
+        report(shuffled_rounds(contenders(model, x, methods), args.runs), methods)
     if args.only != "gradient":
         methods = list(PER_CHANNEL_METHODS)
         name, side = args.per_channel_preset, args.per_channel_side
         model, x = setting(name, side, args.threads, args.per_channel_runs)
         dead, channels = dead_channels(model, x)
         print(f"{dead} of {channels} {LAYER} channels are zero everywhere on this image")
-        report(interleaved(contenders(model, x, methods), args.per_channel_runs), methods)
+        report(shuffled_rounds(contenders(model, x, methods), args.per_channel_runs), methods)
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
     return 0
 

@@ -160,3 +160,45 @@ def test_lecture_mode_sizes_the_new_charts():
     figure = charts(at)[-1]
     assert figure["layout"]["height"] == int(420 * 1.25)
     assert figure["layout"]["font"]["size"] == 18
+
+
+@pytest.mark.slow
+def test_the_workbench_on_an_imagenet_model_and_an_uploaded_checkpoint(tmp_path, monkeypatch):
+    """The two other model sources: torchvision's ResNet-18 from a local torch cache (random
+    weights, saved where the page looks) and the same weights uploaded as a 10-class
+    checkpoint; two methods, the faithfulness curves and the sanity check on each."""
+    import io
+
+    import torch
+    import torchvision
+
+    from resnet_viz.weights import weights_path
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    path = weights_path("resnet18")
+    path.parent.mkdir(parents=True)
+    torch.manual_seed(0)
+    torch.save(torchvision.models.resnet18().state_dict(), path)
+    at = open_cam(model="ResNet-18, ImageNet (weights cached)", methods=["Grad-CAM", "HiResCAM"])
+    at.multiselect(key="samples_photo").set_value(["chelsea (photo)"])
+    at = click(at.run(), "Measure faithfulness")
+    at = click(at, "Run the sanity check")
+    assert_clean(at)
+    assert not at.error
+    texts = image_captions(at)
+    assert any(t.startswith("HiResCAM: ") and t.endswith("7×7 map") for t in texts)
+    assert len(charts(at)[-1]["data"][0]["x"]) == 2 + 8  # fc, eight blocks, stem
+    assert "Most faithful on this image:" in " ".join(m.value for m in at.markdown)
+
+    buffer = io.BytesIO()
+    torch.save(torchvision.models.resnet18(num_classes=10).state_dict(), buffer)
+    at = open_cam(model="Upload a checkpoint…", methods=["LayerCAM"])
+    at.selectbox(key="ckpt_arch").set_value("resnet18")
+    at.number_input(key="ckpt_classes").set_value(10)
+    at.file_uploader(key="ckpt_file").upload("finetuned.pt", buffer.getvalue())
+    at.run().multiselect(key="samples_photo").set_value(["coffee (photo)"])
+    at = click(at.run(), "Run the sanity check (LayerCAM)")
+    assert_clean(at)
+    assert not at.error
+    assert any(t.startswith("LayerCAM at layer4 (7×7 map, ") for t in image_captions(at))
+    assert SANITY_PRINCIPLE in " ".join(m.value for m in at.markdown)
