@@ -1,16 +1,21 @@
-"""Grad-CAM: where a ResNet looks in an uploaded image (Selvaraju et al. 2017)."""
+"""Grad-CAM and its relatives: where a ResNet looks in an image, how faithful each map is, and
+whether it survives a sanity check (Selvaraju et al. 2017; Adebayo et al. 2018)."""
 
 import streamlit as st
 
+from resnet_viz.ui import attention
 from resnet_viz.ui import grad_cam as cam
 from resnet_viz.ui.common import require_app_shell, shown_errors
 
 require_app_shell()
+link = attention.link_values()  # before any widget: bound widgets drop invalid values
 st.title("Grad-CAM: where does the network look?")
 st.markdown(
     "Grad-CAM (Selvaraju et al. 2017) weighs a layer's feature maps by how much each one "
     "raises the class score (the gradient, averaged over positions), sums them and keeps the "
-    "positive part: a heatmap of the evidence for that class."
+    "positive part: a heatmap of the evidence for that class. Pick other methods in the "
+    "sidebar to compare them, then ask how faithful each map is and whether it survives the "
+    "sanity check."
 )
 
 with st.sidebar:
@@ -25,10 +30,12 @@ with st.sidebar:
         st.caption(f"Using the {loaded.source}.")
         st.header("Explanation")
         settings = cam.cam_controls(loaded)
+        workbench = attention.workbench_controls()
 
 if loaded is None:
     st.stop()
 
+attention.url_messages(loaded, link)
 images = cam.image_inputs(loaded)
 if not images:
     st.info("Upload an image or pick a bundled sample to see its Grad-CAM.")
@@ -36,4 +43,4 @@ for name, data in images:
     with st.container(border=True, key=cam.container_key(data)):
         st.subheader(name)
         with shown_errors(f"explaining {name}"):
-            cam.explain_image(name, data, loaded, settings)
+            cam.explain_image(name, data, loaded, settings, workbench)

@@ -16,8 +16,13 @@ from typing import TYPE_CHECKING
 #: ``from resnet_viz import summarize`` costs no torch import: the analytic core and the
 #: architecture pages never need torch, and importing it takes seconds on a cold server.
 _EXPORTS = {
+    "CAM_METHODS": ".analysis.cam",
     "CamResult": ".analysis.cam",
     "grad_cam": ".analysis.cam",
+    "Faithfulness": ".analysis.faithfulness",
+    "faithfulness": ".analysis.faithfulness",
+    "SanityCheck": ".analysis.sanity",
+    "sanity_check": ".analysis.sanity",
     "degradation_curves": ".analysis.degradation",
     "GradientReport": ".analysis.gradients",
     "GradientSnapshot": ".analysis.gradients",
@@ -48,10 +53,12 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static checkers and IDEs see the names as ordinary imports
-    from .analysis.cam import CamResult, grad_cam
+    from .analysis.cam import CAM_METHODS, CamResult, grad_cam
     from .analysis.degradation import degradation_curves
+    from .analysis.faithfulness import Faithfulness, faithfulness
     from .analysis.gradients import GradientReport, GradientSnapshot, gradient_norms
     from .analysis.lesion import lesion_study
+    from .analysis.sanity import SanityCheck, sanity_check
     from .core.build import build_model
     from .core.presets import preset, spec_for_depth
     from .core.spec import ResNetSpec, SpecError
@@ -60,19 +67,24 @@ if TYPE_CHECKING:  # static checkers and IDEs see the names as ordinary imports
     from .errors import ImageError
 
 __all__ = [
+    "CAM_METHODS",
     "CamResult",
+    "Faithfulness",
     "GradientReport",
     "GradientSnapshot",
     "ImageError",
     "ResNetSpec",
+    "SanityCheck",
     "SpecError",
     "build_model",
     "degradation_curves",
+    "faithfulness",
     "grad_cam",
     "gradient_norms",
     "lesion_study",
     "load_image",
     "preset",
+    "sanity_check",
     "spec_for_depth",
     "summarize",
 ]

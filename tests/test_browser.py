@@ -163,3 +163,40 @@ def test_timm_model_opened_from_a_checkpoint(live_server, page, screenshots, tmp
     page.locator("[data-testid='stGraphVizChart'] svg").first.wait_for(timeout=30_000)
     wait_until_idle(page)
     full_screenshot(page, screenshots / "architecture-checkpoint-timm.png")
+
+
+def element_screenshot(page, locator, path) -> None:
+    """A screenshot of one element, scrolled into view (Streamlit scrolls its own container)."""
+    locator.scroll_into_view_if_needed()
+    page.wait_for_timeout(800)
+    locator.screenshot(path=path)
+
+
+def test_attention_workbench(live_server, page, screenshots):
+    """Three methods side by side, then faithfulness and the sanity check on the first image."""
+    page.set_viewport_size({"width": 1400, "height": 1100})
+    methods = "&".join(f"methods={m}" for m in ("Grad-CAM", "LayerCAM", "Score-CAM", "Eigen-CAM"))
+    page.goto(f"{live_server.url}/grad_cam?{methods}")
+    wait_until_idle(page, timeout_ms=180_000)
+    section = page.locator("[class*='st-key-cam-']").first
+    expect(section.get_by_text("LayerCAM: ", exact=False).first).to_be_visible(timeout=180_000)
+    grid = section.get_by_test_id("stHorizontalBlock").filter(has_text="Score-CAM: ").first
+    element_screenshot(page, grid, screenshots / "attention-methods.png")
+
+    section.get_by_role("button", name="Measure faithfulness").click()
+    wait_until_idle(page, timeout_ms=180_000)
+    expect(section.get_by_text("Most faithful on this image")).to_be_visible(timeout=180_000)
+    chart = section.get_by_test_id("stPlotlyChart").nth(1)
+    chart.locator(".main-svg").first.wait_for(timeout=30_000)
+    element_screenshot(page, chart, screenshots / "attention-faithfulness.png")
+
+    section.get_by_role("button", name="Run the sanity check").click()
+    wait_until_idle(page, timeout_ms=180_000)
+    expect(section.get_by_text("is not explaining the model")).to_be_visible(timeout=180_000)
+    chart = section.get_by_test_id("stPlotlyChart").nth(2)
+    chart.locator(".main-svg").first.wait_for(timeout=30_000)
+    element_screenshot(page, chart, screenshots / "attention-sanity.png")
+
+    section.get_by_text("What does one cell of the map see?").click()
+    page.wait_for_timeout(1000)
+    full_screenshot(page, screenshots / "attention-page.png")

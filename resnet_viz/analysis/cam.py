@@ -65,23 +65,28 @@ inference mode for its duration (``torch.inference_mode(False)``) and copies an
 inference-mode input into a normal tensor. Calls inside ``torch.no_grad()`` work: gradient
 recording is switched on locally.
 
+Other methods. ``method=`` picks one of eight class activation maps
+(:data:`resnet_viz.analysis.cam_methods.CAM_METHODS`): the four other gradient methods
+(Grad-CAM++, XGrad-CAM, HiResCAM, LayerCAM) reuse the activation and gradient of this same
+path and only weigh them differently; Score-CAM and Ablation-CAM run the network (or the part
+after the layer) once per channel, in batches; Eigen-CAM needs only the activation, from a
+``no_grad`` forward. :mod:`resnet_viz.analysis.cam_methods` holds the formulas and their papers.
+
 The pictures (coloured heatmaps, overlays) are drawn by :mod:`resnet_viz.present.heatmaps`.
 This module does not import streamlit.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
-from torch import nn
 
-from ..core.build import ResNet, build_model
+from ..core.build import ResNet
 from ..core.split import (
     LayerNameError,
     forward_steps,
@@ -92,8 +97,21 @@ from ..core.split import (
 )
 from ..runtime.device import run_with_cpu_fallback
 from ..runtime.locks import model_lock
+from . import cam_methods
+from .cam_methods import CAM_METHODS, GRADIENT_METHODS, check_method
+from .model_checks import as_normal_tensor as _as_normal_tensor
+from .model_checks import check_class as _check_class
+from .model_checks import check_device as _check_device
+from .model_checks import check_eval_mode as _check_eval_mode
+from .model_checks import check_image as _check_image
+from .model_checks import check_top_k as _check_top_k
+from .model_checks import cpu_copy as _cpu_copy
+from .model_checks import model_device as _model_device
+from .model_checks import model_dtype as _model_dtype
+from .model_checks import spec_of as _spec_of
 
 __all__ = [
+    "CAM_METHODS",
     "CamResult",
     "LayerNameError",
     "grad_cam",
@@ -107,7 +125,7 @@ DEFAULT_TOP_K = 5
 
 @dataclass(frozen=True, eq=False)
 class CamResult:
-    """One Grad-CAM map and the prediction it explains.
+    """One class activation map (Grad-CAM or another method) and the prediction it explains.
 
     Attributes:
         heatmap: float32 array of the input's H x W, in [0, 1]: the ReLU'd map upsampled
@@ -123,6 +141,9 @@ class CamResult:
         device: where it ran (``"cpu"``, ``"cuda:0"``).
         fell_back_to_cpu: True when the accelerator ran out of memory and a CPU copy of the
             model produced the result (the page says so).
+        method: which map (one of :data:`CAM_METHODS`, ``"gradcam"`` by default).
+        counterfactual: True for a counterfactual map (the negated gradient: evidence against
+            the class, Selvaraju et al. 2017 Sec. 5).
     """
 
     heatmap: np.ndarray
@@ -132,6 +153,18 @@ class CamResult:
     layer: str
     device: str
     fell_back_to_cpu: bool = False
+    method: str = "gradcam"
+    counterfactual: bool = False
+
+    @property
+    def blank(self) -> bool:
+        """True when the map shows no positive evidence at all: the weighted sum was <= 0 at
+        every position, so the ReLU left nothing (``raw`` and ``heatmap`` are all zeros).
+
+        Common at early layers (their features are not yet about the class), for a class the
+        model finds no evidence for, and for counterfactual maps of a confident prediction.
+        It says nothing about where the model looks; a later layer or another class will."""
+        return not bool((self.raw > 0).any())
 
 
 # --------------------------------------------------------------------------------------------
@@ -145,10 +178,15 @@ def grad_cam(
     *,
     target_layer: str | None = None,
     target_class: int | None = None,
+    method: str = "gradcam",
+    counterfactual: bool = False,
     device: torch.device | str | None = None,
     top_k: int = DEFAULT_TOP_K,
+    batch_size: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> CamResult:
-    """Grad-CAM of ``target_class`` at ``target_layer`` for one preprocessed image.
+    """The class activation map of ``target_class`` at ``target_layer`` for one preprocessed
+    image: Grad-CAM by default, or any of :data:`CAM_METHODS`.
 
     Args:
         model: a :func:`resnet_viz.build_model` network, in eval mode; left exactly as found.
@@ -157,20 +195,30 @@ def grad_cam(
         target_layer: a stage (``"layer3"``) or block (``"layer2.1"``) from
             :func:`target_layers`; ``None`` means the last stage (``"layer4"`` in the ImageNet
             networks, ``"layer3"`` in the CIFAR ones), the paper's choice.
-        target_class: the class to explain; ``None`` explains the top-1 prediction.
+        target_class: the class to explain; ``None`` explains the top-1 prediction
+            (Eigen-CAM's map does not depend on it).
+        method: one of :data:`CAM_METHODS` (see :mod:`resnet_viz.analysis.cam_methods`).
+        counterfactual: negate the gradient (gradient methods only): the map of the evidence
+            against the class (Selvaraju et al. 2017, Sec. 5).
         device: ``None`` runs where the model lives. Naming another device is an error: the
             shared model is never moved (move it once, when it is loaded).
         top_k: how many ``(class, probability)`` pairs to return.
+        batch_size: images (Score-CAM) or activations (Ablation-CAM) per forward pass;
+            ``None`` for the defaults. Ignored by the other methods.
+        progress: ``progress(done, total)`` after each batch of Score-CAM or Ablation-CAM
+            (channels done out of the layer's channels).
 
     Returns:
         A :class:`CamResult`; ``heatmap`` has the image's H x W.
 
     Raises:
         LayerNameError: unknown ``target_layer``.
-        ValueError: a malformed image, class index, ``top_k`` or device.
+        ValueError: a malformed image, class index, ``top_k``, device or method, or a
+            counterfactual asked of a method without gradients.
     """
     layer = target_layer if target_layer is not None else _stage_names(model)[-1]
-    return _run(model, image, (layer,), target_class, device, top_k)[0]
+    options = _Options(method, counterfactual, batch_size, progress)
+    return _run(model, image, (layer,), target_class, device, top_k, options)[0]
 
 
 def grad_cam_strip(
@@ -179,6 +227,8 @@ def grad_cam_strip(
     layers: Sequence[str] | None = None,
     target_class: int | None = None,
     *,
+    method: str = "gradcam",
+    counterfactual: bool = False,
     device: torch.device | str | None = None,
     top_k: int = DEFAULT_TOP_K,
 ) -> list[CamResult]:
@@ -188,14 +238,27 @@ def grad_cam_strip(
     The same computation as :func:`grad_cam`, for all the layers at once: one forward pass
     (without autograd up to the earliest requested layer) and one ``torch.autograd.grad`` call
     over all the requested activations. The results equal separate :func:`grad_cam` calls, for
-    about the cost of one :func:`grad_cam` call at the earliest requested layer.
+    about the cost of one :func:`grad_cam` call at the earliest requested layer. The other
+    gradient methods share that single pass too; Score-CAM, Ablation-CAM and Eigen-CAM share
+    the forward pass and then work layer by layer.
 
     Returns one :class:`CamResult` per requested layer, in the order given.
     """
     names = tuple(layers) if layers is not None else _stage_names(model)
     if not names:
         raise ValueError("Give at least one layer for the Grad-CAM strip.")
-    return _run(model, image, names, target_class, device, top_k)
+    options = _Options(method, counterfactual, None, None)
+    return _run(model, image, names, target_class, device, top_k, options)
+
+
+@dataclass(frozen=True)
+class _Options:
+    """What to compute besides the layers and the class."""
+
+    method: str = "gradcam"
+    counterfactual: bool = False
+    batch_size: int | None = None
+    progress: Callable[[int, int], None] | None = None
 
 
 def _stage_names(model: ResNet) -> tuple[str, ...]:
@@ -209,8 +272,10 @@ def _run(
     target_class: int | None,
     device: torch.device | str | None,
     top_k: int,
+    options: _Options,
 ) -> list[CamResult]:
     """Validate, pick the device, leave inference mode, and run with the OOM fallback."""
+    check_method(options.method, options.counterfactual)
     spec = _spec_of(model)
     _check_eval_mode(model)
     for name in layers:
@@ -223,7 +288,7 @@ def _run(
 
     def work(where: torch.device) -> list[CamResult]:
         net = model if where == home else _cpu_copy(model)
-        return _attempt(net, image, where, layers, target_class, k)
+        return _attempt(net, image, where, layers, target_class, k, options)
 
     done = run_with_cpu_fallback(work, home)
     where = {"device": str(done.device), "fell_back_to_cpu": done.fell_back}
@@ -237,17 +302,30 @@ def _attempt(
     layers: tuple[str, ...],
     target: int | None,
     k: int,
+    options: _Options = _Options(),
 ) -> list[CamResult]:
     """One try on one device, holding the model's lock, outside inference mode."""
     with model_lock(model), torch.inference_mode(False):
         x = _as_normal_tensor(image).to(where, _model_dtype(model))
-        return _grad_cams(model, x, layers, target, k)
+        if options.method in GRADIENT_METHODS:
+            maps, logits, chosen = _gradient_maps(model, x, layers, target, options)
+        else:
+            maps, logits, chosen = _forward_maps(model, x, layers, target, options)
+        return [
+            _result(maps[step_index(model, name)], x, logits, chosen, name, k, options)
+            for name in layers
+        ]
 
 
-def _grad_cams(
-    model: ResNet, image: torch.Tensor, layers: tuple[str, ...], target: int | None, k: int
-) -> list[CamResult]:
-    """Grad-CAM at every layer in ``layers`` from one forward pass and one ``autograd.grad``.
+def _gradient_maps(
+    model: ResNet,
+    image: torch.Tensor,
+    layers: tuple[str, ...],
+    target: int | None,
+    options: _Options,
+) -> tuple[dict[int, torch.Tensor], torch.Tensor, int]:
+    """A gradient method's map at every layer in ``layers`` from one forward pass and one
+    ``autograd.grad``, keyed by step index, with the logits and the explained class.
 
     The steps up to the earliest requested layer run under ``no_grad``; from its output (made
     a leaf that requires a gradient) the remaining steps record one graph, and the output of
@@ -271,21 +349,57 @@ def _grad_cams(
         activations = [kept[i] for i in wanted]
         gradients = torch.autograd.grad(logits[0, chosen], activations)
     maps = {
-        i: _weigh(a.detach(), g) for i, a, g in zip(wanted, activations, gradients, strict=True)
+        i: cam_methods.gradient_map(
+            options.method, a.detach(), g, counterfactual=options.counterfactual
+        )
+        for i, a, g in zip(wanted, activations, gradients, strict=True)
     }
-    logits = logits.detach()
-    return [
-        _result(maps[step_index(model, name)], image, logits, chosen, name, k) for name in layers
-    ]
+    return maps, logits.detach(), chosen
 
 
-def _weigh(activation: torch.Tensor, gradient: torch.Tensor) -> torch.Tensor:
-    """ReLU(sum_k alpha_k A^k), alpha_k the spatial mean of the gradient (a (1, 1, h, w) map).
-
-    The operations and their order are those of captum's LayerGradCam.attribute, so the
-    tests' captum oracle agrees to rounding."""
-    alpha = torch.mean(gradient, dim=(2, 3), keepdim=True)
-    return F.relu(torch.sum(alpha * activation, dim=1, keepdim=True))
+def _forward_maps(
+    model: ResNet,
+    image: torch.Tensor,
+    layers: tuple[str, ...],
+    target: int | None,
+    options: _Options,
+) -> tuple[dict[int, torch.Tensor], torch.Tensor, int]:
+    """Score-CAM, Ablation-CAM or Eigen-CAM at every layer in ``layers``: one ``no_grad``
+    forward keeps the activations and gives the logits; then each layer's channel weights
+    (Score-CAM: the whole network on masked images; Ablation-CAM: the steps after the layer
+    on ablated activations) or its principal projection (Eigen-CAM)."""
+    steps = forward_steps(model)
+    wanted = sorted({step_index(model, name) for name in layers})
+    kept = {}
+    with torch.no_grad():
+        x = image
+        for i, (_, step) in enumerate(steps):
+            x = step(x)
+            if i in wanted:
+                kept[i] = x
+    logits = x
+    chosen = int(logits[0].argmax()) if target is None else target
+    maps = {}
+    for i in wanted:
+        activation = kept[i]
+        if options.method == "eigencam":
+            maps[i] = cam_methods.eigencam(activation)
+            continue
+        if options.method == "scorecam":
+            weights = cam_methods.scorecam_weights(
+                lambda batch: run_steps(steps, batch), image, activation, chosen,
+                batch_size=options.batch_size, progress=options.progress,
+            )  # fmt: skip
+        else:
+            tail = steps[i + 1 :]
+            weights = cam_methods.ablationcam_weights(
+                lambda batch, tail=tail: run_steps(tail, batch), activation,
+                float(logits[0, chosen]), chosen,
+                batch_size=options.batch_size, progress=options.progress,
+            )  # fmt: skip
+        weighted = torch.sum(weights[None, :, None, None] * activation, dim=1, keepdim=True)
+        maps[i] = F.relu(weighted)
+    return maps, logits, chosen
 
 
 def _result(
@@ -295,6 +409,7 @@ def _result(
     target: int,
     layer: str,
     k: int,
+    options: _Options = _Options(),
 ) -> CamResult:
     """Upsample, normalise and package one (1, 1, h, w) map with the prediction."""
     raw = raw.detach()
@@ -307,6 +422,8 @@ def _result(
         top_k=[(int(i), float(v)) for i, v in zip(indices.tolist(), values.tolist(), strict=True)],
         layer=layer,
         device=str(image.device),
+        method=options.method,
+        counterfactual=options.counterfactual,
     )
 
 
@@ -338,102 +455,3 @@ def _frozen(tensor: torch.Tensor) -> np.ndarray:
     array = tensor.detach().to("cpu", torch.float32).numpy().copy()
     array.flags.writeable = False
     return array
-
-
-# --------------------------------------------------------------------------------------------
-# Checks and devices
-# --------------------------------------------------------------------------------------------
-
-
-def _spec_of(model: nn.Module):
-    if not isinstance(model, ResNet):
-        raise TypeError(
-            f"Grad-CAM here needs a resnet_viz ResNet (from build_model or the weights loaders), "
-            f"got {type(model).__name__}."
-        )
-    return model.spec
-
-
-def _check_eval_mode(model: nn.Module) -> None:
-    """Refuse a model in training mode rather than switch it: its BatchNorm layers would use
-    this one image's statistics and overwrite their running averages."""
-    training = [name or "the model" for name, m in model.named_modules() if m.training]
-    if training:
-        raise ValueError(
-            f"The model is in training mode ({training[0]} and {len(training) - 1} more "
-            "modules): Grad-CAM explains a model in eval mode, and calling it would update "
-            "BatchNorm statistics. Call model.eval() once when the model is loaded."
-        )
-
-
-def _check_image(image: object, channels: int) -> None:
-    if not isinstance(image, torch.Tensor):
-        raise ValueError(f"image must be a torch.Tensor, got {type(image).__name__}.")
-    if image.dim() != 4 or image.shape[0] != 1 or image.shape[1] != channels:
-        raise ValueError(
-            f"image must have shape (1, {channels}, H, W) (one preprocessed image); "
-            f"got {tuple(image.shape)}."
-        )
-    if not image.is_floating_point():
-        raise ValueError(f"image must be a float tensor (preprocessed), got {image.dtype}.")
-
-
-def _check_class(target: object, num_classes: int) -> None:
-    if target is None:
-        return
-    if not isinstance(target, int) or isinstance(target, bool) or not 0 <= target < num_classes:
-        raise ValueError(
-            f"target_class must be a class index from 0 to {num_classes - 1}; got {target!r}."
-        )
-
-
-def _check_top_k(top_k: object, num_classes: int) -> int:
-    if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
-        raise ValueError(f"top_k must be a whole number of at least 1; got {top_k!r}.")
-    return min(top_k, num_classes)
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    for tensor in model.parameters():
-        return tensor.device
-    return torch.device("cpu")
-
-
-def _model_dtype(model: nn.Module) -> torch.dtype:
-    for tensor in model.parameters():
-        return tensor.dtype
-    return torch.float32
-
-
-def _same_device(a: torch.device, b: torch.device) -> bool:
-    if a.type != b.type:
-        return False
-    return a.index is None or b.index is None or a.index == b.index
-
-
-def _check_device(device: torch.device | str | None, home: torch.device) -> None:
-    if device is not None and not _same_device(torch.device(device), home):
-        raise ValueError(
-            f"The model is on {home}, not {torch.device(device)}: Grad-CAM runs where the model "
-            "is and never moves a shared model. Pass device=None, or load the model there."
-        )
-
-
-def _as_normal_tensor(image: torch.Tensor) -> torch.Tensor:
-    """Inference-mode tensors cannot enter an autograd graph; copy one into a normal tensor."""
-    return image.clone() if image.is_inference() else image
-
-
-def _cpu_copy(model: ResNet) -> ResNet:
-    """A CPU copy of ``model`` for the out-of-memory fallback; the shared model is untouched.
-
-    Built weightless on the meta device and filled from the state dict, so no memory is
-    allocated on the accelerator that just ran out (``copy.deepcopy`` would clone every
-    weight there first). Any other module is deep-copied.
-    """
-    if type(model) is not ResNet:
-        return copy.deepcopy(model).to("cpu")
-    state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-    twin = build_model(model.spec, device="meta")
-    twin.load_state_dict(state, strict=True, assign=True)
-    return twin.eval()

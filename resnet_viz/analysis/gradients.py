@@ -87,6 +87,7 @@ from ..core.build import Add
 from ..core.layout import parameter_count
 from ..core.spec import BYTES_PER_FLOAT32, ResNetSpec, SpecError
 from ..core.summary import summarize
+from ..runtime import device as device_module
 from .twins import INITS, build_twins, initialize, make_twins, residual_spec
 
 __all__ = [
@@ -115,8 +116,9 @@ Progress = Callable[[float, str], None]
 DEFAULT_LR = 0.01
 DEFAULT_MOMENTUM = 0.9
 MAX_STEPS = 100
-#: Work refused above this estimate on the CPU (see :func:`estimate_memory_bytes`).
-CPU_MEMORY_BUDGET_BYTES = 3 * 1024**3
+#: Work refused above this estimate on the CPU (see :func:`estimate_memory_bytes`); the one
+#: budget every heavy job shares (:func:`resnet_viz.runtime.device.memory_budget_bytes`).
+CPU_MEMORY_BUDGET_BYTES = device_module.CPU_MEMORY_BUDGET_BYTES
 #: Peak memory of a forward + backward over the summary's activation total (every layer's
 #: output, float32). Measured on this CPU build (peak RSS growth of one train-mode step / summary
 #: total): 0.94 resnet56 b16, 0.79 resnet110 b16, 0.92 resnet50 b4, 1.42 resnet18 b8 @224.
@@ -242,10 +244,7 @@ def estimate_memory_bytes(
 
 
 def _memory_budget(device: torch.device) -> int:
-    if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-        return int(0.9 * free)
-    return CPU_MEMORY_BUDGET_BYTES
+    return device_module.memory_budget_bytes(device)
 
 
 def _check_memory(

@@ -36,6 +36,21 @@ def device_label(device: str | torch.device) -> str:
     return f"CPU ({torch.get_num_threads()} threads)"
 
 
+#: Heavy work refused above this memory estimate on the CPU (the 2-core, 24 GiB machines the app
+#: is served from run two heavy jobs at once next to the models themselves).
+CPU_MEMORY_BUDGET_BYTES = 3 * 1024**3
+
+
+def memory_budget_bytes(device: str | torch.device) -> int:
+    """How much memory one heavy job may plan to use on ``device``: 90 % of what CUDA reports
+    free, or :data:`CPU_MEMORY_BUDGET_BYTES` elsewhere."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(0.9 * free)
+    return CPU_MEMORY_BUDGET_BYTES
+
+
 def is_out_of_memory(error: BaseException) -> bool:
     """True for CUDA/MPS out-of-memory errors (torch raises several types for them)."""
     if isinstance(error, torch.OutOfMemoryError):

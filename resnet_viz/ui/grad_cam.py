@@ -2,8 +2,9 @@
 
 Models are loaded once per server (``st.cache_resource``) and shared by every session (never
 mutated: grad_cam leaves them as found and serialises its work per model). An uploaded
-checkpoint belongs to its session only (a session-scoped ``st.cache_resource``). Grad-CAM
-results are cached per (image, model, layer, class).
+checkpoint belongs to its session only (a session-scoped ``st.cache_resource``). The maps of
+every method are kept per (image, model, layer, class, method) by :mod:`.attention`, which also
+draws the workbench's studies; the per-stage strip is cached here.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from dataclasses import dataclass
 import streamlit as st
 from PIL import Image
 
-from ..analysis.cam import CamResult, grad_cam, grad_cam_strip
+from ..analysis.cam import CamResult, grad_cam_strip
+from ..analysis.cam_methods import METHOD_LABELS, PER_CHANNEL_METHODS
 from ..core.presets import PRESETS, preset_for
 from ..core.spec import ResNetSpec, default_input_size
 from ..core.split import layer_label, target_layers
@@ -41,6 +43,7 @@ from ..weights import (
     weights_path,
     weights_url,
 )
+from . import attention
 from .checkpoint import (
     CHECKPOINT_TYPES,
     MAX_CHECKPOINT_MB,
@@ -48,6 +51,7 @@ from .checkpoint import (
     open_checkpoint_control,
     opened_checkpoint,
 )
+from .common import shown_errors
 from .lecture import show_chart
 from .network_controls import url_params_for
 
@@ -251,6 +255,7 @@ def cam_controls(loaded: LoadedModel) -> CamSettings:
         options,
         format_func=lambda i: "Top-1 prediction" if i is None else loaded.categories[i],
         key="cls",
+        bind=BIND,
         help="Type to search the class names.",
     )
     alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="alpha", bind=BIND)
@@ -292,15 +297,13 @@ def image_inputs(loaded: LoadedModel) -> list[tuple[str, bytes]]:
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _explain(
-    image_digest: str, model_key: str, layer: str, target: int | None, _model, _tensor
-) -> tuple[CamResult, list[CamResult]]:
-    """The CAM at ``layer`` and the strip over every stage (one cached entry per image,
-    model, layer and class; the underscored arguments are not part of the key)."""
+def _strip_maps(
+    image_digest: str, model_key: str, target: int, method: str, _model, _tensor
+) -> list[CamResult]:
+    """The map of ``method`` at every stage (one cached entry per image, model, class and
+    method; the underscored arguments are not part of the key)."""
     with heavy_work_slot():
-        main = grad_cam(_model, _tensor, target_layer=layer, target_class=target)
-        strip = grad_cam_strip(_model, _tensor, target_class=main.target_class)
-    return main, strip
+        return grad_cam_strip(_model, _tensor, target_class=target, method=method)
 
 
 def container_key(data: bytes) -> str:
@@ -314,24 +317,43 @@ def _png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def explain_image(name: str, data: bytes, loaded: LoadedModel, settings: CamSettings) -> None:
-    """Original / heatmap / overlay, the top-5 classes, a download, and the per-stage strip.
+def explain_image(
+    name: str,
+    data: bytes,
+    loaded: LoadedModel,
+    settings: CamSettings,
+    workbench: attention.Workbench | None = None,
+) -> None:
+    """The image as the model sees it, the first method's heatmap and overlay, the top-5
+    classes, a download, every chosen method's overlay with its time, the per-stage strip, and
+    the workbench's studies (receptive field, faithfulness, sanity check).
 
     Raises ImageError for a bad file; the caller shows it next to this file only.
     """
+    workbench = workbench or attention.Workbench(("gradcam",), False)
     image = load_image(data)
     crop = loaded.preprocessing.crop(image)
     tensor = loaded.preprocessing.tensor(image)
     digest = hashlib.sha256(data).hexdigest()
-    main, strip = _explain(
-        digest, loaded.name, settings.layer, settings.target, loaded.model, tensor
-    )
+    top = st.container()
+    shown = []
+    for method in workbench.methods:
+        with shown_errors(f"computing {METHOD_LABELS[method]}"):
+            shown.append(attention.compute(
+                loaded, tensor, digest, settings.layer, settings.target, method,
+                workbench.counterfactual,
+            ))  # fmt: skip
+    if not shown:
+        return
+    main = shown[0].result
     composite = overlay(crop, main.heatmap, alpha=settings.alpha, colormap=settings.colormap)
-    left, middle, right = st.columns(3)
+    label = METHOD_LABELS[main.method] + (" counter-evidence" if main.counterfactual else "")
+    left, middle, right = top.columns(3)
     left.image(crop, caption=f"As the model sees it ({crop.width}×{crop.height})", width="stretch")
     middle.image(
         heatmap_image(main.heatmap, settings.colormap),
-        caption=f"Grad-CAM at {main.layer} ({main.raw.shape[0]}×{main.raw.shape[1]} map)",
+        caption=f"{label} at {main.layer} ({main.raw.shape[0]}×{main.raw.shape[1]} map, "
+        f"{attention.seconds_text(shown[0].seconds)})",
         width="stretch",
     )
     right.image(
@@ -339,7 +361,7 @@ def explain_image(name: str, data: bytes, loaded: LoadedModel, settings: CamSett
         caption=f"Explaining “{loaded.categories[main.target_class]}”",
         width="stretch",
     )
-    chart, actions = st.columns([3, 1])
+    chart, actions = top.columns([3, 1])
     with chart:
         show_chart(
             charts.top_k_figure(main.top_k, loaded.categories, main.target_class),
@@ -348,7 +370,7 @@ def explain_image(name: str, data: bytes, loaded: LoadedModel, settings: CamSett
     actions.download_button(
         "Download overlay (PNG)",
         _png(composite),
-        file_name=f"gradcam_{name.rsplit('.', 1)[0]}_{main.layer}.png",
+        file_name=f"{main.method.replace('+', 'p')}_{name.rsplit('.', 1)[0]}_{main.layer}.png",
         mime="image/png",
         key=f"download_{digest[:16]}",
         icon=":material/download:",
@@ -359,14 +381,25 @@ def explain_image(name: str, data: bytes, loaded: LoadedModel, settings: CamSett
     )
     where = "the CPU (the GPU ran out of memory)" if main.fell_back_to_cpu else main.device
     actions.caption(f"Ran on {where}.")
+    if len(shown) > 1:
+        attention.method_grid(crop, shown, loaded, settings, workbench)
+    elif main.blank:
+        last = f"layer{loaded.spec.num_stages}"
+        name = loaded.categories[main.target_class]
+        st.info(attention.blank_map_message(main, name, last), icon=":material/blur_off:")
+    cheap = main.method if main.method not in PER_CHANNEL_METHODS else "gradcam"
+    strip = _strip_maps(digest, loaded.name, main.target_class, cheap, loaded.model, tensor)
     _strip(crop, strip, loaded, settings)
+    attention.workbench_sections(crop, tensor, shown, loaded, digest, settings)
 
 
 def _strip(crop: Image.Image, strip: list[CamResult], loaded: LoadedModel, settings: CamSettings):
     spec = loaded.spec
     size = loaded.preprocessing.size
     stages = {s.name: s for s in summarize(spec, (spec.in_channels, size, size)).stages}
-    with st.expander("The same class at every stage: why the last stage's map is coarse"):
+    method = METHOD_LABELS[strip[0].method]
+    with st.expander(f"The same class at every stage ({method}): why the last stage's map is "
+                     "coarse"):  # fmt: skip
         st.markdown(
             "Early stages have fine maps but small receptive fields: each position sees a small "
             "patch and responds to edges and textures. The last stage sees (almost) the whole "

@@ -1,0 +1,371 @@
+"""The attention workbench on the Grad-CAM page: several CAM methods side by side with their
+times, counter-evidence, blank maps explained, one cell's receptive field on the image, the
+faithfulness curves and the sanity check.
+
+Results are kept per server in a small LRU store (not ``st.cache_data``): the per-channel
+methods and the two studies draw a progress bar while they run, and an element drawn from
+inside a cached function would be replayed on every later hit (see
+``grad_cam._download_with_progress``). Every computation holds a heavy-work slot; the shared
+model is only read (all the library calls leave it as found).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+import streamlit as st
+from PIL import Image
+
+from ..analysis.cam import CamResult, grad_cam
+from ..analysis.cam_methods import (
+    CAM_METHODS,
+    GRADIENT_METHODS,
+    METHOD_LABELS,
+    PER_CHANNEL_METHODS,
+    estimate_memory_bytes,
+)
+from ..analysis.cell_field import peak_cell, receptive_field_box
+from ..analysis.faithfulness import faithfulness, inverted, random_map
+from ..analysis.sanity import sanity_check
+from ..core.spec import SpecError
+from ..core.split import layer_label, target_layers
+from ..present import attention_charts as charts
+from ..present.cam_reading import (
+    blank_map_message,
+    faithfulness_sentence,
+    receptive_field_caption,
+    sanity_sentence,
+)
+from ..present.heatmaps import heatmap_image, overlay
+from ..runtime.device import memory_budget_bytes
+from ..runtime.workload import heavy_work_slot
+from ..weights import LoadedModel
+from .common import heavy_work_with_progress, shown_errors
+from .lecture import show_chart
+
+BIND = "query-params"
+MAX_COLUMNS = 4
+FAITHFULNESS_STEPS = 16
+LABEL_TO_METHOD = {label: method for method, label in METHOD_LABELS.items()}
+
+
+@dataclass(frozen=True)
+class Workbench:
+    """The methods to show and whether to show counter-evidence."""
+
+    methods: tuple[str, ...]
+    counterfactual: bool
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One method's map on one image, and what it cost."""
+
+    method: str
+    result: CamResult
+    seconds: float
+
+
+class _Store:
+    """A small thread-safe LRU of results, shared by the server's sessions."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[Hashable, object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: Hashable, value: object) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+@st.cache_resource
+def _store() -> _Store:
+    return _Store(512)
+
+
+# Controls ------------------------------------------------------------------------------------
+
+
+def link_values() -> dict[str, list[str]]:
+    """The bound parameters of the link as it was opened. Call it before any widget: a widget
+    bound to the URL drops an invalid value from it when it is created."""
+    return {key: st.query_params.get_all(key) for key in ("layer", "methods", "cls")}
+
+
+def url_messages(loaded: LoadedModel, link: dict[str, list[str]]) -> None:
+    """Say when a link asks for what this model cannot do. Streamlit ignores an invalid bound
+    value silently (the widget falls back to its default); the user should know why."""
+    spec = loaded.spec
+    size = (spec.in_channels, loaded.preprocessing.size, loaded.preprocessing.size)
+    labels = {layer_label(spec, name, size) for name in target_layers(spec)}
+    bad_layers = [v for v in link.get("layer", []) if v not in labels]
+    if bad_layers:
+        st.warning(
+            f"The link asks for layer “{bad_layers[0]}”, which this network does not have: "
+            f"showing its last stage, layer{spec.num_stages}. It has layer1 to "
+            f"layer{spec.num_stages} and their blocks (layer2.0, layer2.1, …).",
+            icon=":material/link_off:",
+        )
+    unknown = [m for m in link.get("methods", []) if m not in LABEL_TO_METHOD]
+    if unknown:
+        st.warning(
+            f"Unknown CAM method in the link: {', '.join(repr(m) for m in unknown)}. The "
+            f"methods are {', '.join(METHOD_LABELS.values())}.",
+            icon=":material/link_off:",
+        )
+    classes = ("Top-1 prediction", *loaded.categories)
+    bad_classes = [c for c in link.get("cls", []) if c not in classes]
+    if bad_classes:
+        st.warning(
+            f"The link asks to explain class “{bad_classes[0]}”, which this model does not "
+            f"have ({len(loaded.categories)} classes): explaining its top-1 prediction instead.",
+            icon=":material/link_off:",
+        )
+
+
+def workbench_controls() -> Workbench:
+    """The method picker and the counter-evidence toggle (both in the URL)."""
+    methods = st.multiselect(
+        "CAM methods",
+        list(CAM_METHODS),
+        default=["gradcam"],
+        format_func=METHOD_LABELS.get,
+        key="methods",
+        bind=BIND,
+        help="Gradient methods (Grad-CAM to LayerCAM) cost about one forward pass. Score-CAM "
+        "and Ablation-CAM run the network once per channel (seconds to minutes); Eigen-CAM "
+        "ignores the class.",
+    )
+    counterfactual = st.toggle(
+        "Counter-evidence",
+        key="cf",
+        bind=BIND,
+        help="Negate the gradient (Selvaraju et al. 2017, Sec. 5): show the regions whose "
+        "presence lowers the class score. Gradient methods only.",
+    )
+    chosen = tuple(m for m in CAM_METHODS if m in methods) or ("gradcam",)
+    return Workbench(chosen, counterfactual)
+
+
+# The method grid -----------------------------------------------------------------------------
+
+
+def seconds_text(value: float) -> str:
+    return f"{value * 1e3:.0f} ms" if value < 1 else f"{value:.1f} s"
+
+
+def compute(loaded: LoadedModel, tensor, digest: str, layer: str, target, method: str,
+            counterfactual: bool) -> Shown:  # fmt: skip
+    """One method's map, from the store or computed now (per-channel methods with a progress
+    bar, after checking their memory estimate against this device's budget)."""
+    counterfactual = counterfactual and method in GRADIENT_METHODS
+    key = ("cam", digest, loaded.name, layer, target, method, counterfactual)
+    found = _store().get(key)
+    if found is not None:
+        return found
+    label = METHOD_LABELS[method]
+    if method in PER_CHANNEL_METHODS:
+        side = tuple(tensor.shape[-2:])
+        size = (loaded.spec.in_channels, *side)
+        need = estimate_memory_bytes(loaded.spec, size, method, layer)
+        budget = memory_budget_bytes(next(loaded.model.parameters()).device)
+        if need > budget:
+            raise SpecError(
+                f"{label} at {layer} needs about {need / 2**30:.1f} GiB here, more than the "
+                f"{budget / 2**30:.1f} GiB one job may use: pick an earlier layer or a "
+                "gradient method."
+            )
+        with heavy_work_with_progress(f"{label}: starting…") as bar:
+            start = time.perf_counter()
+            result = grad_cam(
+                loaded.model, tensor, target_layer=layer, target_class=target, method=method,
+                progress=lambda d, t: bar(d / t, f"{label}: {d} of {t} channels"),
+            )  # fmt: skip
+    else:
+        with heavy_work_slot():
+            start = time.perf_counter()
+            result = grad_cam(
+                loaded.model, tensor, target_layer=layer, target_class=target, method=method,
+                counterfactual=counterfactual,
+            )  # fmt: skip
+    shown = Shown(method, result, time.perf_counter() - start)
+    _store().put(key, shown)
+    return shown
+
+
+def method_grid(crop: Image.Image, shown: list[Shown], loaded: LoadedModel, settings,
+                workbench: Workbench) -> None:  # fmt: skip
+    """The chosen methods' overlays side by side, each with its time and map size, and the
+    reason when a map is blank."""
+    last = f"layer{loaded.spec.num_stages}"
+    for start in range(0, len(shown), MAX_COLUMNS):
+        row = shown[start : start + MAX_COLUMNS]
+        columns = st.columns(min(len(shown), MAX_COLUMNS))
+        for column, item in zip(columns, row, strict=False):
+            result = item.result
+            label = METHOD_LABELS[item.method]
+            if result.counterfactual:
+                label += " (counter-evidence)"
+            h, w = result.raw.shape
+            column.image(
+                overlay(crop, result.heatmap, alpha=settings.alpha, colormap=settings.colormap),
+                caption=f"{label}: {seconds_text(item.seconds)}, {h}×{w} map",
+                width="stretch",
+            )
+            if result.blank:
+                name = loaded.categories[result.target_class]
+                column.info(blank_map_message(result, name, last), icon=":material/blur_off:")
+            elif workbench.counterfactual and item.method not in GRADIENT_METHODS:
+                column.caption("No counter-evidence map: this method uses no gradient.")
+
+
+# Receptive field -----------------------------------------------------------------------------
+
+
+def receptive_field_section(crop: Image.Image, first: Shown, loaded: LoadedModel, digest: str):
+    """Pick a cell (the map's peak by default), draw its receptive field on the image."""
+    result = first.result
+    rows, cols = result.raw.shape
+    peak = peak_cell(result.raw)
+    with st.expander("What does one cell of the map see? Its receptive field"):
+        left, right = st.columns([1, 2])
+        key = f"{digest[:12]}_{result.layer}"
+        row = left.number_input("Cell row", 0, rows - 1, peak[0], key=f"rf_row_{key}")
+        col = left.number_input("Cell column", 0, cols - 1, peak[1], key=f"rf_col_{key}")
+        left.caption(f"The map's peak is cell {peak} (the default).")
+        size = (loaded.spec.in_channels, crop.height, crop.width)
+        box = receptive_field_box(loaded.spec, result.layer, (int(row), int(col)), size)
+        right.image(
+            charts.draw_receptive_field(crop, box),
+            caption=f"Receptive field of cell ({row}, {col}) at {result.layer}",
+            width="stretch",
+        )
+        text = receptive_field_caption(box, result.layer, (crop.height, crop.width))
+        (left.info if box.larger_than_image else left.markdown)(text)
+
+
+# Faithfulness and the sanity check -----------------------------------------------------------
+
+
+def _requested(kind: str, key: str, label: str, help_text: str) -> bool:
+    """A button whose request is remembered for the session (results stay on reruns)."""
+    asked = st.session_state.setdefault(f"_asked_{kind}", set())
+    if st.button(label, key=f"{kind}_{key}", help=help_text, icon=":material/play_arrow:"):
+        asked.add(key)
+    return key in asked
+
+
+def faithfulness_section(tensor, shown: list[Shown], loaded: LoadedModel, digest: str):
+    """RISE's deletion and insertion curves of every shown map, with random and inverted maps."""
+    st.markdown("#### Faithfulness: do the map's top pixels carry the prediction?")
+    first = shown[0].result
+    key = f"{digest[:16]}_{first.layer}_{first.target_class}_" + "-".join(
+        f"{s.method}{int(s.result.counterfactual)}" for s in shown
+    )
+    passes = 2 * (FAITHFULNESS_STEPS + 1) * (len(shown) + 2)
+    if not _requested("faith", key, "Measure faithfulness",
+                      f"Deletion and insertion curves (Petsiuk et al. 2018): {passes} forward "
+                      "passes of the network, in batches."):  # fmt: skip
+        st.caption(
+            "Deleting the pixels a faithful map ranks highest should make the probability fall "
+            "fast (low deletion AUC); inserting them first into a blurred image should bring "
+            "it back fast (high insertion AUC)."
+        )
+        return
+    store_key = ("faith", loaded.name, key)
+    found = _store().get(store_key)
+    if found is None:
+        with heavy_work_with_progress("Faithfulness: starting…") as bar:
+            found = _faithfulness(tensor, shown, loaded, bar)
+        _store().put(store_key, found)
+    curves, references = found
+    name = loaded.categories[first.target_class]
+    show_chart(charts.faithfulness_figure(curves, references, name), key=f"faith_chart_{key}")
+    st.markdown(faithfulness_sentence(curves, references, name))
+
+
+def _faithfulness(tensor, shown: list[Shown], loaded: LoadedModel, bar: Callable):
+    first = shown[0].result
+    maps = {s.method: s.result.heatmap for s in shown}
+    maps_ref = {
+        "random": random_map(first.heatmap.shape, seed=0, cells=first.raw.shape),
+        "inverted": inverted(first.heatmap),
+    }
+    everything = {**maps, **maps_ref}
+    out = {}
+    for i, (name, heat) in enumerate(everything.items()):
+        out[name] = faithfulness(
+            loaded.model, tensor, heat, target_class=first.target_class,
+            steps=FAITHFULNESS_STEPS,
+            progress=lambda d, t, i=i: bar((i + d / t) / len(everything),
+                                           f"Faithfulness: map {i + 1} of {len(everything)}"),
+        )  # fmt: skip
+    return {m: out[m] for m in maps}, {r: out[r] for r in maps_ref}
+
+
+def sanity_section(tensor, shown: list[Shown], crop: Image.Image, loaded: LoadedModel,
+                   digest: str, settings) -> None:  # fmt: skip
+    """Cascading randomisation of a private copy; the correlation plotted against depth."""
+    st.markdown("#### Sanity check: does the map depend on the weights?")
+    first = shown[0]
+    method = first.method
+    result = first.result
+    key = f"{digest[:16]}_{result.layer}_{result.target_class}_{method}"
+    units = 2 + sum(loaded.spec.layers)
+    if not _requested("sanity", key, f"Run the sanity check ({METHOD_LABELS[method]})",
+                      f"Adebayo et al. 2018: randomise the weights from the classifier down, "
+                      f"{units} steps, one map each, on a private copy of the model."):  # fmt: skip
+        st.caption(
+            "An explanation that does not change when the weights are destroyed is not "
+            "explaining the model. The check randomises a copy of the network layer by layer, "
+            "from the classifier down, and compares each new map with this one."
+        )
+        return
+    store_key = ("sanity", loaded.name, key)
+    check = _store().get(store_key)
+    if check is None:
+        with heavy_work_with_progress("Sanity check: starting…") as bar:
+            check = sanity_check(
+                loaded.model, tensor, target_layer=result.layer,
+                target_class=result.target_class, method=method,
+                progress=lambda d, t: bar(d / t, f"Sanity check: {d} of {t} maps"),
+            )  # fmt: skip
+        _store().put(store_key, check)
+    show_chart(charts.sanity_figure(check), key=f"sanity_chart_{key}")
+    st.markdown(sanity_sentence(check))
+    picks = [check.steps[0], check.steps[len(check.steps) // 2], check.steps[-1]]
+    columns = st.columns(1 + len(picks))
+    columns[0].image(heatmap_image(check.original.heatmap, settings.colormap),
+                     caption="trained model", width="stretch")  # fmt: skip
+    for column, step in zip(columns[1:], picks, strict=True):
+        column.image(
+            heatmap_image(step.result.heatmap, settings.colormap),
+            caption=f"random down to {step.randomized}: ρ = {step.rank_correlation:.2f}",
+            width="stretch",
+        )
+
+
+def workbench_sections(crop, tensor, shown: list[Shown], loaded: LoadedModel, digest: str,
+                       settings) -> None:  # fmt: skip
+    """Receptive field, faithfulness and the sanity check under one image."""
+    with shown_errors("drawing the receptive field"):
+        receptive_field_section(crop, shown[0], loaded, digest)
+    with shown_errors("measuring faithfulness"):
+        faithfulness_section(tensor, shown, loaded, digest)
+    with shown_errors("running the sanity check"):
+        sanity_section(tensor, shown, crop, loaded, digest, settings)
