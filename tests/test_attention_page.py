@@ -101,6 +101,15 @@ def test_impossible_links_get_a_message_not_a_traceback(query, expected):
     assert any(t.startswith("Grad-CAM at layer3") for t in image_captions(at))
 
 
+def test_a_hand_written_link_may_use_the_names_of_layers_and_methods():
+    at = open_cam(layer="layer3.0", methods=["gradcam", "layercam"])
+    assert_clean(at)
+    assert at.selectbox(key="layer").value == "layer3.0"
+    assert at.multiselect(key="methods").value == ["gradcam", "layercam"]
+    assert not at.warning
+    assert any(t.startswith("LayerCAM: ") for t in image_captions(at))
+
+
 def test_the_receptive_field_of_the_peak_cell_is_drawn():
     at = one_sample(open_cam())
     rows = [n for n in at.number_input if n.label == "Cell row"]

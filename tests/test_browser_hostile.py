@@ -58,7 +58,7 @@ def test_every_odd_file_gets_its_message_next_to_it(live_server, page, screensho
     text = " ".join(alerts.all_inner_texts())
     for fragment in ("empty", "plain text", "truncated", "10,000 x 10,000", "pickle", "HTML"):
         assert fragment in text, fragment
-    expect(page.get_by_text("Explaining")).to_have_count(1)  # good.png still works
+    expect(page.get_by_text("Explaining “")).to_have_count(1)  # good.png still works
     expect(page.get_by_text("Traceback")).to_have_count(0)
     assert not os.path.exists("/tmp/resnet_viz_pwned_browser")
     page.screenshot(path=screenshots / "grad_cam-hostile.png", full_page=True)

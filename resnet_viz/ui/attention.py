@@ -112,7 +112,8 @@ def url_messages(loaded: LoadedModel, link: dict[str, list[str]]) -> None:
     value silently (the widget falls back to its default); the user should know why."""
     spec = loaded.spec
     size = (spec.in_channels, loaded.preprocessing.size, loaded.preprocessing.size)
-    labels = {layer_label(spec, name, size) for name in target_layers(spec)}
+    names = target_layers(spec)
+    labels = {layer_label(spec, name, size) for name in names} | set(names)
     bad_layers = [v for v in link.get("layer", []) if v not in labels]
     if bad_layers:
         st.warning(
@@ -122,6 +123,7 @@ def url_messages(loaded: LoadedModel, link: dict[str, list[str]]) -> None:
             icon=":material/link_off:",
         )
     unknown = [m for m in link.get("methods", []) if m not in LABEL_TO_METHOD]
+    unknown = [m for m in unknown if m not in CAM_METHODS]
     if unknown:
         st.warning(
             f"Unknown CAM method in the link: {', '.join(repr(m) for m in unknown)}. The "
@@ -140,6 +142,11 @@ def url_messages(loaded: LoadedModel, link: dict[str, list[str]]) -> None:
 
 def workbench_controls() -> Workbench:
     """The method picker and the counter-evidence toggle (both in the URL)."""
+    asked = st.query_params.get_all("methods")
+    if asked and "methods" not in st.session_state:
+        # A hand-written link may name the methods ("layercam"), not their labels.
+        keys = [LABEL_TO_METHOD.get(m, m) for m in asked]
+        st.session_state["methods"] = [m for m in CAM_METHODS if m in keys]
     methods = st.multiselect(
         "CAM methods",
         list(CAM_METHODS),

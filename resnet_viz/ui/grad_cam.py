@@ -239,6 +239,10 @@ def cam_controls(loaded: LoadedModel) -> CamSettings:
     spec = loaded.spec
     input_size = (spec.in_channels, loaded.preprocessing.size, loaded.preprocessing.size)
     layers = target_layers(spec)
+    asked = st.query_params.get("layer")
+    if asked in layers and "layer" not in st.session_state:
+        # A hand-written link names the layer ("layer3.0"), not the menu's label for it.
+        st.session_state["layer"] = asked
     layer = st.selectbox(
         "Target layer",
         layers,
