@@ -70,3 +70,17 @@ def screenshots() -> Path:
     folder = ARTIFACTS / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.fixture
+def one_intra_op_thread():
+    """One intra-op thread while a test runs. On a busy shared 2-core machine, OpenMP's
+    two-thread barriers cost about 20 ms per operator (a 3->4 channel conv: 23 ms with two
+    threads, 0.2 ms with one), which made tiny models slower than ResNet-50. Results do not
+    depend on it: every comparison is between runs under the same setting."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

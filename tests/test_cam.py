@@ -36,6 +36,9 @@ from resnet_viz.present.heatmaps import heatmap_image, overlay
 from resnet_viz.runtime import locks as locks_module
 from resnet_viz.runtime.locks import model_lock
 
+# One intra-op thread (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_intra_op_thread")
+
 TINY = ResNetSpec(layers=(1, 2, 1, 1), widths=(4, 8, 8, 16), num_classes=10)
 SPECS = {
     "basic": TINY,
@@ -48,18 +51,6 @@ SPECS = {
 }
 SIDE = {"imagenet": 64, "cifar": 32}
 AGREEMENT_LAYERS = ("layer1", "layer3", "layer2.1", "layer4")
-
-
-@pytest.fixture(autouse=True)
-def one_intra_op_thread():
-    """One intra-op thread while these tests run. On a busy shared 2-core machine, OpenMP's
-    two-thread barriers cost about 20 ms per operator (a 3->4 channel conv: 23 ms with two
-    threads, 0.2 ms with one), which made tiny models slower than ResNet-50. Results do not
-    depend on it: every comparison here is between runs under the same setting."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def randomize(model: nn.Module, seed: int = 0) -> nn.Module:

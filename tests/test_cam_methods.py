@@ -37,6 +37,9 @@ from resnet_viz.analysis.cam_methods import (
 from resnet_viz.core.summary import summarize
 from tests.test_cam import assert_unchanged, image_for, snapshot, tiny_model
 
+# One intra-op thread (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_intra_op_thread")
+
 LIBRARY = {
     "gradcam": GradCAM,
     "gradcam++": GradCAMPlusPlus,
@@ -51,14 +54,6 @@ LIBRARY = {
 #: 4/8/16) and a bottleneck ResNet at 64 px (widths 2/4/4/8, so 8 to 32 channels per layer).
 MODELS = {"cifar": ("layer2", "layer3", "layer2.0"), "bottleneck": ("layer3", "layer4", "layer2.1")}
 CLASSES = (1, 4)
-
-
-@pytest.fixture(autouse=True)
-def one_intra_op_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def library_map(method: str, model, x, layer: str, target: int, **kwargs) -> np.ndarray:

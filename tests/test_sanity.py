@@ -21,13 +21,8 @@ from resnet_viz.data.samples import bundled_samples
 from resnet_viz.weights import load_demo_model
 from tests.test_cam import assert_unchanged, image_for, snapshot, tiny_model
 
-
-@pytest.fixture(autouse=True)
-def one_intra_op_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# One intra-op thread (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_intra_op_thread")
 
 
 def test_the_cascade_goes_from_the_classifier_to_the_stem():

@@ -41,17 +41,11 @@ from resnet_viz.weights import (
 )
 from resnet_viz.weights import imagenet as imagenet_module
 
+# One intra-op thread (see tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_intra_op_thread")
+
 RESNET18_FILE = "resnet18-f37072fd.pth"
 TINY = ResNetSpec(layers=(1, 1, 1), widths=(4, 8, 16), stem="cifar", shortcut="A", num_classes=3)
-
-
-@pytest.fixture(autouse=True)
-def one_intra_op_thread():
-    """One intra-op thread: see tests/test_cam.py (OpenMP barriers on a busy shared machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture
