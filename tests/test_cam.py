@@ -35,6 +35,7 @@ from resnet_viz.core.split import forward_from, forward_steps, run_steps, split_
 from resnet_viz.present.heatmaps import heatmap_image, overlay
 from resnet_viz.runtime import locks as locks_module
 from resnet_viz.runtime.locks import model_lock
+from tests.model_support import sign_split_model
 
 # One intra-op thread (see tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("one_intra_op_thread")
@@ -177,14 +178,7 @@ def hand_model() -> nn.Module:
     """One stage, one block whose residual branch is zero, so layer1 = stem = [relu(x),
     relu(-x)] (the stem's 3x3 conv is +1 / -1 at the centre); fc: class 0 = ch0 - ch1,
     class 1 = -ch0 - ch1 (never positive evidence)."""
-    model = build_model(HAND)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.zero_()
-        model.conv1.weight[0, 0, 1, 1] = 1.0
-        model.conv1.weight[1, 0, 1, 1] = -1.0
-        model.fc.weight.copy_(torch.tensor([[1.0, -1.0], [-1.0, -1.0]]))
-    return model
+    return sign_split_model(HAND)
 
 
 HAND_IMAGE = torch.tensor([[1.0, -2.0, 0.0, 3.0], [0.5, 4.0, -1.0, 0.0]]).reshape(1, 1, 2, 4)

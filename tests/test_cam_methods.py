@@ -25,7 +25,7 @@ from pytorch_grad_cam import (
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 import resnet_viz
-from resnet_viz import ResNetSpec, build_model
+from resnet_viz import ResNetSpec
 from resnet_viz.analysis import cam_methods
 from resnet_viz.analysis.cam import CAM_METHODS, grad_cam, grad_cam_strip
 from resnet_viz.analysis.cam_methods import (
@@ -35,6 +35,7 @@ from resnet_viz.analysis.cam_methods import (
     scorecam_weights,
 )
 from resnet_viz.core.summary import summarize
+from tests.model_support import sign_split_model
 from tests.test_cam import assert_unchanged, image_for, snapshot, tiny_model
 
 # One intra-op thread (see tests/conftest.py).
@@ -165,14 +166,7 @@ def toy_model():
     -1/4 on channel 1 at the even positions where x < 0 (where the layer2 ReLU lets it through),
     and 0 everywhere else: a gradient that varies with position, as Grad-CAM++ and LayerCAM
     need, and one that is exactly 0 at most positions, which Grad-CAM++ treats specially."""
-    model = build_model(TOY)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.zero_()
-        model.conv1.weight[0, 0, 1, 1] = 1.0
-        model.conv1.weight[1, 0, 1, 1] = -1.0
-        model.fc.weight.copy_(torch.tensor([[1.0, -1.0], [-1.0, -1.0]]))
-    return model
+    return sign_split_model(TOY)
 
 
 def test_toy_activation_and_gradient_are_what_the_docstring_says():

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
-from resnet_viz import ResNetSpec, build_model, preset
+from resnet_viz import ResNetSpec, preset
 from resnet_viz.analysis.cell_field import peak_cell, receptive_field_box
 from resnet_viz.core.split import LayerNameError, split_at
+from tests.model_support import positive_probe_model
 
 
 def test_resnet50_layer4_sees_more_than_the_image():
@@ -38,14 +38,7 @@ def probe(spec: ResNetSpec, layer: str, side: int):
     positive, BN at its initial identity, zero input with one large bump per image (one image
     per pixel), so a bump inside the field reaches the cell through every path, max-pool
     included. Returns a function cell -> (top, left, bottom, right)."""
-    torch.manual_seed(0)
-    model = build_model(spec).double()
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.Conv2d):
-                m.weight.uniform_(0.5, 1.0)
-                if m.bias is not None:
-                    m.bias.zero_()
+    model = positive_probe_model(spec)
     pixels = side * side
     index = torch.arange(pixels)
     x = torch.zeros(pixels, spec.in_channels, side, side, dtype=torch.float64)

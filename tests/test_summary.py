@@ -14,6 +14,7 @@ from resnet_viz import ResNetSpec, SpecError, build_model, preset, summarize
 from resnet_viz.core.layout import parameter_count
 from resnet_viz.core.presets import PRESETS, Preset
 from resnet_viz.core.summary import minimum_input_side
+from tests.model_support import positive_probe_model
 
 # torchvision's weights metadata: num_params and GFLOPS (= torchinfo mult-adds, rounded).
 TORCHVISION_TABLE = {
@@ -249,14 +250,7 @@ def _brute_force_receptive_field(spec: ResNetSpec, side: int) -> tuple[int, int]
     """Which input pixels along the centre row can change the centre output pixel of the last
     stage: every conv weight positive and BN the identity, so a large bump at any pixel inside
     the receptive field reaches the output through every path (max-pool included)."""
-    torch.manual_seed(0)
-    model = build_model(spec).double()
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.Conv2d):
-                m.weight.uniform_(0.5, 1.0)
-                if m.bias is not None:
-                    m.bias.zero_()
+    model = positive_probe_model(spec)
     captured = []
     model.stages[-1].register_forward_hook(lambda _m, _i, out: captured.append(out))
     x = torch.zeros(side, spec.in_channels, side, side, dtype=torch.float64)

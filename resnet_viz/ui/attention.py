@@ -294,16 +294,24 @@ def faithfulness_section(tensor, shown: list[Shown], loaded: LoadedModel, digest
             "it back fast (high insertion AUC)."
         )
         return
-    store_key = ("faith", loaded.name, key)
-    found = _store().get(store_key)
-    if found is None:
-        with heavy_work_with_progress("Faithfulness: starting…") as bar:
-            found = _faithfulness(tensor, shown, loaded, bar)
-        _store().put(store_key, found)
-    curves, references = found
+    curves, references = _stored_or_computed(
+        ("faith", loaded.name, key), "Faithfulness: starting…",
+        lambda bar: _faithfulness(tensor, shown, loaded, bar),
+    )  # fmt: skip
     name = loaded.categories[first.target_class]
     show_chart(charts.faithfulness_figure(curves, references, name), key=f"faith_chart_{key}")
     st.markdown(faithfulness_sentence(curves, references, name))
+
+
+def _stored_or_computed(store_key: tuple, starting: str, compute: Callable):
+    """A heavy result this session already has, or ``compute(progress)`` in a heavy-work slot
+    with a progress bar, kept for the next rerun."""
+    found = _store().get(store_key)
+    if found is None:
+        with heavy_work_with_progress(starting) as bar:
+            found = compute(bar)
+        _store().put(store_key, found)
+    return found
 
 
 def _faithfulness(tensor, shown: list[Shown], loaded: LoadedModel, bar: Callable):
@@ -343,16 +351,14 @@ def sanity_section(tensor, shown: list[Shown], crop: Image.Image, loaded: Loaded
             "from the classifier down, and compares each new map with this one."
         )
         return
-    store_key = ("sanity", loaded.name, key)
-    check = _store().get(store_key)
-    if check is None:
-        with heavy_work_with_progress("Sanity check: starting…") as bar:
-            check = sanity_check(
-                loaded.model, tensor, target_layer=result.layer,
-                target_class=result.target_class, method=method,
-                progress=lambda d, t: bar(d / t, f"Sanity check: {d} of {t} maps"),
-            )  # fmt: skip
-        _store().put(store_key, check)
+    check = _stored_or_computed(
+        ("sanity", loaded.name, key), "Sanity check: starting…",
+        lambda bar: sanity_check(
+            loaded.model, tensor, target_layer=result.layer,
+            target_class=result.target_class, method=method,
+            progress=lambda d, t: bar(d / t, f"Sanity check: {d} of {t} maps"),
+        ),
+    )  # fmt: skip
     show_chart(charts.sanity_figure(check), key=f"sanity_chart_{key}")
     st.markdown(sanity_sentence(check))
     picks = [check.steps[0], check.steps[len(check.steps) // 2], check.steps[-1]]
