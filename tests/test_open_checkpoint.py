@@ -93,3 +93,15 @@ def test_the_opened_network_is_offered_to_the_block_anatomy_page():
     choice.set_value("opened").run()
     assert_clean(at)
     assert any("cifar.pt" in c.value for c in at.sidebar.caption)
+
+
+def test_a_refused_file_is_read_once_and_its_message_stays(monkeypatch):
+    from resnet_viz import weights
+
+    at = open_in_explorer("notes.pt", b"just text")
+    calls = []
+    original = weights.open_checkpoint
+    monkeypatch.setattr(weights, "open_checkpoint", lambda d: calls.append(d) or original(d))
+    at.run()  # a rerun with the same upload: the message again, the file not read again
+    assert calls == []
+    assert any("not a PyTorch checkpoint" in e.value for e in at.error)

@@ -10,6 +10,7 @@ file gets its message in the page with nothing run. The model belongs to this se
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from ..core.build import ResNet
 
 SESSION_KEY = "opened_checkpoint"
+REFUSED_KEY = "refused_checkpoint"
 #: The server's upload cap is set for checkpoints in .streamlit/config.toml (280 MB).
 MAX_CHECKPOINT_MB = 280
 CHECKPOINT_TYPES = ["pt", "pth", "bin", "ckpt"]
@@ -37,6 +39,7 @@ class OpenedCheckpoint:
     digest: str
     reading: SpecReading
     model: ResNet
+    upload_id: str | None = None  # the uploader's id for the file it came from
 
     @property
     def label(self) -> str:
@@ -62,7 +65,13 @@ def open_checkpoint_control(key: str = "open_ckpt") -> OpenedCheckpoint | None:
         "only, never code.",
     )
     current = opened_checkpoint()
-    if upload is not None:
+    # Every rerun sees the upload again: the file is hashed and read once per upload (a 280 MB
+    # checkpoint takes about half a second to hash), and a refused file is not read again.
+    if upload is not None and (current is None or current.upload_id != upload.file_id):
+        refused = st.session_state.get(REFUSED_KEY)
+        if refused is not None and refused[0] == upload.file_id:
+            st.error(refused[1], icon=":material/error:")
+            return current
         data = upload.getvalue()
         digest = hashlib.sha256(data).hexdigest()
         if current is None or current.digest != digest:
@@ -72,10 +81,14 @@ def open_checkpoint_control(key: str = "open_ckpt") -> OpenedCheckpoint | None:
                 with st.spinner(f"Reading {upload.name}…"):
                     reading, model = open_checkpoint(data)
             except CheckpointError as error:
-                st.error(f"{upload.name}: {error}", icon=":material/error:")
+                message = f"{upload.name}: {error}"
+                st.session_state[REFUSED_KEY] = (upload.file_id, message)
+                st.error(message, icon=":material/error:")
                 return current
-            current = OpenedCheckpoint(upload.name, digest, reading, model)
-            st.session_state[SESSION_KEY] = current
+            current = OpenedCheckpoint(upload.name, digest, reading, model, upload.file_id)
+        else:
+            current = dataclasses.replace(current, upload_id=upload.file_id)
+        st.session_state[SESSION_KEY] = current
     if current is not None:
         st.caption(f"Open: {current.label}")
         for assumption in current.reading.assumptions:
