@@ -5,12 +5,13 @@ The entry point only sets up navigation and the shared sidebar; each view lives 
 Each page file is named like its URL (pages/architecture.py is /architecture) and starts with
 ``require_app_shell()``: Streamlit still discovers pages/ the "v1" way until the first
 st.navigation call in the process, so a shared link as a fresh server's first request would run
-the page file on its own, without this entry point (see resnet_viz/ui/common.py).
+the page file on its own, without this entry point (see resnet_viz/ui/app_shell.py).
 tests/test_browser.py opens a deep link on a fresh server to keep it working.
 """
 
 import streamlit as st
 
+from resnet_viz.ui.app_shell import sidebar_menu
 from resnet_viz.ui.common import device_badge, freeze_imported_objects
 from resnet_viz.ui.lecture import lecture_mode_requested, lecture_toggle, tour_bar
 
@@ -81,7 +82,9 @@ PAGES = {
 }
 
 freeze_imported_objects()
-page = st.navigation(PAGES)
+# Our own menu: the built-in one is hidden in .streamlit/config.toml (see sidebar_menu).
+page = st.navigation(PAGES, position="hidden")
+sidebar_menu(PAGES)
 badge = st.sidebar.empty()
 lecture_toggle()
 tour_bar()

@@ -4,11 +4,13 @@ same run.
 
 Run: ``python -m bench.cold_start [--rounds 3]`` (or ``resnet-viz-bench-cold-start``).
 
-Each round starts a new ``streamlit run`` server for each contender (alternating which goes
-first), waits for ``/_stcore/health``, opens a fresh headless Chromium page at the URL and stops
-the clock when the number is visible. Also recorded: whether the legacy page list (Streamlit's
+Each round starts a new ``streamlit run`` server for each contender (reversing the order every
+other round), waits for ``/_stcore/health``, opens a fresh headless Chromium page at the URL and
+stops the clock when the number is visible. Also recorded: whether the legacy page list (Streamlit's
 ``pages/`` discovery, before ``st.navigation`` runs) was on screen, and for how long. Prints the
-median of each contender and the ratio of the medians.
+median of each contender and the ratio of the medians. A second floor, the bare page as a page
+of a two-page st.navigation app opened at /architecture, shows what any multipage Streamlit app
+pays for a deep link (see BARE_DEEP_LINK).
 """
 
 from __future__ import annotations
@@ -30,28 +32,53 @@ st.set_page_config(page_title="bare", layout="wide")
 st.title("Architecture explorer")
 st.metric("Parameters", "{TARGET}")
 """
+# The same bare page as one page of a st.navigation app, opened at its own URL, as the
+# architecture page is: Streamlit's frontend first looks for the server under a deep link's
+# path (/architecture/_stcore/health, a 404) and retries at the root 100 ms later, so every
+# multipage app pays that on a shared link. Printed beside the plain floor, not instead of it.
+BARE_DEEP_LINK = f"""
+import streamlit as st
+
+def architecture():
+    st.title("Architecture explorer")
+    st.metric("Parameters", "{TARGET}")
+
+st.set_page_config(page_title="bare", layout="wide")
+st.navigation([
+    st.Page(lambda: st.title("Home"), title="Home", url_path="home", default=True),
+    st.Page(architecture, title="Architecture", url_path="architecture"),
+]).run()
+"""
 LEGACY_NAV = "[data-testid='stSidebarNav'] >> text=lesion"
+#: Who is timed: the script to serve and the URL path to open.
+CONTENDERS = {
+    "app": ("app.py", "/architecture"),
+    "bare": ("bare.py", "/"),
+    "bare deep link": ("bare_deep_link.py", "/architecture"),
+}
 
 
 def time_first_page(browser, url: str, *, legacy_check: bool) -> tuple[float, float]:
-    """Seconds from the request to the number on screen, and seconds the legacy list showed."""
+    """Seconds from the request to the number on screen, and how long (seconds, as polled
+    every 25 ms) the legacy page list was on screen before that."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     start = time.perf_counter()
     page.goto(url, wait_until="commit")
-    legacy_seen = 0.0
+    first_seen = last_seen = None
     metric = page.get_by_test_id("stMetricValue").filter(has_text=TARGET)
     while True:
         if metric.count() and metric.first.is_visible():
             break
         if legacy_check and page.locator(LEGACY_NAV).count():
-            legacy_seen = time.perf_counter() - start
+            last_seen = time.perf_counter() - start
+            first_seen = first_seen if first_seen is not None else last_seen
         if time.perf_counter() - start > 180:
             raise TimeoutError(f"{url} did not show {TARGET} within 180 s")
         page.wait_for_timeout(25)
     elapsed = time.perf_counter() - start
     context.close()
-    return elapsed, legacy_seen
+    return elapsed, 0.0 if first_seen is None else last_seen - first_seen + 0.025
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,18 +91,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     from playwright.sync_api import sync_playwright
 
-    times: dict[str, list[float]] = {"app": [], "bare": []}
+    times: dict[str, list[float]] = {who: [] for who in CONTENDERS}
     legacy: list[float] = []
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as p:
-        bare = Path(folder) / "bare.py"
-        bare.write_text(BARE_PAGE)
+        (Path(folder) / "bare.py").write_text(BARE_PAGE)
+        (Path(folder) / "bare_deep_link.py").write_text(BARE_DEEP_LINK)
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         for round_ in range(args.rounds):
-            order = ["app", "bare"] if round_ % 2 == 0 else ["bare", "app"]
+            order = list(CONTENDERS) if round_ % 2 == 0 else list(CONTENDERS)[::-1]
             for who in order:
-                script = REPO / "app.py" if who == "app" else bare
-                path = "/architecture" if who == "app" else "/"
-                log = Path(folder) / f"{who}-{round_}.log"
+                name, path = CONTENDERS[who]
+                script = REPO / name if who == "app" else Path(folder) / name
+                log = Path(folder) / f"{who.replace(' ', '_')}-{round_}.log"
                 with streamlit_server(log, script=script) as server:
                     seconds, seen = time_first_page(
                         browser, server.url + path, legacy_check=who == "app"
@@ -86,9 +113,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"round {round_ + 1} {who}: {seconds:.2f} s")
         browser.close()
     app, floor = statistics.median(times["app"]), statistics.median(times["bare"])
-    print(f"architecture page: median {app:.2f} s; bare page: median {floor:.2f} s")
-    print(f"ratio {app / floor:.2f}x (goal: at most 1.5x)")
-    print(f"legacy page list last seen after: {max(legacy):.2f} s (0 = never)")
+    deep = statistics.median(times["bare deep link"])
+    print(f"architecture page: median {app:.2f} s")
+    print(f"bare page at /: median {floor:.2f} s; ratio {app / floor:.2f}x (goal: at most 1.5x)")
+    print(f"bare multipage app at /architecture: median {deep:.2f} s; ratio {app / deep:.2f}x")
+    shown = max(legacy)
+    print(
+        "legacy page list: never on screen"
+        if shown == 0
+        else f"legacy page list: on screen for up to {shown:.2f} s (goal: never, or under 0.5 s)"
+    )
     return 0
 
 

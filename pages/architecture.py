@@ -1,5 +1,9 @@
 """Architecture explorer: any ResNet, its stages, shapes, parameters and skip connections."""
 
+from resnet_viz.ui.app_shell import require_app_shell
+
+require_app_shell()  # before any other import: resnet_viz/ui/app_shell.py
+
 import streamlit as st
 
 from resnet_viz.core.presets import spec_label
@@ -7,10 +11,9 @@ from resnet_viz.core.spec import SpecError
 from resnet_viz.core.summary import summarize
 from resnet_viz.present.choice import resolve
 from resnet_viz.ui import architecture as sections
-from resnet_viz.ui.common import require_app_shell, shown_errors
+from resnet_viz.ui.common import shown_errors
 from resnet_viz.ui.network_controls import network_controls
 
-require_app_shell()
 st.title("Architecture explorer")
 
 with st.sidebar:

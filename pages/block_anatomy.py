@@ -1,11 +1,14 @@
 """A residual block opened: x, F(x), the shortcut and y = ReLU(F(x) + x) on a real image."""
 
+from resnet_viz.ui.app_shell import require_app_shell
+
+require_app_shell()  # before any other import: resnet_viz/ui/app_shell.py
+
 import streamlit as st
 
 from resnet_viz.ui import block_anatomy as anatomy
-from resnet_viz.ui.common import require_app_shell, shown_errors
+from resnet_viz.ui.common import shown_errors
 
-require_app_shell()
 st.title("A residual block, opened")
 st.markdown(
     "He et al. (2015, Figure 2): a block computes a residual F(x) with two or three "

@@ -1,11 +1,14 @@
 """The degradation problem, live: deeper plain networks train worse; deeper ResNets do not."""
 
+from resnet_viz.ui.app_shell import require_app_shell
+
+require_app_shell()  # before any other import: resnet_viz/ui/app_shell.py
+
 import streamlit as st
 
 from resnet_viz.ui import lab
-from resnet_viz.ui.common import require_app_shell, shown_errors
+from resnet_viz.ui.common import shown_errors
 
-require_app_shell()
 st.title("The degradation problem, live")
 st.markdown(
     "He et al. 2015 (Figures 1 and 6): a 56-layer plain network ends with **higher training "

@@ -1,13 +1,16 @@
 """Grad-CAM and its relatives: where a ResNet looks in an image, how faithful each map is, and
 whether it survives a sanity check (Selvaraju et al. 2017; Adebayo et al. 2018)."""
 
+from resnet_viz.ui.app_shell import require_app_shell
+
+require_app_shell()  # before any other import: resnet_viz/ui/app_shell.py
+
 import streamlit as st
 
 from resnet_viz.ui import attention
 from resnet_viz.ui import grad_cam as cam
-from resnet_viz.ui.common import require_app_shell, shown_errors
+from resnet_viz.ui.common import shown_errors
 
-require_app_shell()
 link = attention.link_values()  # before any widget: bound widgets drop invalid values
 st.title("Grad-CAM: where does the network look?")
 st.markdown(

@@ -1,13 +1,16 @@
 """Gradient flow: per-layer gradient norms of a ResNet and of its plain twin, side by side."""
 
+from resnet_viz.ui.app_shell import require_app_shell
+
+require_app_shell()  # before any other import: resnet_viz/ui/app_shell.py
+
 import streamlit as st
 
 from resnet_viz.present.choice import NetworkChoice, resolve
 from resnet_viz.ui import gradients as study
-from resnet_viz.ui.common import require_app_shell, shown_errors
+from resnet_viz.ui.common import shown_errors
 from resnet_viz.ui.network_controls import network_controls
 
-require_app_shell()
 st.title("Gradient flow: with and without skip connections")
 st.markdown(
     "One training step's gradients for a ResNet and for its **plain twin**: the same layers "

@@ -1,12 +1,14 @@
 """Home: what a residual block is, why it exists, and where to go next."""
 
+from resnet_viz.ui.app_shell import require_app_shell
+
+require_app_shell()  # before any other import: resnet_viz/ui/app_shell.py
+
 import streamlit as st
 
 from resnet_viz.present.diagram import residual_block_figure
 from resnet_viz.present.tour import STEPS
-from resnet_viz.ui.common import require_app_shell
 
-require_app_shell()
 st.title("Residual networks, explained")
 left, right = st.columns([3, 2], gap="large")
 with left:

@@ -1,11 +1,14 @@
 """Loss landscapes (Li et al. 2018): smooth with skip connections, chaotic without."""
 
+from resnet_viz.ui.app_shell import require_app_shell
+
+require_app_shell()  # before any other import: resnet_viz/ui/app_shell.py
+
 import streamlit as st
 
 from resnet_viz.ui import landscape
-from resnet_viz.ui.common import require_app_shell, shown_errors
+from resnet_viz.ui.common import shown_errors
 
-require_app_shell()
 st.title("Loss landscapes: why skip connections make training easy")
 st.markdown(
     "Li, Xu, Taylor, Studer and Goldstein (2018, Figure 5) drew a network's training loss on a "

@@ -1,11 +1,14 @@
 """Lesion study (Veit et al. 2016): remove one block from a trained ResNet or plain network."""
 
+from resnet_viz.ui.app_shell import require_app_shell
+
+require_app_shell()  # before any other import: resnet_viz/ui/app_shell.py
+
 import streamlit as st
 
 from resnet_viz.ui import lab
-from resnet_viz.ui.common import require_app_shell, shown_errors
+from resnet_viz.ui.common import shown_errors
 
-require_app_shell()
 st.title("Lesion study: ResNets behave like ensembles")
 st.markdown(
     "Veit, Wilber and Belongie (2016, Figure 3) removed single blocks from trained networks. "

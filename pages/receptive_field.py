@@ -1,11 +1,14 @@
 """The effective receptive field (Luo et al. 2016): a fraction of the theoretical one."""
 
+from resnet_viz.ui.app_shell import require_app_shell
+
+require_app_shell()  # before any other import: resnet_viz/ui/app_shell.py
+
 import streamlit as st
 
 from resnet_viz.ui import receptive_field as erf
-from resnet_viz.ui.common import require_app_shell, shown_errors
+from resnet_viz.ui.common import shown_errors
 
-require_app_shell()
 st.title("Effective receptive field: how far a unit really sees")
 st.markdown(
     "A unit of the last stage *could* see every pixel of its theoretical receptive field. "

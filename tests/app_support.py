@@ -25,3 +25,18 @@ def metric(at: AppTest, label: str) -> str:
 def assert_clean(at: AppTest) -> None:
     """No exception element: every failure the page met was shown as a message."""
     assert not at.exception, [e.value for e in at.exception]
+
+
+def stage_table(at: AppTest) -> dict[str, dict[str, str]]:
+    """The architecture page's per-stage table as shown: {stage: {column: cell text}}."""
+    import html
+    import re
+
+    markup = next(m.value for m in at.markdown if 'class="stage-table"' in m.value)
+    cells = re.compile(r"<t[hd][^>]*>(.*?)</t[hd]>")
+    rows = [
+        [html.unescape(re.sub(r"<[^>]+>", "", cell)) for cell in cells.findall(row)]
+        for row in re.findall(r"<tr>(.*?)</tr>", markup)
+    ]
+    header, *body = rows
+    return {row[0]: dict(zip(header, row, strict=True)) for row in body}

@@ -16,7 +16,7 @@ ARTIFACTS = REPO / "artifacts"
 def app_test_runs_like_a_warm_server(monkeypatch):
     """AppTest forgets before every run that this app uses st.navigation, so each run would
     start in Streamlit's legacy pages/ mode and take the app-shell guard's rerun (see
-    resnet_viz.ui.common.require_app_shell), which drops button clicks. A real server decides
+    resnet_viz.ui.app_shell.require_app_shell), which drops button clicks. A real server decides
     that once per process; emulate a server past its first request. The first-request path
     itself is covered in a real browser (tests/test_browser.py)."""
     from streamlit.runtime.pages_manager import PagesManager

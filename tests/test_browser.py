@@ -64,18 +64,34 @@ def test_shared_link_reopens_resnet152_at_512(live_server, page, screenshots):
         full_screenshot(page, screenshots / f"architecture-{tab.lower()}.png")
 
 
+# Set before the app's first byte: notes whether Streamlit's legacy list of pages/ files (its
+# sidebar navigation; the app's own menu is made of page links) ever reached the screen.
+LEGACY_LIST_WATCH = """
+window.__legacyListSeen = false;
+new MutationObserver(() => {
+  if (document.querySelector("[data-testid='stSidebarNav']")) window.__legacyListSeen = true;
+}).observe(document, { subtree: true, childList: true });
+"""
+
+
 def test_deep_link_on_a_fresh_server_gets_the_full_app(page, screenshots):
     """The first request a server sees is a shared link: it must still go through app.py
-    (navigation menu, device badge), not Streamlit's v1 pages/ discovery (see app.py)."""
+    (the menu, the device badge), not Streamlit's v1 pages/ discovery (see app.py), and the
+    visitor never sees the legacy list of page files while the run is rerouted."""
     log = REPO / "artifacts" / "logs" / "streamlit-fresh-server.log"
+    page.add_init_script(LEGACY_LIST_WATCH)
     with streamlit_server(log) as fresh:
         page.goto(f"{fresh.url}/architecture?preset=ResNet-101")
         wait_until_idle(page)
         expect(metric_value(page, "44,549,160")).to_be_visible(timeout=30_000)
-        nav = page.get_by_test_id("stSidebarNav")
-        expect(nav.get_by_text("Gradient flow")).to_be_visible()
+        menu = page.get_by_test_id("stSidebar")
+        expect(menu.get_by_role("link", name="Gradient flow")).to_be_visible()
         expect(page.get_by_text("Compute device")).to_be_visible()
         expect(page.get_by_text("Page not found")).to_have_count(0)
+        assert page.evaluate("window.__legacyListSeen") is False
+        menu.get_by_role("link", name="Lesion study").click()
+        expect(page.get_by_text("Why: a ResNet is many paths")).to_be_visible(timeout=60_000)
+        assert page.url.endswith("/lesion")
 
 
 def test_gradient_page(live_server, page, screenshots):

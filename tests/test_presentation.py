@@ -7,18 +7,12 @@ import pytest
 
 from resnet_viz import ResNetSpec, preset, spec_for_depth, summarize
 from resnet_viz.core.presets import PRESETS, Preset, spec_label
-from resnet_viz.present.charts import params_and_macs_by_stage, receptive_field_growth, shape_flow
 from resnet_viz.present.codegen import resnet_viz_snippet, torchvision_snippet
 from resnet_viz.present.diagram import block_dot, block_formula, network_dot
+from resnet_viz.present.formats import format_bytes, format_count, format_si
 from resnet_viz.present.reference import check_reference
-from resnet_viz.present.tables import (
-    compare_table,
-    format_bytes,
-    format_count,
-    format_si,
-    layer_table,
-    stage_table,
-)
+from resnet_viz.present.stage_table import stage_csv, stage_rows, stage_table_html
+from resnet_viz.present.tables import compare_table, layer_table
 
 # ResNet-50's four projection shortcuts, by hand: 1x1 conv (cin*cout) + BN (2*cout).
 RESNET50_PROJECTIONS = (
@@ -35,17 +29,46 @@ def test_formats():
 
 
 def test_stage_table_resnet101_at_512():
-    table = stage_table(summarize(preset("resnet101"), (3, 512, 512)))
-    stage3 = table.set_index("Stage").loc["Stage 3"]
+    summary = summarize(preset("resnet101"), (3, 512, 512))
+    rows = {row["Stage"]: row for row in stage_rows(summary)}
+    stage3 = rows["Stage 3"]
     assert (stage3["Blocks"], stage3["Parameters"], stage3["Output"]) == (
         23,
         26_090_496,
         "1024×32×32",
     )
-    assert table["Parameters"].sum() == 44_549_160
-    assert table["% params"].sum() == pytest.approx(100, abs=0.05)
-    assert table["% MACs"].sum() == pytest.approx(100, abs=0.05)
-    assert table.to_csv(index=False).splitlines()[0].startswith("Stage,Paper,Blocks,Input,Output")
+    assert sum(row["Parameters"] for row in rows.values()) == 44_549_160
+    assert sum(row["% params"] for row in rows.values()) == pytest.approx(100, abs=0.05)
+    assert sum(row["% MACs"] for row in rows.values()) == pytest.approx(100, abs=0.05)
+    assert (rows["Stem"]["Blocks"], rows["Head"]["Blocks"]) == (None, None)
+
+
+def test_stage_csv_reads_back_as_the_rows():
+    """The download: pandas (an independent CSV reader) reads back every row; stem and head
+    leave Blocks empty."""
+    import io
+
+    import pandas as pd
+
+    summary = summarize(preset("resnet50"))
+    text = stage_csv(summary)
+    assert text.splitlines()[0].startswith("Stage,Paper,Blocks,Input,Output,Parameters")
+    table = pd.read_csv(io.StringIO(text))
+    expected = pd.DataFrame(stage_rows(summary)).astype({"Blocks": "float64"})
+    pd.testing.assert_frame_equal(table, expected, check_dtype=False)
+    assert table["Parameters"].sum() == 25_557_032
+
+
+def test_stage_table_html_shows_every_row_with_separators():
+    summary = summarize(preset("resnet50"))
+    markup = stage_table_html(summary)
+    cells = re.findall(r"<tr>(.*?)</tr>", markup)
+    assert len(cells) == len(summary.stages) + 1  # the header and one row per stage
+    stage4 = re.findall(r"<td[^>]*>(.*?)</td>", cells[5])
+    assert stage4[:6] == ["Stage 4", "conv5_x", "3", "1024×14×14", "2048×7×7", "14,964,736"]
+    stem = re.findall(r"<td[^>]*>(.*?)</td>", cells[1])
+    assert stem[2] == "–"  # no blocks in the stem
+    assert 'title="Receptive field: how many input pixels' in markup
 
 
 def test_layer_table_levels_and_filters():
@@ -85,19 +108,6 @@ def test_compare_different_stage_counts():
         "Head",
         "Total",
     ]
-
-
-def test_charts_carry_the_summary_numbers():
-    s = summarize(preset("resnet18"))
-    bars = params_and_macs_by_stage(s)
-    assert list(bars.data[0].y) == [st.params for st in s.stages]
-    assert list(bars.data[1].y) == [st.macs for st in s.stages]
-    flow = shape_flow(s)
-    assert list(flow.data[0].y) == [224, 56, 56, 28, 14, 7]
-    assert list(flow.data[1].y) == [3, 64, 64, 128, 256, 512]
-    rf = receptive_field_growth(s)
-    assert rf.data[0].y[-1] == 435  # ResNet-18's receptive field, Araujo et al. 2019
-    assert len(rf.data[0].y) == 1 + 1 + 16  # stem conv, max-pool, 16 block convs
 
 
 def test_network_diagram_collapses_long_stages():

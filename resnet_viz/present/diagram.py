@@ -15,7 +15,7 @@ from __future__ import annotations
 from ..core.layout import network_layout
 from ..core.spec import ResNetSpec
 from ..core.summary import BlockRow, LayerRow, Summary
-from .tables import format_shape
+from .formats import format_shape
 
 _EDGE_STYLE = {
     "identity": 'color="#117733", fontcolor="#117733", penwidth=2',

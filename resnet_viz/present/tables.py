@@ -1,73 +1,12 @@
-"""Summary rows as tables (pandas) and numbers as text, for pages, CSV downloads and tests."""
+"""The architecture page's larger tables as pandas DataFrames (st.dataframe): every layer, and two
+networks compared. The small per-stage table needs no pandas (present/stage_table.py)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from ..core.summary import LayerRow, Summary
-
-
-def format_count(n: int) -> str:
-    """Exact, with thousands separators: 44549160 -> "44,549,160"."""
-    return f"{n:,}"
-
-
-def format_si(n: float, unit: str = "") -> str:
-    """Short engineering notation: 7801406440 -> "7.80 G"."""
-    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(n) >= factor:
-            return f"{n / factor:.2f} {prefix}{unit}"
-    return f"{n:g} {unit}".rstrip()
-
-
-def format_bytes(n: int) -> str:
-    """Binary units, as memory is allocated: 102760448 -> "98.0 MiB"."""
-    for factor, unit in ((1024**3, "GiB"), (1024**2, "MiB"), (1024, "KiB")):
-        if n >= factor:
-            return f"{n / factor:.1f} {unit}"
-    return f"{n} B"
-
-
-def format_shape(shape: tuple[int, ...], batch: bool = False) -> str:
-    """(1, 256, 56, 56) -> "256×56×56" (the batch dimension only when asked)."""
-    return "×".join(str(d) for d in (shape if batch else shape[1:]))
-
-
-def _percent(part: int, whole: int) -> float:
-    return round(100.0 * part / whole, 2) if whole else 0.0
-
-
-def stage_table(summary: Summary) -> pd.DataFrame:
-    """One row per stem / stage / head: the page's main table and its CSV."""
-    rows = []
-    for s in summary.stages:
-        rows.append(
-            {
-                "Stage": s.label,
-                "Paper": s.paper_name,
-                "Blocks": s.blocks or None,
-                "Input": format_shape(s.input_shape),
-                "Output": format_shape(s.output_shape),
-                "Parameters": s.params,
-                "% params": _percent(s.params, summary.total_params),
-                "MACs": s.macs,
-                "% MACs": _percent(s.macs, summary.total_macs),
-                "Memory (MiB)": round(s.activation_bytes / 1024**2, 3),
-                "RF (px)": s.receptive_field,
-                "Stride": s.effective_stride,
-            }
-        )
-    return pd.DataFrame(rows).astype({"Blocks": "Int64"})
-
-
-#: What the short column names mean (shown as column help in the page).
-COLUMN_HELP = {
-    "Memory (MiB)": "Activation memory: every layer's output in float32, batch included.",
-    "RF (px)": "Receptive field: how many input pixels (per side) one output pixel can see.",
-    "Stride": "Effective stride: input pixels between neighbouring output pixels.",
-    "% params": "Share of all parameters.",
-    "% MACs": "Share of all multiply-accumulates.",
-}
+from .formats import format_shape
 
 
 def _layer_record(row: LayerRow) -> dict[str, object]:

@@ -9,23 +9,15 @@ import streamlit as st
 from ..core.presets import PRESETS, spec_label
 from ..core.spec import ResNetSpec, default_input_size
 from ..core.summary import Summary, summarize
-from ..present import charts
 from ..present.codegen import resnet_viz_snippet, timm_snippet, torchvision_snippet
 from ..present.diagram import SHORTCUT_LEGEND, block_dot, block_formula, network_dot
+from ..present.formats import format_bytes, format_count, format_shape, format_si
 from ..present.reference import check_reference
+from ..present.stage_figure import stage_figure_svg, standalone_svg
+from ..present.stage_table import COLUMN_HELP, stage_csv, stage_table_html
 from ..present.svg import render_svg, svg_renderer
-from ..present.tables import (
-    COLUMN_HELP,
-    compare_table,
-    format_bytes,
-    format_count,
-    format_shape,
-    format_si,
-    layer_table,
-    stage_table,
-)
 from .graphviz import fresh_graphviz_chart
-from .lecture import show_chart
+from .lecture import LECTURE_FONT_SCALE
 
 BIND = "query-params"
 _COUNT = st.column_config.NumberColumn(format="localized")
@@ -79,26 +71,32 @@ def headline(summary: Summary) -> None:
 
 
 def stages_section(summary: Summary) -> None:
-    """The per-stage table with its CSV, and the three charts."""
-    table = stage_table(summary)
-    # The stem and head have no blocks: a dash, not "None" (the CSV leaves the cell empty).
-    shown = table.assign(Blocks=[str(b) if b else "–" for b in table["Blocks"].fillna(0)])
-    st.dataframe(shown, hide_index=True, column_config=_COLUMNS)
-    st.download_button(
+    """The per-stage table with its CSV, and one figure of where parameters, compute, shapes
+    and the receptive field go (plain HTML and SVG: redrawn in a few ms on every click)."""
+    st.markdown(stage_table_html(summary), unsafe_allow_html=True)
+    file_stem = spec_label(summary.spec).replace(" ", "_")
+    buttons = st.container(horizontal=True)
+    buttons.download_button(
         "Download CSV",
-        table.to_csv(index=False),
-        file_name=f"{spec_label(summary.spec).replace(' ', '_')}_stages.csv",
+        stage_csv(summary),
+        file_name=f"{file_stem}_stages.csv",
         mime="text/csv",
         icon=":material/download:",
         key="stages_csv",
         on_click="ignore",  # see resnet_viz/ui/grad_cam.py: no rerun, no race
     )
-    show_chart(charts.params_and_macs_by_stage(summary), key="chart_params_macs")
-    left, right = st.columns(2)
-    with left:
-        show_chart(charts.shape_flow(summary), key="chart_shape_flow")
-    with right:
-        show_chart(charts.receptive_field_growth(summary), key="chart_rf")
+    buttons.download_button(
+        "Download figure (SVG)",
+        lambda: standalone_svg(summary),
+        file_name=f"{file_stem}_stages.svg",
+        mime="image/svg+xml",
+        icon=":material/download:",
+        key="stages_svg",
+        on_click="ignore",
+    )
+    scale = LECTURE_FONT_SCALE if st.session_state.get("lecture") else 1.0
+    st.markdown(stage_figure_svg(summary, text_scale=scale), unsafe_allow_html=True)
+    st.caption("Hover a bar or a point for its exact value; the table above has every number.")
 
 
 _LEVELS = {1: "1: stages", 2: "2: blocks", 3: "3: every layer"}
@@ -124,6 +122,8 @@ def layers_section(summary: Summary) -> None:
         key="lblock",
         disabled=blocks == 0,
     )
+    from ..present.tables import layer_table  # pandas: only for this tab
+
     table = layer_table(
         summary,
         level=level or 3,
@@ -236,6 +236,8 @@ def compare_section(summary: Summary) -> None:
         )
     if input_size != summary.input_size:
         st.caption(f"{label_b} is shown at its own input size, {format_shape((1, *input_size))}.")
+    from ..present.tables import compare_table  # pandas: only for this tab
+
     table = compare_table(summary, other_summary, label_a, label_b)
     numeric = [c for c in table.columns if table[c].dtype.kind in "iu"]
     st.dataframe(table, hide_index=True, column_config=dict.fromkeys(numeric, _COUNT))

@@ -59,22 +59,6 @@ def shown_errors(doing: str) -> Iterator[None]:
         )
 
 
-def require_app_shell() -> None:
-    """Make sure this page runs inside app.py's navigation; call it first in every page.
-
-    Streamlit decides once per process whether an app uses the legacy "v1" pages/ folder: until
-    some session calls st.navigation, a request for /architecture runs pages/architecture.py
-    on its own (no menu, no sidebar badge). That happens when a fresh server's first visitor
-    follows a shared link. The flag is Streamlit's own (pinned version, covered by a browser
-    test); clearing it and rerunning sends the run through app.py, which shows the same page.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
 @st.cache_resource
 def compute_device_text() -> str:
     from ..runtime.device import device_label, pick_device  # imports torch
