@@ -14,6 +14,7 @@ import streamlit as st
 from resnet_viz.ui.app_shell import sidebar_menu
 from resnet_viz.ui.common import device_badge, freeze_imported_objects
 from resnet_viz.ui.lecture import lecture_mode_requested, lecture_toggle, tour_bar
+from resnet_viz.ui.preload import preload_in_background
 
 st.set_page_config(
     page_title="resnet-viz",
@@ -90,3 +91,4 @@ lecture_toggle()
 tour_bar()
 page.run()
 device_badge(badge)
+preload_in_background()  # the torch pages' code, once the server is idle (ui/preload.py)

@@ -1,13 +1,13 @@
 """How long the architecture page takes to re-render after a control change, in a real browser.
 
-Run:  resnet-viz-bench-app-latency [--rounds 2] [--tab Stages]   (or python -m bench.app_latency)
+Run:  resnet-viz-bench-app-latency [--rounds 2] [--tab all]   (or python -m bench.app_latency)
 It starts `streamlit run app.py` on a free port, opens the architecture page in headless
-Chromium and, for every preset (ResNet-1202 included), picks it in the preset selectbox and
-times, inside the page, from the click until the script has finished, the page shows that
-network's parameter count and the browser has painted it. Prints per-preset times, the median
-and p95 over all changes, and the same for a bare Streamlit page with one selectbox and one
-metric (the floor: Streamlit's own round trip).
-Goal: under 0.5 s for every preset, so that trying networks feels immediate.
+Chromium on each tab in turn (Stages, the default, first) and, for every preset (ResNet-1202
+included), picks it in the preset selectbox and times, inside the page, from the click until
+the script has finished, the page shows that network's parameter count and the browser has
+painted it. Prints each tab's median, p95 and max beside the same figures for a bare Streamlit
+page with one selectbox and one metric (the floor: Streamlit's own round trip), measured in the
+same run. Goals: median at most 2x the floor's, p95 under 0.4 s.
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ from bench.drivers.browser import (
 )
 from resnet_viz import summarize
 from resnet_viz.core.presets import PRESETS
+
+#: The architecture page's tabs, the default first (pages/architecture.py).
+TABS = ("Stages", "Layers", "Diagram", "Compare", "Code")
 
 FLOOR_APP = textwrap.dedent(
     """
@@ -89,20 +92,21 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def measure_app(browser, rounds: int, tab: str) -> dict[str, list[float]]:
+def measure_tab(server, browser, rounds: int, tab: str) -> dict[str, list[float]]:
+    """Every preset change on one tab, in a fresh browser page."""
     times: dict[str, list[float]] = {name: [] for name in PRESETS}
-    with streamlit_server(REPO / "artifacts" / "logs" / "bench-app-latency.log") as server:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{server.url}/architecture?tab={tab}")
-        wait_until_idle(page)
-        previous = "resnet50"
-        for _ in range(rounds):
-            for name, preset in PRESETS.items():
-                if name == previous:  # selecting the shown preset changes nothing
-                    continue
-                params = f"{summarize(preset.spec, preset.input_size).total_params:,}"
-                times[name].append(time_change(page, preset.label, params))
-                previous = name
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server.url}/architecture?tab={tab}")
+    wait_until_idle(page)
+    previous = "resnet50"
+    for _ in range(rounds):
+        for name, preset in PRESETS.items():
+            if name == previous:  # selecting the shown preset changes nothing
+                continue
+            params = f"{summarize(preset.spec, preset.input_size).total_params:,}"
+            times[name].append(time_change(page, preset.label, params))
+            previous = name
+    page.close()
     return times
 
 
@@ -125,33 +129,40 @@ def measure_floor(browser, rounds: int) -> list[float]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2, help="passes over all presets")
-    parser.add_argument("--tab", default="Stages", help="the open tab (Stages is the default)")
+    parser.add_argument(
+        "--tab", default="all", choices=("all", *TABS), help="one tab, or all in turn"
+    )
+    parser.add_argument("--per-preset", action="store_true", help="print every preset's times")
     args = parser.parse_args(argv)
     chromium = find_chromium()
     if chromium is None:
         sys.exit("needs a system Chromium (apt-get install chromium)")
+    tabs = TABS if args.tab == "all" else (args.tab,)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        times = measure_app(browser, args.rounds, args.tab)
         floor = measure_floor(browser, args.rounds)
+        log = REPO / "artifacts" / "logs" / "bench-app-latency.log"
+        with streamlit_server(log) as server:
+            results = {tab: measure_tab(server, browser, args.rounds, tab) for tab in tabs}
         browser.close()
-    everything = [t for values in times.values() for t in values]
-    print(f"{'preset':<20}{'median':>10}{'max':>10}")
-    for name, values in times.items():
-        if values:
-            print(
-                f"{PRESETS[name].label:<20}{statistics.median(values):>9.3f}s{max(values):>9.3f}s"
-            )
+    floor_median = statistics.median(floor)
     print(
-        f"architecture page: {len(everything)} changes, median {statistics.median(everything):.3f}"
-        f" s, p95 {p95(everything):.3f} s, max {max(everything):.3f} s"
+        f"bare Streamlit page (floor): {len(floor)} changes, median {floor_median:.3f} s, "
+        f"p95 {p95(floor):.3f} s"
     )
-    print(
-        f"bare Streamlit page (floor): {len(floor)} changes, median {statistics.median(floor):.3f}"
-        f" s, p95 {p95(floor):.3f} s"
-    )
-    ratio = statistics.median(everything) / statistics.median(floor)
-    print(f"ratio of medians (page / floor): {ratio:.1f}x")
+    print(f"{'architecture tab':<18}{'changes':>8}{'median':>9}{'p95':>9}{'max':>9}{'/ floor':>9}")
+    for tab, times in results.items():
+        everything = [t for values in times.values() for t in values]
+        median = statistics.median(everything)
+        print(
+            f"{tab:<18}{len(everything):>8}{median:>8.3f}s{p95(everything):>8.3f}s"
+            f"{max(everything):>8.3f}s{median / floor_median:>8.1f}x"
+        )
+        if args.per_preset:
+            for name, values in times.items():
+                if values:
+                    print(f"  {PRESETS[name].label:<22}{statistics.median(values):>8.3f}s")
+    print("goals: median at most 2x the floor's, p95 under 0.4 s")
     return 0
 
 

@@ -1,12 +1,11 @@
 """A residual block opened: x, F(x), the shortcut and y = ReLU(F(x) + x) on a real image."""
 
-from resnet_viz.ui.app_shell import require_app_shell
+from resnet_viz.ui.app_shell import loading_torch, require_app_shell
 
 require_app_shell()  # before any other import: resnet_viz/ui/app_shell.py
 
 import streamlit as st
 
-from resnet_viz.ui import block_anatomy as anatomy
 from resnet_viz.ui.common import shown_errors
 
 st.title("A residual block, opened")
@@ -16,6 +15,8 @@ st.markdown(
     "block of a trained network, from a real forward pass on your image: what goes in, what "
     "the branch adds, what the shortcut carries, and what comes out."
 )
+with loading_torch():  # a spinner on a cold server, nothing after
+    from resnet_viz.ui import block_anatomy as anatomy
 with st.sidebar:
     st.header("Model")
     key = anatomy.model_control()

@@ -1,12 +1,11 @@
 """The degradation problem, live: deeper plain networks train worse; deeper ResNets do not."""
 
-from resnet_viz.ui.app_shell import require_app_shell
+from resnet_viz.ui.app_shell import loading_torch, require_app_shell
 
 require_app_shell()  # before any other import: resnet_viz/ui/app_shell.py
 
 import streamlit as st
 
-from resnet_viz.ui import lab
 from resnet_viz.ui.common import shown_errors
 
 st.title("The degradation problem, live")
@@ -16,6 +15,8 @@ st.markdown(
     "good. Below, four networks trained side by side on the same data, from the same initial "
     "weights for each depth."
 )
+with loading_torch():  # a spinner on a cold server, nothing after
+    from resnet_viz.ui import lab
 with st.sidebar:
     st.header("Experiment")
     settings = lab.degradation_controls()

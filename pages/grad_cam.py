@@ -1,17 +1,14 @@
 """Grad-CAM and its relatives: where a ResNet looks in an image, how faithful each map is, and
 whether it survives a sanity check (Selvaraju et al. 2017; Adebayo et al. 2018)."""
 
-from resnet_viz.ui.app_shell import require_app_shell
+from resnet_viz.ui.app_shell import loading_torch, require_app_shell
 
 require_app_shell()  # before any other import: resnet_viz/ui/app_shell.py
 
 import streamlit as st
 
-from resnet_viz.ui import attention
-from resnet_viz.ui import grad_cam as cam
 from resnet_viz.ui.common import shown_errors
 
-link = attention.link_values()  # before any widget: bound widgets drop invalid values
 st.title("Grad-CAM: where does the network look?")
 st.markdown(
     "Grad-CAM (Selvaraju et al. 2017) weighs a layer's feature maps by how much each one "
@@ -20,6 +17,10 @@ st.markdown(
     "sidebar to compare them, then ask how faithful each map is and whether it survives the "
     "sanity check."
 )
+with loading_torch():  # a spinner on a cold server, nothing after
+    from resnet_viz.ui import attention
+    from resnet_viz.ui import grad_cam as cam
+link = attention.link_values()  # before any widget: bound widgets drop invalid values
 
 with st.sidebar:
     st.header("Model")

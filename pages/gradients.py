@@ -1,13 +1,12 @@
 """Gradient flow: per-layer gradient norms of a ResNet and of its plain twin, side by side."""
 
-from resnet_viz.ui.app_shell import require_app_shell
+from resnet_viz.ui.app_shell import loading_torch, require_app_shell
 
 require_app_shell()  # before any other import: resnet_viz/ui/app_shell.py
 
 import streamlit as st
 
 from resnet_viz.present.choice import NetworkChoice, resolve
-from resnet_viz.ui import gradients as study
 from resnet_viz.ui.common import shown_errors
 from resnet_viz.ui.network_controls import network_controls
 
@@ -18,6 +17,8 @@ st.markdown(
     "gradient reaching the early layers depends on every layer above them; with skips, it "
     "also takes the identity paths (∂y/∂x = ∂F/∂x + I)."
 )
+with loading_torch():  # a spinner on a cold server, nothing after
+    from resnet_viz.ui import gradients as study
 
 with st.sidebar:
     st.header("Network")

@@ -1,12 +1,11 @@
 """Loss landscapes (Li et al. 2018): smooth with skip connections, chaotic without."""
 
-from resnet_viz.ui.app_shell import require_app_shell
+from resnet_viz.ui.app_shell import loading_torch, require_app_shell
 
 require_app_shell()  # before any other import: resnet_viz/ui/app_shell.py
 
 import streamlit as st
 
-from resnet_viz.ui import landscape
 from resnet_viz.ui.common import shown_errors
 
 st.title("Loss landscapes: why skip connections make training easy")
@@ -16,6 +15,8 @@ st.markdown(
     "filter. Deep plain networks sit in a chaotic landscape; the same networks with skip "
     "connections sit in a smooth bowl. Below, the four networks of the degradation page."
 )
+with loading_torch():  # a spinner on a cold server, nothing after
+    from resnet_viz.ui import landscape
 with st.sidebar:
     st.header("Landscape")
     settings, view = landscape.landscape_controls()

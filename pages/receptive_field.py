@@ -1,12 +1,11 @@
 """The effective receptive field (Luo et al. 2016): a fraction of the theoretical one."""
 
-from resnet_viz.ui.app_shell import require_app_shell
+from resnet_viz.ui.app_shell import loading_torch, require_app_shell
 
 require_app_shell()  # before any other import: resnet_viz/ui/app_shell.py
 
 import streamlit as st
 
-from resnet_viz.ui import receptive_field as erf
 from resnet_viz.ui.common import shown_errors
 
 st.title("Effective receptive field: how far a unit really sees")
@@ -16,6 +15,8 @@ st.markdown(
     "gradient of the unit with respect to the input: a Gaussian-like blob, a fraction of the "
     "theoretical field. Below, a ResNet and its plain twin, before and after training."
 )
+with loading_torch():  # a spinner on a cold server, nothing after
+    from resnet_viz.ui import receptive_field as erf
 with st.sidebar:
     st.header("Receptive field")
     settings = erf.erf_controls()

@@ -6,6 +6,7 @@ Checked in a fresh interpreter, since this test process has imported torch long 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,9 +34,12 @@ print(sorted(m for m in {HEAVY!r} if m in sys.modules))
 
 
 def test_home_and_architecture_pages_import_no_torch():
+    # The pages' own imports, without app.py's background preload (tests/test_preload.py).
+    env = {**os.environ, "RESNET_VIZ_PRELOAD": "0"}
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT], cwd=REPO, capture_output=True, text=True, timeout=300
-    )
+        [sys.executable, "-c", SCRIPT], cwd=REPO, capture_output=True, text=True, timeout=300,
+        env=env,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     *_, pandas_on_first_pages, heavy = done.stdout.strip().splitlines()
     assert pandas_on_first_pages == "False"

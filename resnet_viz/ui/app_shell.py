@@ -1,4 +1,5 @@
-"""The guard every page file runs first, so that a page always runs inside app.py's navigation.
+"""The app's shell: the guard every page file runs first (so that a page always runs inside
+app.py's navigation), the sidebar menu, and the notice while a page first loads PyTorch.
 
 Streamlit decides once per process whether an app uses the legacy "v1" pages/ folder: until some
 session calls st.navigation, a request for /architecture runs pages/architecture.py on its own
@@ -14,6 +15,9 @@ imports cost ~0.4 s of a cold start, the Grad-CAM page's torch several seconds; 
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import streamlit as st
 
@@ -45,3 +49,15 @@ def sidebar_menu(sections: dict[str, list]) -> None:
                 for page in pages:
                     st.page_link(page, width="stretch")
         st.divider()
+
+
+@contextmanager
+def loading_torch() -> Iterator[None]:
+    """Around a page's heavy imports (torch, torchvision, captum; ~3 s on a cold 2-core
+    server, bench/README.md "First heavy page"): a spinner that says what the wait is for.
+    Pages draw their title and introduction first, so a first visitor reads while it loads.
+    Streamlit shows a spinner only after 0.5 s, so on a warm server nothing appears."""
+    with st.spinner(
+        "Loading PyTorch: once after the server starts, a few seconds…", show_time=True
+    ):
+        yield

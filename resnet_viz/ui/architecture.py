@@ -78,7 +78,7 @@ def stages_section(summary: Summary) -> None:
     buttons = st.container(horizontal=True)
     buttons.download_button(
         "Download CSV",
-        stage_csv(summary),
+        lambda: stage_csv(summary),  # written on click: no file served on every change
         file_name=f"{file_stem}_stages.csv",
         mime="text/csv",
         icon=":material/download:",
