@@ -8,7 +8,8 @@ STAGE_COLOURS = (
     "#88CCEE", "#CC6677", "#DDCC77", "#117733", "#332288", "#AA4499", "#44AA99", "#999933",
     "#882255", "#661100",
 )  # fmt: skip
-STEM_COLOUR, HEAD_COLOUR = "#888888", "#444444"
+# Greys that stand out on a light and on a dark page alike.
+STEM_COLOUR, HEAD_COLOUR = "#999999", "#666666"
 
 
 def stage_colour(name: str) -> str:

@@ -27,7 +27,8 @@ from ..core.summary import Summary
 from .colours import stage_colour
 from .formats import format_count, format_si
 
-HEIGHT_COLOUR, CHANNELS_COLOUR = "#CC6677", "#332288"
+# Paul Tol's "bright" red and blue: colour-blind safe, and readable on a light or dark page.
+HEIGHT_COLOUR, CHANNELS_COLOUR = "#EE6677", "#4477AA"
 RF_LINE_COLOUR, INPUT_LINE_COLOUR = "#BBBBBB", "#999999"
 #: Above this many layers the receptive-field panel draws the line alone (ResNet-1202 has 1,203).
 DENSE_LAYERS = 400
@@ -37,6 +38,7 @@ DENSE_LAYERS = 400
 _PANEL_W, _PANEL_H = 400, 220  # plotting area of one panel
 _LEFT_MARGIN, _TOP_MARGIN, _COLUMN_GAP, _ROW_GAP, _RIGHT_MARGIN = 70, 50, 100, 110, 30
 _WIDTH = _LEFT_MARGIN + 2 * _PANEL_W + _COLUMN_GAP + _RIGHT_MARGIN
+MIN_WIDTH_PX = 760
 
 
 @dataclass(frozen=True)
@@ -255,9 +257,10 @@ def _receptive_field(panel: _Panel, summary: Summary) -> list[str]:
 
 
 def stage_figure_svg(summary: Summary, *, text_scale: float = 1.0) -> str:
-    """The four panels as one ``<svg>`` element, as wide as its container.
+    """The four panels as one ``<svg>`` element, as wide as its container (never narrower than
+    :data:`MIN_WIDTH_PX`, where its labels would be too small to read: a narrow page scrolls it).
 
-    ``text_scale`` enlarges every label (lecture mode uses 1.25)."""
+    ``text_scale`` enlarges every label (lecture mode uses the page's font scale)."""
     bars_params, bars_macs, flow, rf = _panels()
     labels = [s.label for s in summary.stages]
     colours = [stage_colour(s.name) for s in summary.stages]
@@ -274,7 +277,8 @@ def stage_figure_svg(summary: Summary, *, text_scale: float = 1.0) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH} {height:.0f}" '
         f'width="100%" role="img" aria-label="Parameters, MACs, shape flow and receptive field '
-        f'per stage" style="font-family:inherit;max-width:{_WIDTH * 1.2:.0f}px">{body}</svg>'
+        f'per stage" style="font-family:inherit;min-width:{MIN_WIDTH_PX}px;'
+        f'max-width:{_WIDTH * 1.2:.0f}px">{body}</svg>'
     )
 
 

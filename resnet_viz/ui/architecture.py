@@ -95,7 +95,8 @@ def stages_section(summary: Summary) -> None:
         on_click="ignore",
     )
     scale = LECTURE_FONT_SCALE if st.session_state.get("lecture") else 1.0
-    st.markdown(stage_figure_svg(summary, text_scale=scale), unsafe_allow_html=True)
+    figure = stage_figure_svg(summary, text_scale=scale)
+    st.markdown(f'<div style="overflow-x:auto">{figure}</div>', unsafe_allow_html=True)
     st.caption("Hover a bar or a point for its exact value; the table above has every number.")
 
 
