@@ -2,7 +2,8 @@
 
 It is the architecture page's first table and it changes on every click, so it is plain Python:
 no pandas (importing it costs ~0.3 s of a cold start, and pyarrow pulls it in as soon as an
-Arrow array is built) and no data-grid component in the browser (bench/README.md, "Clicks").
+Arrow array is built) and no data-grid component in the browser (bench/README.md,
+"Architecture page latency").
 """
 
 from __future__ import annotations
