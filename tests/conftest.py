@@ -30,6 +30,18 @@ def app_test_runs_like_a_warm_server(monkeypatch):
     monkeypatch.setattr(PagesManager, "__init__", init)
 
 
+@pytest.fixture(autouse=True)
+def no_background_preload_in_the_test_process(monkeypatch):
+    """app.py starts a thread that imports the torch pages once the server is idle, then
+    freezes every live object out of the garbage collector's view (resnet_viz/ui/preload.py).
+    In this process that would make whatever a test holds at that moment immortal (a test that
+    checks a model is collected would fail by chance), so AppTest runs skip it; the servers of
+    the browser tests run it, and tests/test_preload.py checks it in fresh interpreters."""
+    import resnet_viz.ui.preload
+
+    monkeypatch.setattr(resnet_viz.ui.preload, "preload_in_background", lambda *a, **k: None)
+
+
 def _require_chromium() -> str:
     chromium = find_chromium()
     if chromium:
