@@ -115,6 +115,21 @@ def test_plain_twin_and_compare():
     assert compare.loc["Total", "Δ params"] == 2_776_576  # the residual twin adds projections
 
 
+def test_stages_tab_table_figure_and_downloads():
+    """The default tab: the stage table, one SVG figure (its type scaled up in lecture mode)
+    and the CSV and SVG downloads."""
+    at = open_page("pages/architecture.py", preset="ResNet-18")
+    assert_clean(at)
+    assert stage_table(at)["Stage 4"]["Parameters"] == "8,393,728"
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Download CSV", "Download figure (SVG)"]
+    figure = next(m.value for m in at.markdown if "<svg" in m.value)
+    assert 'font-size="17"' in figure  # panel titles at their own size
+    lecture = open_page("pages/architecture.py", preset="ResNet-18", lecture="true")
+    figure = next(m.value for m in lecture.markdown if "<svg" in m.value)
+    assert 'font-size="22.1"' in figure  # 17 x 1.3, the lecture font scale
+
+
 def test_only_the_open_tab_runs():
     at = open_page("pages/architecture.py", tab="Code")
     assert_clean(at)

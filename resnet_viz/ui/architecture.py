@@ -72,7 +72,8 @@ def headline(summary: Summary) -> None:
 
 def stages_section(summary: Summary) -> None:
     """The per-stage table with its CSV, and one figure of where parameters, compute, shapes
-    and the receptive field go (plain HTML and SVG: redrawn in a few ms on every click)."""
+    and the receptive field go (plain HTML and SVG: no charting library runs in the browser
+    on every click; bench/README.md, "Architecture page latency")."""
     st.markdown(stage_table_html(summary), unsafe_allow_html=True)
     file_stem = spec_label(summary.spec).replace(" ", "_")
     buttons = st.container(horizontal=True)
