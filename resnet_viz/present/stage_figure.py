@@ -236,9 +236,9 @@ def _receptive_field(panel: _Panel, summary: Summary) -> list[str]:
         f'<line x1="{panel.x}" y1="{y_side:.1f}" x2="{panel.x + panel.w}" y2="{y_side:.1f}" '
         f'stroke="{INPUT_LINE_COLOUR}" stroke-dasharray="6 4"/>'
     )
-    parts.append(
-        _text(panel.x + panel.w, y_side - 6, f"input size ({side} px)", anchor="end", size=13)
-    )
+    # On the left, above the line: the field starts below the input size and ends above it
+    # on the right, where a label would sit on the points.
+    parts.append(_text(panel.x + 6, y_side - 6, f"input size ({side} px)", anchor="start", size=13))
     values = [r.receptive_field for r in rows]
     line = " ".join(f"{to_x(i):.1f},{to_y(v):.1f}" for i, v in enumerate(values))
     parts.append(
