@@ -35,6 +35,7 @@ from bench.drivers.browser import (
 )
 from resnet_viz import summarize
 from resnet_viz.core.presets import PRESETS
+from resnet_viz.ui.common import DEVICE_NOT_CHOSEN_YET
 
 #: The architecture page's tabs, the default first (pages/architecture.py).
 TABS = ("Stages", "Layers", "Diagram", "Compare", "Code")
@@ -108,7 +109,7 @@ def wait_for_preload(browser, url: str, timeout_s: float = 120) -> None:
         wait_until_idle(page)
         if (
             page.get_by_text("Compute device:").count()
-            and not page.get_by_text("chosen with the first computation").count()
+            and not page.get_by_text(DEVICE_NOT_CHOSEN_YET).count()
         ):
             break
         page.wait_for_timeout(2000)  # idle, so the preload can start

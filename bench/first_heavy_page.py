@@ -23,13 +23,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.drivers.browser import CHROMIUM_ARGS, find_chromium, streamlit_server
+from resnet_viz.ui.app_shell import LOADING_TORCH
 
 #: URL path, and a text that is on screen once the page's result is drawn.
 PAGES = {
     "Grad-CAM (demo model)": ("/grad_cam", "Explaining “circle”"),
     "Gradient study (ResNet-56 vs plain-56)": ("/gradients", "the plain network's first layer"),
 }
-SPINNER = "Loading PyTorch"
 ARCHITECTURE_DONE = "25,557,032"
 TIMEOUT_S = 300
 
@@ -42,7 +42,7 @@ def time_page(browser, url: str, done_text: str) -> dict[str, float | bool]:
     page.goto(url, wait_until="commit")
     marks: dict[str, float | bool] = {"spinner": False}
     title = page.locator("h1")
-    spinner = page.get_by_text(SPINNER)
+    spinner = page.get_by_text(LOADING_TORCH)
     result = page.get_by_text(done_text).first
     while True:
         now = time.perf_counter() - start
@@ -58,6 +58,10 @@ def time_page(browser, url: str, done_text: str) -> dict[str, float | bool]:
         page.wait_for_timeout(25)
     context.close()
     return marks
+
+
+def median(marks: list[dict[str, float | bool]], key: str) -> float:
+    return statistics.median(float(m[key]) for m in marks)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -92,9 +96,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"warm result {warm[-1]['result']:.2f} s; {args.after:g} s after a first "
                     f"page: result {later[-1]['result']:.2f} s"
                 )
-
-            def median(marks: list, key: str) -> float:
-                return statistics.median(float(m[key]) for m in marks)
 
             print(
                 f"{name}: cold server: title after {median(cold, 'title'):.2f} s, result after "

@@ -4,6 +4,7 @@ switched off. Run in fresh interpreters: this test process imported torch long a
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -27,6 +28,31 @@ import sys, time
 from resnet_viz.ui.preload import preload_in_background
 print(preload_in_background(idle_s=0) is None, "torch" in sys.modules)
 """
+
+
+def _imported_under_loading_torch(page: Path) -> set[str]:
+    """The modules a page file imports inside ``with loading_torch():``."""
+    names = set()
+    for node in ast.walk(ast.parse(page.read_text())):
+        if isinstance(node, ast.With) and any(
+            isinstance(item.context_expr, ast.Call)
+            and getattr(item.context_expr.func, "id", None) == "loading_torch"
+            for item in node.items
+        ):
+            for statement in node.body:
+                if isinstance(statement, ast.ImportFrom):
+                    names |= {f"{statement.module}.{alias.name}" for alias in statement.names}
+    return names
+
+
+def test_preload_covers_exactly_the_modules_the_torch_pages_load():
+    """PAGE_MODULES names what the pages import under their "Loading PyTorch" spinner: a new
+    torch page must be added to it, or its first visit waits for torch again."""
+    from resnet_viz.ui.preload import PAGE_MODULES
+
+    pages = sorted((REPO / "pages").glob("*.py"))
+    loaded = set().union(*(_imported_under_loading_torch(page) for page in pages))
+    assert loaded == set(PAGE_MODULES)
 
 
 def _run(script: str, **env: str) -> list[str]:

@@ -51,13 +51,15 @@ def sidebar_menu(sections: dict[str, list]) -> None:
         st.divider()
 
 
+#: What a torch page says while it imports torch (bench/first_heavy_page.py looks for it).
+LOADING_TORCH = "Loading PyTorch: once after the server starts, a few seconds…"
+
+
 @contextmanager
 def loading_torch() -> Iterator[None]:
     """Around a page's heavy imports (torch, torchvision, captum; ~3 s on a cold 2-core
     server, bench/README.md "First heavy page"): a spinner that says what the wait is for.
     Pages draw their title and introduction first, so a first visitor reads while it loads.
     Streamlit shows a spinner only after 0.5 s, so on a warm server nothing appears."""
-    with st.spinner(
-        "Loading PyTorch: once after the server starts, a few seconds…", show_time=True
-    ):
+    with st.spinner(LOADING_TORCH, show_time=True):
         yield

@@ -66,6 +66,10 @@ def compute_device_text() -> str:
     return device_label(pick_device())
 
 
+#: The badge's text until some page has imported torch (bench/app_latency.py waits for it to go).
+DEVICE_NOT_CHOSEN_YET = "chosen with the first computation"
+
+
 def device_badge(slot) -> None:
     """Fill ``slot`` (a sidebar placeholder) with where heavy work (Grad-CAM, gradients) runs.
 
@@ -75,7 +79,7 @@ def device_badge(slot) -> None:
     if "torch" in sys.modules:
         slot.caption(f":material/memory: Compute device: **{compute_device_text()}**")
     else:
-        slot.caption(":material/memory: Compute device: chosen with the first computation")
+        slot.caption(f":material/memory: Compute device: {DEVICE_NOT_CHOSEN_YET}")
 
 
 @contextmanager
