@@ -16,24 +16,6 @@ from resnet_viz.ui.network_controls import network_controls
 
 st.title("Architecture explorer")
 
-with st.sidebar:
-    st.header("Network")
-    choice = network_controls()
-
-try:
-    spec, input_size = resolve(choice)
-    summary = summarize(spec, input_size)
-    st.session_state["last_valid_summary"] = summary
-except SpecError as error:
-    st.error(str(error), icon=":material/error:")
-    summary = st.session_state.get("last_valid_summary")
-    if summary is None:
-        st.stop()
-    st.info(f"Still showing the last valid network, {spec_label(summary.spec)}.")
-
-with shown_errors("summarising the network"):
-    sections.headline(summary)
-
 # Lazy tabs: only the open one runs and is sent to the browser; the tab is in the URL too.
 SECTIONS = {
     "Stages": (sections.stages_section, "drawing the stage table and charts"),
@@ -42,8 +24,36 @@ SECTIONS = {
     "Compare": (sections.compare_section, "comparing networks"),
     "Code": (sections.code_section, "writing the code snippet"),
 }
-tabs = st.tabs(list(SECTIONS), key="tab", bind="query-params")
-for tab, (draw, doing) in zip(tabs, SECTIONS.values(), strict=True):
-    if tab.open:
-        with tab, shown_errors(doing):
-            draw(summary)
+
+
+@st.fragment
+def explorer() -> None:
+    """The network controls and all they change. A fragment: a control or tab change reruns
+    only this, so the app's menu, title and toggles are not sent to the browser again on every
+    click (bench/README.md, "Architecture page latency")."""
+    with st.sidebar:
+        st.header("Network")
+        choice = network_controls()
+
+    try:
+        spec, input_size = resolve(choice)
+        summary = summarize(spec, input_size)
+        st.session_state["last_valid_summary"] = summary
+    except SpecError as error:
+        st.error(str(error), icon=":material/error:")
+        summary = st.session_state.get("last_valid_summary")
+        if summary is None:
+            return
+        st.info(f"Still showing the last valid network, {spec_label(summary.spec)}.")
+
+    with shown_errors("summarising the network"):
+        sections.headline(summary)
+
+    tabs = st.tabs(list(SECTIONS), key="tab", bind="query-params")
+    for tab, (draw, doing) in zip(tabs, SECTIONS.values(), strict=True):
+        if tab.open:
+            with tab, shown_errors(doing):
+                draw(summary)
+
+
+explorer()

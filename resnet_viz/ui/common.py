@@ -35,7 +35,8 @@ def freeze_imported_objects() -> None:
     global _imports_frozen
     if not _imports_frozen:
         _imports_frozen = True
-        gc.collect()
+        # No gc.collect() first: it held the GIL for ~20 ms of the first visitor's page
+        # (bench/cold_start.py); the little garbage alive now is frozen with the libraries.
         gc.freeze()
 
 
