@@ -24,6 +24,7 @@ SECTIONS = {
     "Compare": (sections.compare_section, "comparing networks"),
     "Code": (sections.code_section, "writing the code snippet"),
 }
+st.sidebar.header("Network")  # outside the fragment: drawn once, not on every click
 
 
 @st.fragment
@@ -32,7 +33,6 @@ def explorer() -> None:
     only this, so the app's menu, title and toggles are not sent to the browser again on every
     click (bench/README.md, "Architecture page latency")."""
     with st.sidebar:
-        st.header("Network")
         choice = network_controls()
 
     try:

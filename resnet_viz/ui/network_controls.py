@@ -157,12 +157,11 @@ def network_controls(defaults: NetworkChoice = DEFAULT, show_skip: bool = True) 
             "Input channels", min_value=1, max_value=MAX_IN_CHANNELS, value=None, step=1,
             key="channels", bind=BIND, placeholder="network default (3)",
         )  # fmt: skip
-        left, right = st.columns(2)
-        values["height"] = left.number_input(
+        values["height"] = st.number_input(
             "Height", min_value=1, max_value=MAX_INPUT_SIDE, value=None, step=1, key="h",
             bind=BIND, placeholder="default",
         )  # fmt: skip
-        values["width"] = right.number_input(
+        values["width"] = st.number_input(
             "Width", min_value=1, max_value=MAX_INPUT_SIDE, value=None, step=1, key="w",
             bind=BIND, placeholder="default",
         )  # fmt: skip
