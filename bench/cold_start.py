@@ -11,6 +11,10 @@ stops the clock when the number is visible. Also recorded: whether the legacy pa
 median of each contender and the ratio of the medians. A second floor, the bare page as a page
 of a two-page st.navigation app opened at /architecture, shows what any multipage Streamlit app
 pays for a deep link (see BARE_DEEP_LINK).
+
+``--without-server-extras`` also times the app and the bare page with uvloop and httptools
+hidden from the server (what ``streamlit[performance]`` in requirements.txt adds; Streamlit and
+uvicorn fall back to asyncio's loop and the pure-Python h11 parser): what those extras are worth.
 """
 
 from __future__ import annotations
@@ -56,6 +60,23 @@ CONTENDERS = {
     "bare": ("bare.py", "/"),
     "bare deep link": ("bare_deep_link.py", "/architecture"),
 }
+#: With --without-server-extras: the same, served without uvloop and httptools.
+WITHOUT_EXTRAS = {
+    "app, no server extras": CONTENDERS["app"],
+    "bare, no server extras": CONTENDERS["bare"],
+}
+SERVER_EXTRAS = ("uvloop", "httptools")
+
+
+def hide_server_extras(folder: Path) -> dict[str, str]:
+    """Environment for a server that cannot import :data:`SERVER_EXTRAS`: a package of each
+    name that raises ModuleNotFoundError, first on PYTHONPATH (both Streamlit and uvicorn
+    catch that and use their defaults)."""
+    for name in SERVER_EXTRAS:
+        package = folder / name
+        package.mkdir(parents=True, exist_ok=True)
+        (package / "__init__.py").write_text(f"raise ModuleNotFoundError({name!r})\n")
+    return {"PYTHONPATH": str(folder)}
 
 
 def time_first_page(browser, url: str, *, legacy_check: bool) -> tuple[float, float]:
@@ -84,31 +105,39 @@ def time_first_page(browser, url: str, *, legacy_check: bool) -> tuple[float, fl
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--without-server-extras",
+        action="store_true",
+        help="also time the app and the bare page without uvloop and httptools",
+    )
     args = parser.parse_args(argv)
+    contenders = {**CONTENDERS, **(WITHOUT_EXTRAS if args.without_server_extras else {})}
     chromium = find_chromium()
     if chromium is None:
         print("needs a system Chromium (apt-get install chromium)")
         return 1
     from playwright.sync_api import sync_playwright
 
-    times: dict[str, list[float]] = {who: [] for who in CONTENDERS}
+    times: dict[str, list[float]] = {who: [] for who in contenders}
     legacy: list[float] = []
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as p:
         (Path(folder) / "bare.py").write_text(BARE_PAGE)
         (Path(folder) / "bare_deep_link.py").write_text(BARE_DEEP_LINK)
+        no_extras = hide_server_extras(Path(folder) / "no_extras")
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         for round_ in range(args.rounds):
-            order = list(CONTENDERS) if round_ % 2 == 0 else list(CONTENDERS)[::-1]
+            order = list(contenders) if round_ % 2 == 0 else list(contenders)[::-1]
             for who in order:
-                name, path = CONTENDERS[who]
-                script = REPO / name if who == "app" else Path(folder) / name
-                log = Path(folder) / f"{who.replace(' ', '_')}-{round_}.log"
-                with streamlit_server(log, script=script) as server:
+                name, path = contenders[who]
+                script = REPO / name if name == "app.py" else Path(folder) / name
+                env = no_extras if who in WITHOUT_EXTRAS else None
+                log = Path(folder) / f"{who.replace(' ', '_').replace(',', '')}-{round_}.log"
+                with streamlit_server(log, script=script, env=env) as server:
                     seconds, seen = time_first_page(
-                        browser, server.url + path, legacy_check=who == "app"
+                        browser, server.url + path, legacy_check=name == "app.py"
                     )
                 times[who].append(seconds)
-                if who == "app":
+                if name == "app.py":
                     legacy.append(seen)
                 print(f"round {round_ + 1} {who}: {seconds:.2f} s")
         browser.close()
@@ -117,6 +146,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"architecture page: median {app:.2f} s")
     print(f"bare page at /: median {floor:.2f} s; ratio {app / floor:.2f}x (goal: at most 1.5x)")
     print(f"bare multipage app at /architecture: median {deep:.2f} s; ratio {app / deep:.2f}x")
+    if args.without_server_extras:
+        slow_app = statistics.median(times["app, no server extras"])
+        slow_floor = statistics.median(times["bare, no server extras"])
+        print(
+            f"without uvloop and httptools: architecture page {slow_app:.2f} s, bare page "
+            f"{slow_floor:.2f} s; ratio {slow_app / slow_floor:.2f}x"
+        )
     shown = max(legacy)
     print(
         "legacy page list: never on screen"

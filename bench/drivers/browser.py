@@ -71,10 +71,14 @@ class StreamlitServer:
 
 @contextlib.contextmanager
 def streamlit_server(
-    log_path: Path, *extra_args: str, script: Path = REPO / "app.py"
+    log_path: Path,
+    *extra_args: str,
+    script: Path = REPO / "app.py",
+    env: dict[str, str] | None = None,
 ) -> Iterator[StreamlitServer]:
     """Start ``streamlit run <script>`` (the app by default) on a free localhost port, with the
-    repository's .streamlit/config.toml; stop it afterwards."""
+    repository's .streamlit/config.toml and ``env`` added to this process's environment; stop
+    it afterwards."""
     port = free_port()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = log_path.open("w")
@@ -83,8 +87,10 @@ def streamlit_server(
         "--server.headless", "true", "--server.port", str(port),
         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *extra_args,
     ]  # fmt: skip
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=environment
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, process, timeout=90)
