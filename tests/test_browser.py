@@ -50,6 +50,34 @@ def test_architecture_depth_change_updates_parameters(live_server, page, screens
     assert re.search(r"depth=101", page.url)
 
 
+def test_a_preset_change_resends_only_what_it_changes(live_server, page):
+    """The architecture page's controls and all they change are one fragment
+    (pages/architecture.py): a change sends the browser the new network, not the app's sidebar
+    and the page's title again (bench/README.md, "Architecture page latency"). Every run's
+    session message names the pages, so the menu's own labels cannot tell."""
+    frames: list[bytes] = []  # Streamlit's messages: binary protobuf frames
+    page.on(
+        "websocket",
+        lambda websocket: websocket.on("framereceived", lambda frame: frames.append(frame)),
+    )
+    page.goto(f"{live_server.url}/architecture")
+    wait_until_idle(page)
+    expect(metric_value(page, "25,557,032")).to_be_visible(timeout=30_000)
+    first_page = b"".join(frames)
+    assert b"Lecture mode" in first_page
+    assert b"Architecture explorer" in first_page
+
+    frames.clear()
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name="ResNet-18", exact=True).click()
+    expect(metric_value(page, "11,689,512")).to_be_visible(timeout=30_000)
+    wait_until_idle(page)
+    change = b"".join(frames)
+    assert b"11,689,512" in change
+    assert b"Lecture mode" not in change  # the sidebar's toggle below the menu, from app.py
+    assert b"Architecture explorer" not in change  # the title
+
+
 def test_shared_link_reopens_resnet152_at_512(live_server, page, screenshots):
     page.goto(f"{live_server.url}/architecture?preset=ResNet-152&h=512&w=512")
     wait_until_idle(page)
