@@ -10,11 +10,18 @@ otherwise land in the middle of the clicks). Prints each tab's median, p95 and m
 same figures for a bare Streamlit page with one selectbox and one metric (the floor:
 Streamlit's own round trip), measured in the same run. Goals: median at most 2x the floor's,
 p95 under 0.4 s.
+
+``--same-elements`` also times a second floor: a bare Streamlit page that draws what the app's
+Stages tab draws (the same kinds and numbers of elements, in the sidebar and the page, with the
+same table, figure, metrics and captions for each preset, computed by this script beforehand and
+read from a file; no resnet_viz code runs in it), with its controls and content in a fragment
+as the app has them. It tells the cost of those elements in Streamlit from the app's own.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -47,6 +54,84 @@ FLOOR_APP = textwrap.dedent(
     st.metric("Parameters", choice.replace("option", "value"))
     """
 )
+
+# The Stages tab's elements without the app: SAME_ELEMENTS_APP reads, per preset label, what
+# same_elements_content() computed (see the module docstring).
+SAME_ELEMENTS_APP = textwrap.dedent(
+    """
+    import json
+    from pathlib import Path
+
+    import streamlit as st
+
+    CONTENT = json.loads(Path(__file__).with_suffix(".json").read_text())
+    LABELS = list(CONTENT)
+    st.set_page_config(layout="wide")
+    with st.sidebar:
+        for i in range(10):  # the app's menu: ten page links
+            st.page_link(f"https://example.org/{i}", label=f"Page {i}")
+        st.divider()
+        st.caption("Compute device: chosen with the first computation")
+        st.toggle("Lecture mode")
+        st.header("Network")
+    st.title("Architecture explorer")
+
+
+    @st.fragment
+    def explorer():
+        with st.sidebar:
+            modes = ["Preset", "Depth", "Custom", "Checkpoint"]
+            st.segmented_control("Choose a network by", modes, default="Preset")
+            label = st.selectbox("Preset", LABELS, index=LABELS.index("ResNet-50"))
+            st.toggle("Skip connections", value=True)
+            with st.expander("Input and classes"):
+                for name in ("Input channels", "Height", "Width", "Classes"):
+                    st.number_input(name, value=None, placeholder="default")
+        page = CONTENT[label]
+        row = st.container(horizontal=True)
+        for name, value, help in page["metrics"]:
+            row.metric(name, value, help=help)
+        st.caption(page["caption"])
+        st.success(page["check"])
+        stages = st.tabs(["Stages", "Layers", "Diagram", "Compare", "Code"])[0]
+        with stages:
+            st.markdown(page["table"], unsafe_allow_html=True)
+            buttons = st.container(horizontal=True)
+            buttons.download_button("Download CSV", lambda: page["table"], on_click="ignore")
+            buttons.download_button("Download SVG", lambda: page["figure"], on_click="ignore")
+            st.markdown(page["figure"], unsafe_allow_html=True)
+            st.caption("Hover a bar or a point for its exact value.")
+
+
+    explorer()
+    """
+)
+
+
+def same_elements_content() -> dict[str, dict[str, object]]:
+    """Per preset label, what the app's headline and Stages tab show for it."""
+    from resnet_viz.present.formats import format_bytes, format_count, format_si
+    from resnet_viz.present.reference import check_reference
+    from resnet_viz.present.stage_figure import stage_figure_svg
+    from resnet_viz.present.stage_table import stage_table_html
+
+    content = {}
+    for preset in PRESETS.values():
+        summary = summarize(preset.spec, preset.input_size)
+        check = check_reference(summary)
+        content[preset.label] = {
+            "metrics": [
+                ("Depth", f"{summary.depth} layers", "Weighted layers on the main path."),
+                ("Parameters", format_count(summary.total_params), "Trainable weights."),
+                ("MACs", format_si(summary.total_macs), "Multiply-accumulates."),
+                ("Activation memory", format_bytes(summary.total_activation_bytes), "float32."),
+            ],
+            "caption": f"{preset.label} at {summary.input_size}: FLOPs = 2 x MACs.",
+            "check": check.message if check else "No reference for this network.",
+            "table": stage_table_html(summary),
+            "figure": f'<div style="overflow-x:auto">{stage_figure_svg(summary)}</div>',
+        }
+    return content
 
 
 # Installed in the page before each change: a MutationObserver notes the moment the page is
@@ -150,6 +235,28 @@ def measure_floor(browser, rounds: int) -> list[float]:
     return times
 
 
+def measure_same_elements(browser, rounds: int) -> list[float]:
+    """Every preset change on SAME_ELEMENTS_APP (Stages tab), timed as for the app."""
+    with tempfile.TemporaryDirectory() as folder:
+        app = Path(folder) / "same_elements.py"
+        app.write_text(SAME_ELEMENTS_APP)
+        app.with_suffix(".json").write_text(json.dumps(same_elements_content()))
+        times = []
+        with streamlit_server(Path(folder) / "same_elements.log", script=app) as server:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(server.url)
+            wait_until_idle(page)
+            previous = "resnet50"
+            for _ in range(rounds):
+                for name, preset in PRESETS.items():
+                    if name == previous:
+                        continue
+                    params = f"{summarize(preset.spec, preset.input_size).total_params:,}"
+                    times.append(time_change(page, preset.label, params, where="stSidebar"))
+                    previous = name
+    return times
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2, help="passes over all presets")
@@ -157,6 +264,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--tab", default="all", choices=("all", *TABS), help="one tab, or all in turn"
     )
     parser.add_argument("--per-preset", action="store_true", help="print every preset's times")
+    parser.add_argument(
+        "--same-elements",
+        action="store_true",
+        help="also time a bare page drawing the Stages tab's elements (see the docstring)",
+    )
     args = parser.parse_args(argv)
     chromium = find_chromium()
     if chromium is None:
@@ -165,6 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         floor = measure_floor(browser, args.rounds)
+        same = measure_same_elements(browser, args.rounds) if args.same_elements else None
         log = REPO / "artifacts" / "logs" / "bench-app-latency.log"
         with streamlit_server(log) as server:
             wait_for_preload(browser, server.url)
@@ -175,6 +288,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"bare Streamlit page (floor): {len(floor)} changes, median {floor_median:.3f} s, "
         f"p95 {p95(floor):.3f} s"
     )
+    if same is not None:
+        print(
+            f"bare page with the Stages tab's elements: {len(same)} changes, median "
+            f"{statistics.median(same):.3f} s, p95 {p95(same):.3f} s "
+            f"({statistics.median(same) / floor_median:.1f}x the floor)"
+        )
     print(f"{'architecture tab':<18}{'changes':>8}{'median':>9}{'p95':>9}{'max':>9}{'/ floor':>9}")
     for tab, times in results.items():
         everything = [t for values in times.values() for t in values]

@@ -12,6 +12,10 @@ median of each contender and the ratio of the medians. A second floor, the bare 
 of a two-page st.navigation app opened at /architecture, shows what any multipage Streamlit app
 pays for a deep link (see BARE_DEEP_LINK).
 
+``--same-elements`` also times bench/app_latency.py's SAME_ELEMENTS_APP: a bare page that draws
+the elements of the architecture page's Stages tab (sidebar included) with their content, and no
+resnet_viz code: what those elements cost a first visit, apart from the app.
+
 ``--without-server-extras`` also times the app and the bare page with uvloop and httptools
 hidden from the server (what ``streamlit[performance]`` in requirements.txt adds; Streamlit and
 uvicorn fall back to asyncio's loop and the pure-Python h11 parser): what those extras are worth.
@@ -20,12 +24,14 @@ uvicorn fall back to asyncio's loop and the pure-Python h11 parser): what those 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.app_latency import SAME_ELEMENTS_APP, same_elements_content
 from bench.drivers.browser import CHROMIUM_ARGS, REPO, find_chromium, streamlit_server
 
 TARGET = "25,557,032"
@@ -65,6 +71,7 @@ WITHOUT_EXTRAS = {
     "app, no server extras": CONTENDERS["app"],
     "bare, no server extras": CONTENDERS["bare"],
 }
+SAME_ELEMENTS = {"bare, same elements": ("same_elements.py", "/")}
 SERVER_EXTRAS = ("uvloop", "httptools")
 
 
@@ -106,12 +113,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
+        "--same-elements",
+        action="store_true",
+        help="also time a bare page drawing the architecture page's elements",
+    )
+    parser.add_argument(
         "--without-server-extras",
         action="store_true",
         help="also time the app and the bare page without uvloop and httptools",
     )
     args = parser.parse_args(argv)
-    contenders = {**CONTENDERS, **(WITHOUT_EXTRAS if args.without_server_extras else {})}
+    contenders = {
+        **CONTENDERS,
+        **(SAME_ELEMENTS if args.same_elements else {}),
+        **(WITHOUT_EXTRAS if args.without_server_extras else {}),
+    }
     chromium = find_chromium()
     if chromium is None:
         print("needs a system Chromium (apt-get install chromium)")
@@ -123,6 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as p:
         (Path(folder) / "bare.py").write_text(BARE_PAGE)
         (Path(folder) / "bare_deep_link.py").write_text(BARE_DEEP_LINK)
+        if args.same_elements:
+            (Path(folder) / "same_elements.py").write_text(SAME_ELEMENTS_APP)
+            content = json.dumps(same_elements_content())
+            (Path(folder) / "same_elements.json").write_text(content)
         no_extras = hide_server_extras(Path(folder) / "no_extras")
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         for round_ in range(args.rounds):
@@ -146,6 +166,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"architecture page: median {app:.2f} s")
     print(f"bare page at /: median {floor:.2f} s; ratio {app / floor:.2f}x (goal: at most 1.5x)")
     print(f"bare multipage app at /architecture: median {deep:.2f} s; ratio {app / deep:.2f}x")
+    if args.same_elements:
+        same = statistics.median(times["bare, same elements"])
+        print(
+            f"bare page with the architecture page's elements at /: median {same:.2f} s; "
+            f"ratio {app / same:.2f}x"
+        )
     if args.without_server_extras:
         slow_app = statistics.median(times["app, no server extras"])
         slow_floor = statistics.median(times["bare, no server extras"])
