@@ -65,10 +65,10 @@ SAME_ELEMENTS_APP = textwrap.dedent(
     import streamlit as st
 
     CONTENT = json.loads(Path(__file__).with_suffix(".json").read_text())
-    LABELS = list(CONTENT)
+    LABELS = list(CONTENT["presets"])
     st.set_page_config(layout="wide")
     with st.sidebar:
-        for i in range(10):  # the app's menu: ten page links
+        for i in range(CONTENT["pages"]):  # the app's menu: a link per page
             st.page_link(f"https://example.org/{i}", label=f"Page {i}")
         st.divider()
         st.caption("Compute device: chosen with the first computation")
@@ -87,7 +87,7 @@ SAME_ELEMENTS_APP = textwrap.dedent(
             with st.expander("Input and classes"):
                 for name in ("Input channels", "Height", "Width", "Classes"):
                     st.number_input(name, value=None, placeholder="default")
-        page = CONTENT[label]
+        page = CONTENT["presets"][label]
         row = st.container(horizontal=True)
         for name, value, help in page["metrics"]:
             row.metric(name, value, help=help)
@@ -108,18 +108,19 @@ SAME_ELEMENTS_APP = textwrap.dedent(
 )
 
 
-def same_elements_content() -> dict[str, dict[str, object]]:
-    """Per preset label, what the app's headline and Stages tab show for it."""
+def same_elements_content() -> dict[str, object]:
+    """How many pages the app's menu links to, and per preset label what the app's headline
+    and Stages tab show for it."""
     from resnet_viz.present.formats import format_bytes, format_count, format_si
     from resnet_viz.present.reference import check_reference
     from resnet_viz.present.stage_figure import stage_figure_svg
     from resnet_viz.present.stage_table import stage_table_html
 
-    content = {}
+    presets = {}
     for preset in PRESETS.values():
         summary = summarize(preset.spec, preset.input_size)
         check = check_reference(summary)
-        content[preset.label] = {
+        presets[preset.label] = {
             "metrics": [
                 ("Depth", f"{summary.depth} layers", "Weighted layers on the main path."),
                 ("Parameters", format_count(summary.total_params), "Trainable weights."),
@@ -131,7 +132,7 @@ def same_elements_content() -> dict[str, dict[str, object]]:
             "table": stage_table_html(summary),
             "figure": f'<div style="overflow-x:auto">{stage_figure_svg(summary)}</div>',
         }
-    return content
+    return {"pages": len(list((REPO / "pages").glob("*.py"))), "presets": presets}
 
 
 # Installed in the page before each change: a MutationObserver notes the moment the page is
