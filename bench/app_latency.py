@@ -261,6 +261,7 @@ def measure_same_elements(browser, rounds: int) -> list[float]:
 
 
 def verdict(met: bool) -> str:
+    """How the benches print a goal's outcome."""
     return "met" if met else "NOT met"
 
 
