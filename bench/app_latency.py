@@ -95,7 +95,7 @@ SAME_ELEMENTS_APP = textwrap.dedent(
             row.metric(name, value, help=help)
         st.caption(page["caption"])
         st.success(page["check"])
-        stages = st.tabs(["Stages", "Layers", "Diagram", "Compare", "Code"])[0]
+        stages = st.tabs(CONTENT["tabs"])[0]
         with stages:
             st.markdown(page["table"], unsafe_allow_html=True)
             buttons = st.container(horizontal=True)
@@ -111,8 +111,8 @@ SAME_ELEMENTS_APP = textwrap.dedent(
 
 
 def same_elements_content() -> dict[str, object]:
-    """How many pages the app's menu links to, and per preset label what the app's headline
-    and Stages tab show for it."""
+    """How many pages the app's menu links to, the page's tabs, and per preset label what the
+    app's headline and Stages tab show for it."""
     from resnet_viz.present.formats import format_bytes, format_count, format_si
     from resnet_viz.present.reference import check_reference
     from resnet_viz.present.stage_figure import stage_figure_svg
@@ -134,7 +134,11 @@ def same_elements_content() -> dict[str, object]:
             "table": stage_table_html(summary),
             "figure": f'<div style="overflow-x:auto">{stage_figure_svg(summary)}</div>',
         }
-    return {"pages": len(list((REPO / "pages").glob("*.py"))), "presets": presets}
+    return {
+        "pages": len(list((REPO / "pages").glob("*.py"))),
+        "tabs": list(TABS),
+        "presets": presets,
+    }
 
 
 # Installed in the page before each change: a MutationObserver notes the moment the page is

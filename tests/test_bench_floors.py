@@ -7,7 +7,7 @@ from collections import Counter
 
 from streamlit.testing.v1 import AppTest
 
-from bench.app_latency import SAME_ELEMENTS_APP, same_elements_content
+from bench.app_latency import SAME_ELEMENTS_APP, TABS, same_elements_content
 from tests.app_support import metric, open_page
 
 #: Element kinds both pages must have as many of (in the sidebar and the page).
@@ -39,3 +39,9 @@ def test_the_floor_draws_the_same_elements_as_the_stages_tab(tmp_path):
     assert counts == element_counts(app)
     assert counts["metric"] == 4
     assert counts["page_link"] == 9  # one per page of app.py's menu
+
+
+def test_the_floor_and_the_benchmark_name_the_pages_tabs(tmp_path):
+    app = open_page("pages/architecture.py")
+    assert tuple(tab.label for tab in app.tabs) == TABS  # bench/app_latency.py times each
+    assert [tab.label for tab in open_floor(tmp_path).tabs] == list(TABS)
