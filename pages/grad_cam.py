@@ -21,6 +21,7 @@ with loading_torch():  # a spinner on a cold server, nothing after
     from resnet_viz.ui import attention
     from resnet_viz.ui import grad_cam as cam
 link = attention.link_values()  # before any widget: bound widgets drop invalid values
+notice = st.container()  # the model's own messages, in the main area
 
 with st.sidebar:
     st.header("Model")
@@ -29,7 +30,9 @@ with st.sidebar:
     )
     loaded = None
     with shown_errors("loading the model"):
-        loaded = cam.checkpoint_controls() if key == cam.CHECKPOINT else cam.shared_model(key)
+        loaded = (
+            cam.checkpoint_controls() if key == cam.CHECKPOINT else cam.shared_model(key, notice)
+        )
     if loaded is not None:
         st.caption(f"Using the {loaded.source}.")
         st.header("Explanation")

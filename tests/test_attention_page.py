@@ -10,6 +10,7 @@ import pytest
 import streamlit as st
 
 from resnet_viz.present.cam_reading import SANITY_PRINCIPLE
+from resnet_viz.runtime.timing import WarmTimer
 from resnet_viz.ui import attention as attention_module
 from tests.app_support import assert_clean, open_page
 
@@ -62,6 +63,93 @@ def test_methods_from_the_url_show_side_by_side_with_their_times():
     for label in ("Grad-CAM", "LayerCAM", "Score-CAM", "Eigen-CAM"):
         assert any(t.startswith(f"{label}: ") and t.endswith(", 16×16 map") for t in texts), label
     assert not at.error
+
+
+class FakeClock:
+    """Seconds that pass only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def slow_first_call(clock: FakeClock, first: float, later: float, work=None):
+    """A method whose first call pays a one-time start-up (``first`` seconds), then ``later``."""
+    calls = []
+
+    def method(*args, **kwargs):
+        clock.now += first if not calls else later
+        calls.append(kwargs.get("method", "gradcam"))
+        return work(*args, **kwargs) if work is not None else len(calls)
+
+    return method, calls
+
+
+def test_the_timer_reports_the_warm_time_not_the_first_calls():
+    clock = FakeClock()
+    method, calls = slow_first_call(clock, 0.337, 0.005)
+    timer = WarmTimer(clock)
+    timed = timer.time(("demo", "cpu", "layer3"), method)
+    assert timed.seconds == pytest.approx(0.005)
+    assert timed.value == 2  # the second call's result: the first was the warm-up
+    assert len(calls) == 2
+    again = timer.time(("demo", "cpu", "layer3"), method)  # warm already: no second warm-up
+    assert again.seconds == pytest.approx(0.005)
+    assert len(calls) == 3
+
+
+def test_the_warm_up_runs_once_per_key_and_may_be_another_call():
+    clock = FakeClock()
+    warm_ups = []
+    timer = WarmTimer(clock)
+
+    def warm_up():
+        clock.now += 0.3
+        warm_ups.append(1)
+
+    def work():
+        clock.now += 0.02
+        return "map"
+
+    for key in [("demo", "cpu", "layer3"), ("demo", "cpu", "layer3"), ("demo", "cpu", "layer2")]:
+        timed = timer.time(key, work, warm_up=warm_up)
+        assert (timed.value, timed.seconds) == ("map", pytest.approx(0.02))
+    assert len(warm_ups) == 2  # layer3 once, layer2 once
+    assert timer.is_warm(("demo", "cpu", "layer2"))
+    assert not timer.is_warm(("demo", "cuda:0", "layer2"))
+
+
+def test_the_time_of_several_runs_is_their_median():
+    clock = FakeClock()
+    durations = iter([0.5, 0.010, 0.030, 0.011])  # warm-up, then three timed runs
+
+    def work():
+        clock.now += next(durations)
+
+    timed = WarmTimer(clock).time("k", work, repeats=3)
+    assert timed.seconds == pytest.approx(0.011)  # the median; the mean would be 0.017
+    assert timed.runs == 3
+    with pytest.raises(ValueError, match="at least 1"):
+        WarmTimer(clock).time("k", work, repeats=0)
+
+
+def test_the_first_method_shown_does_not_carry_the_start_up(monkeypatch):
+    """On the page: the first grad_cam call of the server pays 337 ms, later calls 5 ms; both
+    methods must read 5 ms, and the page says what the time includes."""
+    clock = FakeClock()
+    method, calls = slow_first_call(clock, 0.337, 0.005, work=attention_module.grad_cam)
+    monkeypatch.setattr(attention_module, "grad_cam", method)
+    timer = WarmTimer(clock)
+    monkeypatch.setattr(attention_module, "_timer", lambda: timer)
+    at = one_sample(open_cam(methods=["Grad-CAM", "Grad-CAM++"]))
+    assert_clean(at)
+    texts = image_captions(at)
+    assert "Grad-CAM: 5 ms, 16×16 map" in texts
+    assert "Grad-CAM++: 5 ms, 16×16 map" in texts
+    assert calls[0] == "gradcam"  # the untimed warm-up
+    assert attention_module.TIMES_NOTE in captions(at)
 
 
 def test_counter_evidence_for_gradient_methods_only():

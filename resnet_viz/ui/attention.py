@@ -12,7 +12,6 @@ model is only read (all the library calls leave it as found).
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from ..present.cam_reading import (
 )
 from ..present.heatmaps import heatmap_image, overlay
 from ..runtime.device import memory_budget_bytes
+from ..runtime.timing import WarmTimer
 from ..runtime.workload import heavy_work_slot
 from ..weights import LoadedModel
 from .common import heavy_work_with_progress, shown_errors
@@ -176,16 +176,39 @@ def seconds_text(value: float) -> str:
     return f"{value * 1e3:.0f} ms" if value < 1 else f"{value:.1f} s"
 
 
+#: What a method's time includes, shown under the times (see :mod:`..runtime.timing`).
+TIMES_NOTE = (
+    "Each time is one run of the method on this image, measured warm: the network ran once "
+    "untimed at this layer on this device first, so the one-time start-up cost is left out "
+    "and the times compare the methods."
+)
+
+
+@st.cache_resource
+def _timer() -> WarmTimer:
+    """One warm-up record per server, like the models it times."""
+    return WarmTimer()
+
+
 def compute(loaded: LoadedModel, tensor, digest: str, layer: str, target, method: str,
             counterfactual: bool) -> Shown:  # fmt: skip
-    """One method's map, from the store or computed now (per-channel methods with a progress
-    bar, after checking their memory estimate against this device's budget)."""
+    """One method's map, from the store or computed now and timed warm (per-channel methods
+    with a progress bar, after checking their memory estimate against this device's budget).
+
+    The first map computed for a model, device and layer is preceded by an untimed Grad-CAM
+    run there (:class:`~resnet_viz.runtime.timing.WarmTimer`), so that no method's time
+    carries the network's one-time start-up."""
     counterfactual = counterfactual and method in GRADIENT_METHODS
     key = ("cam", digest, loaded.name, layer, target, method, counterfactual)
     found = _store().get(key)
     if found is not None:
         return found
     label = METHOD_LABELS[method]
+    device = str(next(loaded.model.parameters()).device)
+
+    def warm_up():
+        grad_cam(loaded.model, tensor, target_layer=layer, target_class=target)
+
     if method in PER_CHANNEL_METHODS:
         side = tuple(tensor.shape[-2:])
         size = (loaded.spec.in_channels, *side)
@@ -198,19 +221,26 @@ def compute(loaded: LoadedModel, tensor, digest: str, layer: str, target, method
                 "gradient method."
             )
         with heavy_work_with_progress(f"{label}: starting…") as bar:
-            start = time.perf_counter()
-            result = grad_cam(
-                loaded.model, tensor, target_layer=layer, target_class=target, method=method,
-                progress=lambda d, t: bar(d / t, f"{label}: {d} of {t} channels"),
+            timed = _timer().time(
+                (loaded.name, device, layer),
+                lambda: grad_cam(
+                    loaded.model, tensor, target_layer=layer, target_class=target,
+                    method=method,
+                    progress=lambda d, t: bar(d / t, f"{label}: {d} of {t} channels"),
+                ),
+                warm_up=warm_up,
             )  # fmt: skip
     else:
         with heavy_work_slot():
-            start = time.perf_counter()
-            result = grad_cam(
-                loaded.model, tensor, target_layer=layer, target_class=target, method=method,
-                counterfactual=counterfactual,
+            timed = _timer().time(
+                (loaded.name, device, layer),
+                lambda: grad_cam(
+                    loaded.model, tensor, target_layer=layer, target_class=target,
+                    method=method, counterfactual=counterfactual,
+                ),
+                warm_up=warm_up,
             )  # fmt: skip
-    shown = Shown(method, result, time.perf_counter() - start)
+    shown = Shown(method, timed.value, timed.seconds)
     _store().put(key, shown)
     return shown
 
@@ -239,6 +269,7 @@ def method_grid(crop: Image.Image, shown: list[Shown], loaded: LoadedModel, sett
                 column.info(blank_map_message(result, name, last), icon=":material/blur_off:")
             elif workbench.counterfactual and item.method not in GRADIENT_METHODS:
                 column.caption("No counter-evidence map: this method uses no gradient.")
+    st.caption(TIMES_NOTE)
 
 
 # Receptive field -----------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from ..weights import (
     weights_path,
     weights_url,
 )
+from ..weights.domain import model_name, outside_training, trained_on
 from . import attention
 from .checkpoint import (
     CHECKPOINT_TYPES,
@@ -76,11 +77,13 @@ def model_label(key: str) -> str:
 # Shared models -------------------------------------------------------------------------------
 
 
-def shared_model(key: str) -> LoadedModel:
+def shared_model(key: str, notice=None) -> LoadedModel:
     """The demo or an ImageNet model, loaded once per server onto the compute device.
 
     A missing ImageNet weights file is downloaded with a progress bar in the page. If that
-    fails, the page says why (file name and folder) and the demo model is used instead.
+    fails, the demo model is used instead, and the page says so in ``notice`` (a container in
+    the main area, where the results are; by default where this is called): which weights are
+    missing, where to put the file, and that the demo model knows only its synthetic shapes.
     """
     if key == DEMO:
         return _cached_model(DEMO)
@@ -90,8 +93,18 @@ def shared_model(key: str) -> LoadedModel:
         with st.spinner(f"Loading {PRESETS[key].label} weights…"):  # shown after 0.5 s only
             return _cached_model(key)
     except WeightsUnavailable as error:
-        st.warning(f"{error} Showing the bundled demo model instead.", icon=":material/wifi_off:")
-    return _cached_model(DEMO)
+        demo = _cached_model(DEMO)
+        label = PRESETS[key].label
+        where = notice if notice is not None else st
+        where.warning(
+            f"**{label} is not available here.** {error} Showing the bundled demo model "
+            f"instead (the {model_name(demo)}): it was trained on {trained_on(demo).what}, so "
+            "it cannot explain photographs.",
+            icon=":material/wifi_off:",
+        )
+        if notice is not None:
+            st.caption(f"{label}: no weights here (see the page).")
+        return demo
 
 
 @st.cache_resource(max_entries=1 + len(IMAGENET_MODELS), show_spinner=False)
@@ -339,6 +352,9 @@ def explain_image(
     crop = loaded.preprocessing.crop(image)
     tensor = loaded.preprocessing.tensor(image)
     digest = hashlib.sha256(data).hexdigest()
+    outside = outside_training(loaded, data)
+    if outside is not None:
+        st.warning(outside, icon=":material/report:")
     top = st.container()
     shown = []
     for method in workbench.methods:
@@ -362,7 +378,7 @@ def explain_image(
     )
     right.image(
         composite,
-        caption=f"Explaining “{loaded.categories[main.target_class]}”",
+        caption=f"The {model_name(loaded)} explaining “{loaded.categories[main.target_class]}”",
         width="stretch",
     )
     chart, actions = top.columns([3, 1])
