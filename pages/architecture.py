@@ -32,8 +32,9 @@ def explorer() -> None:
     """The network controls and all they change. A fragment: a control or tab change reruns
     only this, so the app's menu, title and toggles are not sent to the browser again on every
     click (bench/README.md, "Architecture page latency")."""
+    notes = st.container()  # what a link asked for that the controls could not use
     with st.sidebar:
-        choice = network_controls()
+        choice = network_controls(notes_area=notes, page_options={"tab": list(SECTIONS)})
 
     try:
         spec, input_size = resolve(choice)

@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 
 from resnet_viz import SpecError, preset, spec_for_depth
+from resnet_viz.core.presets import PRESETS
 from resnet_viz.present.choice import NetworkChoice, custom_fields, parse_int_list, resolve
 
 
@@ -70,3 +71,103 @@ def test_parse_int_list_errors(text, message):
 def test_impossible_choices_raise_spec_errors(choice, message):
     with pytest.raises(SpecError, match=message):
         resolve(choice)
+
+
+# Links with values the controls cannot use ------------------------------------------------------
+
+from resnet_viz.present.choice import (  # noqa: E402
+    NUMBER_PARAMS,
+    TOGGLE_PARAMS,
+    dropped_keys,
+    ignored_link_values,
+)
+
+TABS = {"tab": ["Stages", "Layers", "Diagram", "Compare", "Code"]}
+
+
+def test_the_issue_link_says_what_was_ignored_and_what_is_shown():
+    params = {"preset": "resnet9999", "h": "-5"}
+    notes = ignored_link_values(params)
+    assert notes == {
+        "preset": "preset 'resnet9999' is not a preset this app knows; showing ResNet-50.",
+        "h": "height -5 is below 1, the least this app takes; the network's own input height "
+        "is used.",
+    }
+    assert dropped_keys(notes, params) == ["preset", "h"]
+
+
+@pytest.mark.parametrize(
+    ("params", "key", "note"),
+    [
+        ({"mode": "warp"}, "mode", "mode 'warp' is not one of Preset, Depth, Custom, Checkpoint; "
+         "showing Preset."),
+        ({"preset": "vgg16"}, "preset", "showing ResNet-50."),
+        ({"mode": "Depth", "family": "mnist"}, "family", "showing ImageNet (4 stages, 224 px)."),
+        ({"mode": "Depth", "depth": "abc"}, "depth", "depth 'abc' is not a number; depth 50 is "
+         "used."),
+        ({"mode": "Depth", "depth": "30000"}, "depth", "depth 30000 is above 20,000, the most"),
+        ({"h": "inf"}, "h", "height 'inf' is not a finite number"),
+        ({"w": "0.9"}, "w", "width 0.9 is below 1"),  # the widget cuts it to 0
+        ({"channels": "100"}, "channels", "input channels 100 is above 64"),
+        ({"classes": "0"}, "classes", "the network's own number of classes is used."),
+        ({"skip": "maybe"}, "skip", "skip connections 'maybe' is neither true nor false; left on."),
+        ({"tab": "compare"}, "tab", "tab 'compare' is not one of Stages, Layers, Diagram, "
+         "Compare, Code; showing Stages."),
+        ({"mode": "Custom", "block": "triple"}, "block", "showing bottleneck."),
+        ({"mode": "Custom", "stem": "tiny"}, "stem", "stem 'tiny' is not one of imagenet"),
+        ({"mode": "Custom", "shortcut": "D"}, "shortcut", "shortcut option 'D' is not one of A:"),
+        ({"mode": "Custom", "version": "V2"}, "version", "showing V1.5."),
+        ({"mode": "Custom", "groups": "0"}, "groups", "groups 1 is used."),
+        ({"mode": "Custom", "wpg": "5000"}, "wpg", "width per group 64 is used."),
+        ({"mode": "Custom", "preact": "2"}, "preact", "left off."),
+        ({"mode": "Custom", "bn": "x"}, "bn", "left on."),
+        ({"mode": "Custom", "avgdown": "x"}, "avgdown", "left off."),
+        ({"mode": "Custom", "se": "x"}, "se", "left off."),
+    ],
+)  # fmt: skip
+def test_every_bound_control_names_a_value_it_drops(params, key, note):
+    notes = ignored_link_values(params, page_options=TABS)
+    assert list(notes) == [key]
+    assert note in notes[key]
+    assert dropped_keys(notes, params) == [key]
+
+
+def test_every_bound_parameter_is_covered():
+    covered = {"mode", "preset", "family", "block", "stem", "shortcut", "version", "tab"}
+    assert set(NUMBER_PARAMS) | set(TOGGLE_PARAMS) | covered == {
+        "mode", "preset", "family", "depth", "h", "w", "channels", "classes", "tab", "skip",
+        "block", "stem", "shortcut", "version", "groups", "wpg", "preact", "bn", "avgdown", "se",
+    }  # fmt: skip
+
+
+def test_a_fraction_is_cut_not_dropped():
+    params = {"h": "50.5", "w": "64"}
+    notes = ignored_link_values(params)
+    assert notes == {"h": "height 50.5 is not a whole number; 50 is used."}
+    assert dropped_keys(notes, params) == []
+
+
+def test_values_the_controls_read_give_no_notes():
+    from resnet_viz.ui.network_controls import url_params_for
+
+    for name, p in PRESETS.items():
+        params = url_params_for(p.spec, p.input_size)
+        assert ignored_link_values(params, page_options=TABS) == {}, name
+    typed = {"mode": "depth", "family": "cifar", "depth": "1202", "skip": "False", "h": " 64",
+             "w": "1e2", "classes": "", "tab": "Code"}  # fmt: skip
+    assert ignored_link_values(typed, page_options=TABS) == {}
+
+
+def test_controls_the_mode_does_not_draw_are_left_alone():
+    assert ignored_link_values({"mode": "Preset", "depth": "abc", "block": "triple"}) == {}
+    assert ignored_link_values({"mode": "Depth", "preset": "vgg16"}) == {}
+    assert ignored_link_values({"skip": "maybe"}, show_skip=False) == {}
+    # an unknown mode falls back to Preset, whose preset menu is drawn
+    assert list(ignored_link_values({"mode": "warp", "preset": "vgg16"})) == ["mode", "preset"]
+
+
+def test_page_defaults_are_what_is_shown_instead():
+    gradients = NetworkChoice(preset="resnet56", family="cifar", depth=56)
+    assert ignored_link_values({"preset": "x"}, gradients)["preset"].endswith(
+        "showing ResNet-56 (CIFAR)."
+    )

@@ -48,3 +48,73 @@ def test_hand_typed_links_open_the_view(query, params):
         # The URL now holds the canonical form (a control at its default leaves the URL).
         assert at.query_params.get(key) in (value, None), key
     assert canonical_query(dict(at.query_params)) == {}
+
+
+# Links with values the controls cannot use ------------------------------------------------------
+
+
+def _link_warning(at) -> str:
+    return next(w.value for w in at.warning if w.value.startswith("This link holds values"))
+
+
+def test_a_link_with_unusable_values_says_what_it_ignored_and_what_is_shown():
+    at = open_page("pages/architecture.py", preset="resnet9999", h="-5")
+    assert_clean(at)
+    warning = _link_warning(at)
+    assert "preset 'resnet9999' is not a preset this app knows; showing ResNet-50." in warning
+    assert "height -5 is below 1, the least this app takes" in warning
+    assert warning.endswith("Shown instead: ResNet-50 at 3×224×224.")
+    assert metric(at, "Parameters") == "25,557,032"
+    assert dict(at.query_params) == {}  # dropped from the URL
+    at.run()  # any rerun with the same network keeps the warning
+    assert _link_warning(at)
+    at.number_input(key="h").set_value(64).run()  # a new network: the warning has done its job
+    assert not [w for w in at.warning if w.value.startswith("This link holds values")]
+
+
+@pytest.mark.parametrize(
+    ("query", "key", "default"),
+    [
+        ({"h": "inf"}, "h", None),  # Streamlit's own reading raises on it
+        ({"mode": "Depth", "depth": "30000"}, "depth", 50),
+        ({"channels": "0"}, "channels", None),
+        ({"mode": "Custom", "groups": "abc"}, "groups", 1),
+        ({"skip": "maybe"}, "skip", True),
+        ({"mode": "Custom", "block": "triple"}, "block", "bottleneck"),
+        ({"mode": "Depth", "family": "mnist"}, "family", "imagenet"),
+    ],
+)  # fmt: skip
+def test_each_dropped_value_is_named_and_the_control_shows_its_default(query, key, default):
+    at = open_page("pages/architecture.py", **query)
+    assert_clean(at)
+    widgets = [*at.number_input, *at.toggle, *at.selectbox, *at.radio]
+    assert next(w.value for w in widgets if w.key == key) == default
+    assert f" {query[key]!r} " in _link_warning(at) or f" {query[key]} " in _link_warning(at)
+
+
+def test_a_bad_tab_is_named_and_the_first_tab_shown():
+    at = open_page("pages/architecture.py", tab="Nope")
+    assert_clean(at)
+    assert "tab 'Nope' is not one of Stages, Layers, Diagram, Compare, Code; showing Stages." in (
+        _link_warning(at)
+    )
+    assert any('class="stage-table"' in m.value for m in at.markdown)
+
+
+def test_a_good_link_has_no_warning():
+    at = open_page("pages/architecture.py", preset="ResNet-152", h="512", w="512", tab="Stages")
+    assert_clean(at)
+    assert not at.warning
+
+
+def test_compare_shows_no_arrow_for_an_equal_depth():
+    """The plain twin has the same depth: "= same as", no arrow; more parameters: up."""
+    at = open_page("pages/architecture.py", skip="false", tab="Compare")
+    assert_clean(at)
+    metrics = {m.label: m for m in at.metric}
+    depth = metrics["Depth: ResNet-50"]
+    assert depth.delta == "= same as Plain-50"
+    assert depth.proto.direction == depth.proto.MetricDirection.NONE
+    params = metrics["Parameters: ResNet-50"]
+    assert params.delta == "+2,776,576 vs Plain-50"
+    assert params.proto.direction == params.proto.MetricDirection.UP

@@ -12,7 +12,7 @@ from resnet_viz.present.diagram import block_dot, block_formula, network_dot
 from resnet_viz.present.formats import format_bytes, format_count, format_si
 from resnet_viz.present.reference import check_reference
 from resnet_viz.present.stage_table import stage_csv, stage_rows, stage_table_html
-from resnet_viz.present.tables import compare_table, layer_table
+from resnet_viz.present.tables import compare_table, layer_table, metric_delta
 
 # ResNet-50's four projection shortcuts, by hand: 1x1 conv (cin*cout) + BN (2*cout).
 RESNET50_PROJECTIONS = (
@@ -91,6 +91,13 @@ def test_compare_resnet50_with_its_plain_twin():
     assert table.loc["Total", "Δ params"] == -RESNET50_PROJECTIONS == -2_776_576
     assert table.loc["Stem", "Δ params"] == 0
     assert table["Δ params"].iloc[:-1].sum() == table.loc["Total", "Δ params"]
+
+
+def test_metric_deltas_show_an_arrow_only_for_a_difference():
+    assert metric_delta(50, 50, str, "ResNet-50") == ("= same as ResNet-50", "off")
+    assert metric_delta(50, 101, str, "ResNet-50") == ("+51 vs ResNet-50", "up")
+    assert metric_delta(101, 50, str, "ResNet-101") == ("-51 vs ResNet-101", "down")
+    assert metric_delta(0, 0, format_count, "A") == ("= same as A", "off")
 
 
 def test_compare_different_stage_counts():

@@ -1,8 +1,11 @@
 """ResNetSpec, presets, spec_for_depth and every SpecError path."""
 
 import dataclasses
+import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from resnet_viz import ResNetSpec, SpecError, preset, spec_for_depth
 from resnet_viz.core.layout import check_weight_budget, parameter_count, shortcut_kind
@@ -128,8 +131,73 @@ def test_every_listed_depth_builds_a_spec_of_that_depth():
     ],
 )
 def test_impossible_depths_name_the_nearest_valid_ones(depth, family, nearest):
-    with pytest.raises(SpecError, match=f"depth {depth}:.*Nearest valid depths: {nearest}\\.$"):
+    with pytest.raises(SpecError, match=f"depth {depth}:.*Nearest valid depths?: {nearest}\\.$"):
         spec_for_depth(depth, family)
+
+
+# What each clause of a depth message claims, checked here without the rules' own code: a
+# clause may appear only when the depth really breaks what it says.
+_CLAIMS = {
+    "imagenet": {
+        "the shallowest has 10 layers": lambda d: d < 10,
+        "2 x blocks + 2 is even": lambda d: 10 <= d < 50 and d % 2 == 1,
+        "3 x blocks + 2": lambda d: d >= 50 and (d - 2) % 3 != 0,
+        "deeper than 15,002 layers has more than 5,000 blocks": lambda d: d > 15_002,
+    },
+    "cifar": {
+        "the shallowest has 8 layers": lambda d: d < 8,
+        "6n + 2": lambda d: d >= 8 and (d - 2) % 6 != 0,
+        "deeper than 9,998 layers has more than 5,000 blocks": lambda d: d > 9_998,
+    },
+}
+_VALID = {family: valid_depths(family) for family in ("imagenet", "cifar")}
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    depth=st.one_of(
+        st.integers(-20, 120), st.integers(9_990, 10_010), st.integers(14_990, 20_010),
+        st.integers(-10**6, 10**6),
+    ),
+    family=st.sampled_from(["imagenet", "cifar"]),
+)  # fmt: skip
+def test_depth_messages_name_only_broken_rules_and_offer_depths_that_build(depth, family):
+    """Every clause names a rule the depth breaks (20000 = 3 x 6666 + 2 must not be told the
+    3 x blocks + 2 rule), at least one clause is there, and every depth offered builds and is
+    the nearest valid one on its side."""
+    try:
+        spec = spec_for_depth(depth, family)
+    except SpecError as error:
+        message = str(error)
+    else:
+        assert depth in _VALID[family]
+        assert spec.depth == depth
+        return
+    assert depth not in _VALID[family]
+    claimed = [phrase for phrase in _CLAIMS[family] if phrase in message]
+    assert claimed, message
+    for phrase in claimed:
+        assert _CLAIMS[family][phrase](depth), (phrase, message)
+    if depth > max(_VALID[family]):
+        assert "a cap that keeps a typo from hanging the app" in message
+    offered = [int(d) for d in re.search(r"Nearest valid depths?: ([\d or]+)\.$", message)
+               .group(1).split(" or ")]  # fmt: skip
+    below = [d for d in _VALID[family] if d < depth]
+    above = [d for d in _VALID[family] if d > depth]
+    assert offered == [d for d in (max(below, default=None), min(above, default=None)) if d]
+    for d in offered:
+        assert spec_for_depth(d, family).depth == d
+
+
+def test_the_deepest_depth_of_each_family_builds_and_the_next_one_names_the_block_cap():
+    assert spec_for_depth(15_002).layers == (3, 4, 4_990, 3)
+    assert sum(spec_for_depth(9_998, "cifar").layers) == 4_998
+    with pytest.raises(SpecError) as error:
+        spec_for_depth(20_000)
+    message = str(error.value)
+    assert "3 x blocks + 2" not in message  # 20000 = 3 x 6666 + 2
+    assert "at most 5,000 blocks, a cap that keeps a typo from hanging the app" in message
+    assert message.endswith("Nearest valid depth: 15002.")
 
 
 def test_depth_must_be_an_integer_and_family_known():
@@ -154,7 +222,10 @@ def test_depth_must_be_an_integer_and_family_known():
         ({"widths": (64, 0, 256, 512)}, "Stage 2 width must be a whole number of at least 1"),
         ({"widths": (64, 128, 256, 10**9)}, "Stage 4 width of 1,000,000,000 is more than"),
         ({"layers": (1,) * 9, "widths": (8,) * 9}, "9 stages is more than this tool allows"),
-        ({"layers": (3000, 3000), "widths": (8, 8)}, "6,000 blocks in total"),
+        (
+            {"layers": (3000, 3000), "widths": (8, 8)},
+            "6,000 blocks in total is too many: this tool builds at most 5,000",
+        ),
         ({"num_classes": 0}, "num_classes must be a whole number of at least 1"),
         ({"in_channels": 0}, "in_channels must be"),
         ({"stem_width": -1}, "Stem width must be"),

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .spec import (
+    BLOCK_CAP_REASON,
     CONVS_PER_BLOCK,
     MAX_BLOCKS_TOTAL,
     BlockType,
@@ -217,36 +219,106 @@ def spec_for_depth(depth: int, family: Family = "imagenet") -> ResNetSpec:
         goes from ResNet-50 to ResNet-101.
     CIFAR family (He et al. 2015, Sec. 4.2): depth = 6n + 2, three stages of n basic blocks with
     16/32/64 filters and option A shortcuts; 20, 32, 44, 56, 110 and 1202 are the paper's nets.
+    Either family stops at ``MAX_DEPTH``, where its blocks reach ``MAX_BLOCKS_TOTAL``.
 
     Raises:
-        SpecError: when no layout has that depth, naming the nearest depths that work.
+        SpecError: when no layout has that depth, naming each rule in ``DEPTH_RULES`` the depth
+            breaks and the nearest depths that work.
     """
     if not _is_int(depth):
         raise SpecError(f"Depth must be a whole number; got {depth!r}.")
     if family not in ("imagenet", "cifar"):
         raise SpecError(f"family must be 'imagenet' or 'cifar'; got {family!r}.")
+    broken = broken_depth_rules(depth, family)
+    if broken:
+        raise SpecError(_no_layout_message(depth, family, broken))
     if family == "cifar":
-        if 8 <= depth <= MAX_DEPTH["cifar"] and (depth - 2) % 6 == 0:
-            return _cifar((depth - 2) // 6)
-        raise SpecError(_no_layout_message(depth, family, "CIFAR ResNets have depth 6n + 2"))
-
+        return _cifar((depth - 2) // 6)
     if depth in KNOWN_IMAGENET_LAYOUTS:
         block, layers = KNOWN_IMAGENET_LAYOUTS[depth]
         return _imagenet(block, layers)
-    if 10 <= depth < BOTTLENECK_FROM_DEPTH and depth % 2 == 0:
+    if depth < BOTTLENECK_FROM_DEPTH:
         return _imagenet("basic", _spread((depth - 2) // 2, BASIC_PROPORTIONS))
-    if BOTTLENECK_FROM_DEPTH <= depth <= MAX_DEPTH["imagenet"] and (depth - 2) % 3 == 0:
-        extra = (depth - 2) // 3 - sum(BOTTLENECK_BASE)
-        a, b, c, d = BOTTLENECK_BASE
-        return _imagenet("bottleneck", (a, b, c + extra, d))
-    raise SpecError(
-        _no_layout_message(
-            depth,
-            family,
-            "ImageNet ResNets have depth 2 x blocks + 2 below 50 (basic blocks) and "
-            "3 x blocks + 2 from 50 (bottleneck blocks)",
-        )
+    extra = (depth - 2) // 3 - sum(BOTTLENECK_BASE)
+    a, b, c, d = BOTTLENECK_BASE
+    return _imagenet("bottleneck", (a, b, c + extra, d))
+
+
+@dataclass(frozen=True)
+class DepthRule:
+    """One condition every depth of a family meets: ``breaks(depth)`` says whether ``depth``
+    fails it, ``says(depth)`` is the clause a message gives for that failure."""
+
+    name: str
+    breaks: Callable[[int], bool]
+    says: Callable[[int], str]
+
+
+_SHALLOWEST = {"imagenet": 10, "cifar": 8}  # one basic block per stage: 2 x 4 + 2, 6 x 1 + 2
+_CAP_RULE = {
+    family: DepthRule(
+        "block cap",
+        lambda d, f=family: d > MAX_DEPTH[f],
+        lambda d, f=family: (
+            f"a{'n ImageNet' if f == 'imagenet' else ' CIFAR'} ResNet deeper than "
+            f"{MAX_DEPTH[f]:,} layers has more than {MAX_BLOCKS_TOTAL:,} blocks, and "
+            f"{BLOCK_CAP_REASON}"
+        ),
     )
+    for family in ("imagenet", "cifar")
+}
+#: Every rule a depth must meet, per family: a depth builds exactly when it breaks none.
+DEPTH_RULES: dict[str, tuple[DepthRule, ...]] = {
+    "imagenet": (
+        DepthRule(
+            "shallowest",
+            lambda d: d < _SHALLOWEST["imagenet"],
+            lambda d: (
+                "the shallowest has 10 layers (one basic block in each of 4 stages: 2 x 4 + 2)"
+            ),
+        ),
+        DepthRule(
+            "basic blocks",
+            lambda d: _SHALLOWEST["imagenet"] <= d < BOTTLENECK_FROM_DEPTH and d % 2 == 1,
+            lambda d: (
+                f"below {BOTTLENECK_FROM_DEPTH} they use basic blocks of 2 convs, so "
+                f"depth = 2 x blocks + 2 is even, and {d} is odd"
+            ),
+        ),
+        DepthRule(
+            "bottleneck blocks",
+            lambda d: d >= BOTTLENECK_FROM_DEPTH and (d - 2) % 3 != 0,
+            lambda d: (
+                f"from {BOTTLENECK_FROM_DEPTH} they use bottleneck blocks of 3 convs, so "
+                f"depth = 3 x blocks + 2, and {d} - 2 = {d - 2} is not a multiple of 3"
+            ),
+        ),
+        _CAP_RULE["imagenet"],
+    ),
+    "cifar": (
+        DepthRule(
+            "shallowest",
+            lambda d: d < _SHALLOWEST["cifar"],
+            lambda d: (
+                "the shallowest has 8 layers (one basic block in each of 3 stages: 6 x 1 + 2)"
+            ),
+        ),
+        DepthRule(
+            "6n + 2",
+            lambda d: d >= _SHALLOWEST["cifar"] and (d - 2) % 6 != 0,
+            lambda d: (
+                f"depth = 6n + 2 (3 stages of n basic blocks of 2 convs), and "
+                f"{d} - 2 = {d - 2} is not a multiple of 6"
+            ),
+        ),
+        _CAP_RULE["cifar"],
+    ),
+}
+
+
+def broken_depth_rules(depth: int, family: Family = "imagenet") -> list[DepthRule]:
+    """The rules of ``DEPTH_RULES[family]`` that ``depth`` breaks (empty: it builds)."""
+    return [rule for rule in DEPTH_RULES[family] if rule.breaks(depth)]
 
 
 def _spread(total: int, proportions: tuple[int, ...]) -> tuple[int, ...]:
@@ -260,13 +332,19 @@ def _spread(total: int, proportions: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(counts)
 
 
-def _no_layout_message(depth: int, family: str, rule: str) -> str:
+def _no_layout_message(depth: int, family: str, broken: list[DepthRule]) -> str:
     depths = valid_depths(family)  # type: ignore[arg-type]
     at = bisect.bisect_left(depths, depth)
     near = sorted({depths[i] for i in (at - 1, at) if 0 <= i < len(depths)})
     nearest = " or ".join(str(d) for d in near)
     style = {"imagenet": "ImageNet-style", "cifar": "CIFAR-style"}[family]
-    return f"No {style} ResNet has depth {depth}: {rule}. Nearest valid depths: {nearest}."
+    which = "this tool builds " if _CAP_RULE[family] in broken else ""
+    rules = "; ".join(rule.says(depth) for rule in broken)
+    plural = "s" if len(near) > 1 else ""
+    return (
+        f"No {style} ResNet {which}has depth {depth}: {rules}. "
+        f"Nearest valid depth{plural}: {nearest}."
+    )
 
 
 def spec_label(spec: ResNetSpec) -> str:

@@ -35,7 +35,12 @@ CONVS_PER_BLOCK: dict[str, int] = {"basic": 2, "bottleneck": 3}
 
 # Bounds that keep a typo ("widths 6400000") from hanging the app. Real networks sit far below.
 MAX_STAGES = 8
-MAX_BLOCKS_TOTAL = 5_000  # ResNet-1202 has 600 blocks
+MAX_BLOCKS_TOTAL = 5_000
+#: Why the block cap exists, as messages quote it.
+BLOCK_CAP_REASON = (
+    f"this tool builds at most {MAX_BLOCKS_TOTAL:,} blocks, a cap that keeps a typo from "
+    "hanging the app (ResNet-1202 has 600)"
+)
 MAX_WIDTH = 16_384
 MAX_CLASSES = 100_000
 MAX_IN_CHANNELS = 64
@@ -178,10 +183,7 @@ def validate(spec: ResNetSpec) -> None:
         if not _is_int(n) or n < 1:
             raise SpecError(f"Stage {i} has {n!r} blocks; every stage needs at least 1 block.")
     if sum(spec.layers) > MAX_BLOCKS_TOTAL:
-        raise SpecError(
-            f"{sum(spec.layers):,} blocks in total is more than this tool builds "
-            f"({MAX_BLOCKS_TOTAL:,}; ResNet-1202 has 600)."
-        )
+        raise SpecError(f"{sum(spec.layers):,} blocks in total is too many: {BLOCK_CAP_REASON}.")
     for i, w in enumerate(spec.widths, start=1):
         _check_positive(f"Stage {i} width", w, MAX_WIDTH)
     if spec.stem_width is not None:

@@ -9,11 +9,21 @@ testable without Streamlit and shared by every page that lets the user pick a ne
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..core.presets import PRESETS, preset, spec_for_depth
-from ..core.spec import BLOCK_TYPES, STEM_TYPES, ResNetSpec, SpecError, default_input_size
+from ..core.spec import (
+    BLOCK_TYPES,
+    MAX_CLASSES,
+    MAX_IN_CHANNELS,
+    STEM_TYPES,
+    ResNetSpec,
+    SpecError,
+    default_input_size,
+)
+from ..core.summary import MAX_INPUT_SIDE
 
 MODES = ("preset", "depth", "custom", "checkpoint")
 VERSIONS = {"V1.5": False, "V1": True}  # label -> stride_in_1x1
@@ -196,3 +206,174 @@ def canonical_query(params: Mapping[str, str]) -> dict[str, str]:
         if canonical is not None and canonical != value:
             changes[key] = canonical
     return changes
+
+
+# What a link may hold --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NumberParam:
+    """A whole-number control bound to a URL parameter: its bounds, and what is used when the
+    link's value is dropped (``None``: the field of :class:`NetworkChoice` named ``field``)."""
+
+    what: str
+    low: int
+    high: int
+    field: str
+    modes: tuple[str, ...] | None = None  # drawn only in these modes; None: in every mode
+
+
+#: Every number control of :func:`resnet_viz.ui.network_controls.network_controls`, by URL key.
+NUMBER_PARAMS: dict[str, NumberParam] = {
+    "depth": NumberParam("depth", 1, 20_000, "depth", ("depth",)),
+    "channels": NumberParam("input channels", 1, MAX_IN_CHANNELS, "channels"),
+    "h": NumberParam("height", 1, MAX_INPUT_SIDE, "height"),
+    "w": NumberParam("width", 1, MAX_INPUT_SIDE, "width"),
+    "classes": NumberParam("classes", 1, MAX_CLASSES, "classes"),
+    "groups": NumberParam("groups", 1, 1024, "groups", ("custom",)),
+    "wpg": NumberParam("width per group", 1, 4096, "width_per_group", ("custom",)),
+}
+#: Where a number control without a value leaves the network's own setting.
+_OWN_DEFAULT = {
+    "channels": "the network's own input channels are used",
+    "height": "the network's own input height is used",
+    "width": "the network's own input width is used",
+    "classes": "the network's own number of classes is used",
+}
+#: On/off controls by URL key: (what they are, NetworkChoice field, modes drawn in).
+TOGGLE_PARAMS: dict[str, tuple[str, str, tuple[str, ...] | None]] = {
+    "skip": ("skip connections", "skip", None),
+    "preact": ("pre-activation", "preact", ("custom",)),
+    "bn": ("batch normalisation", "batch_norm", ("custom",)),
+    "avgdown": ("average-pool shortcuts", "avg_down", ("custom",)),
+    "se": ("squeeze-and-excitation", "se", ("custom",)),
+}
+
+
+def _selectors(defaults: NetworkChoice) -> dict[str, tuple[str, dict[str, str], str, tuple | None]]:
+    """Menus by URL key: (what they are, value -> label, the label shown instead, modes)."""
+    presets = {name: p.label for name, p in PRESETS.items()}
+    return {
+        "mode": ("mode", MODE_LABELS, MODE_LABELS[defaults.mode], None),
+        "preset": ("preset", presets, presets[defaults.preset], ("preset",)),
+        "family": ("family", FAMILY_LABELS, FAMILY_LABELS[defaults.family], ("depth",)),
+        "block": ("block", {b: b for b in BLOCK_TYPES}, defaults.block, ("custom",)),
+        "stem": ("stem", {s: s for s in STEM_TYPES}, defaults.stem, ("custom",)),
+        "shortcut": (
+            "shortcut option", SHORTCUT_LABELS, SHORTCUT_LABELS[defaults.shortcut], ("custom",),
+        ),
+        "version": ("stride placement", {v: v for v in VERSIONS}, defaults.version, ("custom",)),
+    }  # fmt: skip
+
+
+def ignored_link_values(
+    params: Mapping[str, str],
+    defaults: NetworkChoice = NetworkChoice(),  # frozen: one shared default is safe
+    *,
+    show_skip: bool = True,
+    page_options: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, str]:
+    """The link's values that the network controls will not use, each with why and what is
+    used instead: ``{"preset": "preset 'resnet9999' is not a preset this app knows; showing
+    ResNet-50.", "h": "height -5 is below 1, the least this app takes; ..."}``.
+
+    It decides as the bound widgets do (Streamlit 1.67): a menu takes one of its labels (a
+    hand-typed short value such as ``resnet50`` is first rewritten by :func:`canonical_query`),
+    an on/off control ``true`` or ``false`` in any case, a number control any number Python's
+    ``float`` reads, cut to a whole number, within its bounds (a fraction is cut, not dropped:
+    its entry says so but the key is not in :func:`dropped_keys`). Controls the mode does not
+    draw are left out (their values do nothing). ``page_options`` are the page's own menus:
+    ``{"tab": ["Stages", ...]}``, the first option being the one shown instead.
+    """
+    aliases = _url_aliases()
+    notes: dict[str, str] = {}
+    selectors = _selectors(defaults)
+
+    def known(key: str, value: str, labels: Sequence[str]) -> bool:
+        return value in labels or aliases.get(key, {}).get(_folded(value)) in labels
+
+    mode_text = params.get("mode")
+    mode = defaults.mode
+    if mode_text:
+        by_label = {label: name for name, label in MODE_LABELS.items()}
+        label = mode_text if mode_text in by_label else aliases["mode"].get(_folded(mode_text))
+        mode = by_label.get(label or "", defaults.mode)
+
+    def drawn(modes: tuple[str, ...] | None) -> bool:
+        return modes is None or mode in modes
+
+    for key, (what, labels, instead, modes) in selectors.items():
+        value = params.get(key)
+        if value and drawn(modes) and not known(key, value, list(labels.values())):
+            kind = "a preset this app knows" if key == "preset" else _one_of(labels.values())
+            notes[key] = f"{what} {value!r} is not {kind}; showing {instead}."
+    for key, options in (page_options or {}).items():
+        value = params.get(key)
+        if value and value not in options:
+            notes[key] = f"{key} {value!r} is not {_one_of(options)}; showing {options[0]}."
+    for key, (what, field, modes) in TOGGLE_PARAMS.items():
+        value = params.get(key) or ""
+        if key == "skip" and not show_skip:
+            continue
+        readable = value.lower() in ("true", "false") or known(key, value, ["true", "false"])
+        if value and drawn(modes) and not readable:
+            state = "on" if getattr(defaults, field) else "off"
+            notes[key] = f"{what} {value!r} is neither true nor false; left {state}."
+    for key, number in NUMBER_PARAMS.items():
+        value = params.get(key)
+        if value and drawn(number.modes):
+            note = _number_note(number, value, defaults)
+            if note:
+                notes[key] = note
+    return notes
+
+
+def dropped_keys(notes: Mapping[str, str], params: Mapping[str, str]) -> list[str]:
+    """The keys of ``notes`` whose value the controls drop (not those whose fraction is cut):
+    the page removes them from the URL before drawing the controls."""
+    return [key for key in notes if not _cut(key, params[key])]
+
+
+def _cut(key: str, text: str) -> bool:
+    """A number control's value the widget keeps, cut to a whole number."""
+    number = NUMBER_PARAMS.get(key)
+    whole = _whole(text)
+    return number is not None and whole is not None and number.low <= whole <= number.high
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _whole(text: str) -> int | None:
+    """A number control's reading of ``text``: ``float`` then cut to a whole number; None for
+    what it cannot read (not a number, infinite or not a number at all)."""
+    if not _is_float(text):
+        return None
+    value = float(text)
+    return int(value) if math.isfinite(value) else None
+
+
+def _number_note(number: NumberParam, text: str, defaults: NetworkChoice) -> str | None:
+    default = getattr(defaults, number.field)
+    instead = _OWN_DEFAULT[number.field] if default is None else f"{number.what} {default} is used"
+    whole = _whole(text)
+    if whole is None:
+        kind = "a finite number" if _is_float(text) else "a number"
+        return f"{number.what} {text!r} is not {kind}; {instead}."
+    if whole < number.low:
+        return f"{number.what} {text} is below {number.low}, the least this app takes; {instead}."
+    if whole > number.high:
+        return f"{number.what} {text} is above {number.high:,}, the most this app takes; {instead}."
+    if whole != float(text):
+        return f"{number.what} {text} is not a whole number; {whole} is used."
+    return None
+
+
+def _one_of(options: object) -> str:
+    names = [str(o) for o in options]  # type: ignore[attr-defined]
+    return "one of " + ", ".join(names)

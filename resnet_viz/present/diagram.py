@@ -57,6 +57,11 @@ def _node_id(name: str) -> str:
     return "n_" + name.replace(".", "_")
 
 
+def title_node(stage: str) -> str:
+    """The id of a stage's title node in :func:`network_dot`."""
+    return _node_id(f"{stage}.title")
+
+
 def _conv_text(row: LayerRow, groups: int = 1) -> str:
     text = f"{row.kernel}×{row.kernel}, {row.output_shape[1]}"
     if row.stride and row.stride > 1:
@@ -119,12 +124,18 @@ def network_dot(summary: Summary, keep: int = 3, *, collapse: bool = False) -> s
     for stage in summary.stages[1:-1]:
         blocks = blocks_by_stage[stage.name]
         out.append(f"  subgraph cluster_{stage.name} {{\n")
+        out.append('    style="rounded"; color="#AAAAAA";\n')
+        # The stage's title is a node of its own rank, not the cluster's label: Graphviz routes
+        # edges around nodes but draws them across a cluster label, so the edges entering the
+        # stage (the shortcut among them) would cross it.
+        title = title_node(stage.name)
         out.append(
-            f'    label="{stage.label} ({stage.paper_name}): {stage.blocks} block'
-            f'{"s" if stage.blocks != 1 else ""} → {format_shape(stage.output_shape)}"; '
-            'style="rounded"; color="#AAAAAA"; labeljust=l;\n'
+            f'    {title} [label="{stage.label} ({stage.paper_name})\\n{stage.blocks} block'
+            f'{"s" if stage.blocks != 1 else ""} → {format_shape(stage.output_shape)}", '
+            'shape=plaintext, style="", fontsize=12];\n'
         )
         edges: list[str] = []
+        first = True
         for index in _visible_blocks(len(blocks), keep, collapse):
             if index is None:
                 hidden = len(blocks) - keep
@@ -143,6 +154,9 @@ def network_dot(summary: Summary, keep: int = 3, *, collapse: bool = False) -> s
             if collapse and index == 1 and len(blocks) > 2:
                 label = f"blocks 2-{len(blocks)}\\n{convs}\\n× {len(blocks) - 1}"
             out.append(f'    {node} [label="{label}"];\n')
+            if first:  # the title sits beside the stage's first block
+                out.append(f"    {{rank=same; {title}; {node}}}\n")
+                first = False
             edges.append(f"  {previous} -> {node};\n")
             if block.shortcut == "none":
                 previous = node

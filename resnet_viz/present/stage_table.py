@@ -71,29 +71,53 @@ def _cell(column: str, value: object) -> str:
     return str(value)
 
 
+#: Estimated width of one character of the table's type, in em (Source Sans digits are ~0.5 em;
+#: a little more so the estimate errs towards fitting), and a cell's padding on both sides.
+_CHAR_EM = 0.56
+_PADDING_EM = 0.5
+
+
+def _fit_font(columns: list[str], rows: list[list[str]]) -> str:
+    """The table's CSS font size: the page's 0.875 rem, or smaller when the table would be wider
+    than its container at that size (``cqi``: 1 % of the container's width). Widths are
+    estimated from the text: cells never wrap, headers wrap between words."""
+    width_em = 0.0
+    for i, column in enumerate(columns):
+        longest_word = max(len(word) for word in column.split())
+        chars = max([longest_word, *(len(row[i]) for row in rows)])
+        width_em += chars * _CHAR_EM + 2 * _PADDING_EM
+    return f"min(0.875rem, {100 / width_em:.3f}cqi)"
+
+
 def stage_table_html(summary: Summary) -> str:
-    """The rows as an HTML table: numbers right-aligned, column help as hover titles."""
+    """The rows as an HTML table: numbers right-aligned, column help as hover titles. It fits
+    the width of the page's main column (its type shrinks if needed), so a projector at
+    1280 px or lecture mode's larger type does not cut off the columns on the right."""
     rows = stage_rows(summary)
+    columns = list(rows[0])
+    cells = [[_cell(column, value) for column, value in row.items()] for row in rows]
     head = []
-    for column in rows[0]:
+    for column in columns:
         align = ' style="text-align:right"' if column in _NUMBERS else ""
         text = html.escape(column)
         if column in COLUMN_HELP:
             text = f'<abbr title="{html.escape(COLUMN_HELP[column])}">{text}</abbr>'
         head.append(f"<th{align}>{text}</th>")
     body = []
-    for row in rows:
-        cells = []
-        for column, value in row.items():
+    for row in cells:
+        tds = []
+        for column, text in zip(columns, row, strict=True):
             align = ' style="text-align:right"' if column in _NUMBERS else ""
-            cells.append(f"<td{align}>{html.escape(_cell(column, value))}</td>")
-        body.append(f"<tr>{''.join(cells)}</tr>")
-    # Cells never wrap (a shape such as 1024×14×14 reads as one value); a narrow window
-    # scrolls the table sideways instead of squeezing it.
+            tds.append(f"<td{align}>{html.escape(text)}</td>")
+        body.append(f"<tr>{''.join(tds)}</tr>")
+    # Cells never wrap (a shape such as 1024×14×14 reads as one value); headers wrap between
+    # words. If the estimate is ever short, the table scrolls sideways instead of being cut.
     return (
-        "<style>.stage-table th, .stage-table td { padding: 0.3rem 0.55rem; }</style>"
-        '<div style="overflow-x:auto"><table class="stage-table" '
-        'style="white-space:nowrap;font-size:0.875rem"><thead><tr>'
+        "<style>.stage-table th, .stage-table td { padding: 0.3em 0.5em; }"
+        ".stage-table td { white-space: nowrap; } .stage-table th { vertical-align: bottom; }"
+        "</style>"
+        '<div style="overflow-x:auto;container-type:inline-size"><table class="stage-table" '
+        f'style="font-size:{_fit_font(columns, cells)}"><thead><tr>'
         + "".join(head)
         + "</tr></thead><tbody>"
         + "".join(body)

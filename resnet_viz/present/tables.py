@@ -3,6 +3,8 @@ networks compared. The small per-stage table needs no pandas (present/stage_tabl
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from ..core.summary import LayerRow, Summary
@@ -138,3 +140,13 @@ def _compare_row(label, sa, sb, label_a: str, label_b: str) -> dict[str, object]
         f"Output {label_a}": format_shape(sa.output_shape) if sa else "—",
         f"Output {label_b}": format_shape(sb.output_shape) if sb else "—",
     }
+
+
+def metric_delta(a: int, b: int, fmt: Callable[[int], str], label_a: str) -> tuple[str, str]:
+    """How ``b`` differs from ``a``: a metric's delta text and its arrow ("up", "down", "off").
+
+    Equal values get no arrow and no "+0": "= same as ResNet-50"."""
+    if b == a:
+        return f"= same as {label_a}", "off"
+    sign, arrow = ("+", "up") if b > a else ("-", "down")
+    return f"{sign}{fmt(abs(b - a))} vs {label_a}", arrow

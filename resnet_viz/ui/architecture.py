@@ -224,22 +224,18 @@ def compare_section(summary: Summary) -> None:
     label_a, label_b = spec_label(spec), spec_label(other)
     if label_a == label_b:
         label_b += " (2)"
+    from ..present.tables import compare_table, metric_delta  # pandas: only for this tab
+
     cols = st.columns(3)
     for col, title, a, b, fmt in (
         (cols[0], "Parameters", summary.total_params, other_summary.total_params, format_count),
         (cols[1], "MACs", summary.total_macs, other_summary.total_macs, format_si),
         (cols[2], "Depth", summary.depth, other_summary.depth, str),
     ):
-        sign = "+" if b >= a else "-"
-        col.metric(
-            f"{title}: {label_b}",
-            fmt(b),
-            delta=f"{sign}{fmt(abs(b - a))} vs {label_a}",
-            delta_color="off",
-        )
+        delta, arrow = metric_delta(a, b, fmt, label_a)
+        col.metric(f"{title}: {label_b}", fmt(b), delta=delta, delta_color="off", delta_arrow=arrow)
     if input_size != summary.input_size:
         st.caption(f"{label_b} is shown at its own input size, {format_shape((1, *input_size))}.")
-    from ..present.tables import compare_table  # pandas: only for this tab
 
     table = compare_table(summary, other_summary, label_a, label_b)
     numeric = [c for c in table.columns if table[c].dtype.kind in "iu"]

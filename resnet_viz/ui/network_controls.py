@@ -9,31 +9,33 @@ only collect values; :mod:`resnet_viz.present.choice` turns them into a spec.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 
 import streamlit as st
 
-from ..core.presets import PRESETS, preset_for
+from ..core.presets import PRESETS, preset_for, spec_label
 from ..core.spec import (
     BLOCK_TYPES,
-    MAX_CLASSES,
-    MAX_IN_CHANNELS,
     SHORTCUT_OPTIONS,
     STEM_TYPES,
     ResNetSpec,
     SpecError,
 )
-from ..core.summary import MAX_INPUT_SIDE
 from ..present.choice import (
     FAMILIES,
     FAMILY_LABELS,
     MODE_LABELS,
     MODES,
+    NUMBER_PARAMS,
     SHORTCUT_LABELS,
     VERSIONS,
     NetworkChoice,
     base_spec,
     canonical_query,
     custom_fields,
+    dropped_keys,
+    ignored_link_values,
+    resolve,
 )
 from .checkpoint import open_checkpoint_control, opened_checkpoint
 
@@ -88,18 +90,83 @@ def _start_custom_from_current() -> None:
         st.session_state[_CUSTOM_KEYS[field]] = value
 
 
-def network_controls(defaults: NetworkChoice = DEFAULT, show_skip: bool = True) -> NetworkChoice:
+def _number(label: str, key: str, **kw: object) -> int | None:
+    """A whole-number control bound to the URL, its bounds from ``NUMBER_PARAMS``."""
+    bound = NUMBER_PARAMS[key]
+    return st.number_input(
+        label, min_value=bound.low, max_value=bound.high, step=1, key=key, bind=BIND, **kw
+    )
+
+
+_LINK_NOTES = "_link_notes"  # session state: the last link's ignored values, and its network
+
+
+def network_controls(
+    defaults: NetworkChoice = DEFAULT,
+    show_skip: bool = True,
+    *,
+    notes_area: st.delta_generator.DeltaGenerator | None = None,
+    page_options: Mapping[str, Sequence[str]] | None = None,
+) -> NetworkChoice:
     """Draw the controls in the current container; return what they say.
 
     ``defaults`` are the page's starting values (a value equal to its default stays out of the
     URL). ``show_skip=False`` hides the skip toggle (the gradient page always shows both twins).
+    A link's values the controls cannot use are dropped from the URL before they are drawn;
+    with ``notes_area`` (a container in the page's main area) a warning there says which, why,
+    and what is shown instead, for as long as the network on screen is the one the link
+    opened. ``page_options`` are the page's own URL-bound menus (``{"tab": [...]}``).
     """
     # Hand-typed links (mode=depth, preset=resnet50) become what the selectors read; the
     # selectors take their values from the URL as the run starts, so rerun once with it.
-    fixes = canonical_query(st.query_params.to_dict())
+    params = st.query_params.to_dict()
+    fixes = canonical_query(params)
     if fixes:
         st.query_params.update(fixes)
         st.rerun()
+    notes = ignored_link_values(params, defaults, show_skip=show_skip, page_options=page_options)
+    dropped = dropped_keys(notes, params)
+    pending = st.session_state.get(_LINK_NOTES)
+    if pending is not None and pending[1] is None:  # noted on the run that dropped values
+        notes = {**pending[0], **notes}
+    if notes:
+        st.session_state[_LINK_NOTES] = (notes, None)
+    if dropped:
+        # Drop them as the widgets would, but before a widget reads them: Streamlit's own
+        # reading of some (h=inf) raises. The controls read the URL as the run starts: rerun.
+        for key in dropped:
+            st.query_params.pop(key, None)
+        st.rerun()
+    choice = _draw_controls(defaults, show_skip)
+    if notes:
+        st.session_state[_LINK_NOTES] = (notes, choice)
+    if notes_area is None:
+        st.session_state.pop(_LINK_NOTES, None)
+    else:
+        _show_link_notes(notes_area, choice)
+    return choice
+
+
+def _show_link_notes(area: st.delta_generator.DeltaGenerator, choice: NetworkChoice) -> None:
+    stored = st.session_state.get(_LINK_NOTES)
+    if stored is None:
+        return
+    notes, opened = stored
+    if opened != choice:  # the user has chosen another network since
+        del st.session_state[_LINK_NOTES]
+        return
+    text = "This link holds values the app cannot use:\n"
+    text += "".join(f"\n- {note}" for note in notes.values())
+    try:
+        spec, (c, h, w) = resolve(choice)
+    except SpecError:
+        pass  # the page says what is wrong with the network
+    else:
+        text += f"\n\nShown instead: {spec_label(spec)} at {c}×{h}×{w}."
+    area.warning(text, icon=":material/link_off:")
+
+
+def _draw_controls(defaults: NetworkChoice, show_skip: bool) -> NetworkChoice:
     mode = st.segmented_control(
         "Choose a network by",
         MODES,
@@ -128,14 +195,10 @@ def network_controls(defaults: NetworkChoice = DEFAULT, show_skip: bool = True) 
             "Family", FAMILIES, index=FAMILIES.index(defaults.family),
             format_func=FAMILY_LABELS.get, key="family", bind=BIND,
         )  # fmt: skip
-        values["depth"] = st.number_input(
+        values["depth"] = _number(
             "Depth (weighted layers)",
-            min_value=1,
-            max_value=20_000,
+            "depth",
             value=defaults.depth,
-            step=1,
-            key="depth",
-            bind=BIND,
             help="ImageNet: 10-48 (even) with basic blocks, 50, 53, 56, ... with bottlenecks. "
             "CIFAR: 6n + 2 (20, 32, 44, 56, 110, 1202, ...).",
         )
@@ -153,22 +216,12 @@ def network_controls(defaults: NetworkChoice = DEFAULT, show_skip: bool = True) 
             help="Off gives the paper's plain network: the same layers without identity shortcuts.",
         )
     with st.expander("Input and classes"):
-        values["channels"] = st.number_input(
-            "Input channels", min_value=1, max_value=MAX_IN_CHANNELS, value=None, step=1,
-            key="channels", bind=BIND, placeholder="network default (3)",
-        )  # fmt: skip
-        values["height"] = st.number_input(
-            "Height", min_value=1, max_value=MAX_INPUT_SIDE, value=None, step=1, key="h",
-            bind=BIND, placeholder="default",
-        )  # fmt: skip
-        values["width"] = st.number_input(
-            "Width", min_value=1, max_value=MAX_INPUT_SIDE, value=None, step=1, key="w",
-            bind=BIND, placeholder="default",
-        )  # fmt: skip
-        values["classes"] = st.number_input(
-            "Classes", min_value=1, max_value=MAX_CLASSES, value=None, step=1, key="classes",
-            bind=BIND, placeholder="network default",
-        )  # fmt: skip
+        values["channels"] = _number(
+            "Input channels", "channels", value=None, placeholder="network default (3)"
+        )
+        values["height"] = _number("Height", "h", value=None, placeholder="default")
+        values["width"] = _number("Width", "w", value=None, placeholder="default")
+        values["classes"] = _number("Classes", "classes", value=None, placeholder="network default")
     return dataclasses.replace(defaults, **values)
 
 
@@ -211,16 +264,17 @@ def _custom_controls() -> dict[str, object]:
         help="V1.5 (torchvision): stride on the 3x3 conv. V1 (the paper): on the first 1x1.",
     )
     left, right = st.columns(2)
-    values["groups"] = left.number_input(
-        "Groups", min_value=1, max_value=1024, value=d.groups, step=1, key="groups", bind=BIND,
-        disabled=not bottleneck, help="ResNeXt cardinality (32 in ResNeXt-50 32x4d).",
-    )  # fmt: skip
-    values["width_per_group"] = right.number_input(
-        "Width per group", min_value=1, max_value=4096, value=d.width_per_group, step=1,
-        key="wpg", bind=BIND, disabled=not bottleneck,
-        help="64 is standard; 128 doubles the bottleneck (Wide ResNet-50-2); 4 with 32 groups "
-        "is ResNeXt-50 32x4d.",
-    )  # fmt: skip
+    with left:
+        values["groups"] = _number(
+            "Groups", "groups", value=d.groups, disabled=not bottleneck,
+            help="ResNeXt cardinality (32 in ResNeXt-50 32x4d).",
+        )  # fmt: skip
+    with right:
+        values["width_per_group"] = _number(
+            "Width per group", "wpg", value=d.width_per_group, disabled=not bottleneck,
+            help="64 is standard; 128 doubles the bottleneck (Wide ResNet-50-2); 4 with 32 "
+            "groups is ResNeXt-50 32x4d.",
+        )  # fmt: skip
     values["preact"] = st.toggle(
         "Pre-activation (He et al. 2016)", value=d.preact, key="preact", bind=BIND
     )
