@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import expect
@@ -126,7 +127,7 @@ def test_faithfulness_chart_fits_a_projector(live_server, chromium, screenshot_f
     context = chromium.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     try:
-        methods = "&".join(f"methods={m}" for m in FAITHFULNESS_METHODS)
+        methods = urlencode([("methods", m) for m in FAITHFULNESS_METHODS])  # "+" is a space
         open_in_lecture_mode(page, f"{live_server.url}/grad_cam?{methods}")
         section = page.locator("[class*='st-key-cam-']").first
         button = section.get_by_role("button", name="Measure faithfulness")
