@@ -16,18 +16,16 @@ from ..analysis.cell_field import ReceptiveFieldBox
 from ..analysis.faithfulness import Faithfulness
 from ..analysis.sanity import SanityCheck
 from .charts import _layout
+from .colours import DARK_REFERENCE_GREY, REFERENCE_GREY, SERIES_COLOURS, series_styles
 
-#: One colour per method, stable across charts (Plotly's "Safe" palette, as charts.py).
-METHOD_COLOURS = dict(
-    zip(
-        CAM_METHODS,
-        ("#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE", "#882255", "#44AA99", "#AA4499"),
-        strict=True,
-    )
-)
+#: Colour, dash and marker per method, stable across charts (present/colours.py: distinct on
+#: a projector, on a dark page and without colour).
+METHOD_STYLES = dict(zip(CAM_METHODS, series_styles(len(CAM_METHODS)), strict=True))
+METHOD_COLOURS = {name: colour for name, (colour, _, _) in METHOD_STYLES.items()}
+#: The reference maps: label, colour, dash, marker (open markers: not one of the methods).
 REFERENCE_STYLE = {
-    "random": ("random map", "#888888", "dash"),
-    "inverted": ("inverted map", "#444444", "dot"),
+    "random": ("random map", REFERENCE_GREY, "dot", "circle-open"),
+    "inverted": ("inverted map", DARK_REFERENCE_GREY, "dash", "square-open"),
 }
 
 
@@ -35,25 +33,28 @@ def faithfulness_figure(
     curves: Mapping[str, Faithfulness], references: Mapping[str, Faithfulness], class_name: str
 ) -> go.Figure:
     """Deletion (left) and insertion (right) curves: the probability of the class against
-    the fraction of pixels removed or inserted in each map's order; the reference maps dashed.
+    the fraction of pixels removed or inserted in each map's order; the reference maps grey,
+    with open markers. Each method has its own colour, dash and marker (:data:`METHOD_STYLES`).
     Legend entries carry the AUCs (deletion: lower is better; insertion: higher is better)."""
     fig = make_subplots(
         rows=1, cols=2, shared_yaxes=True,
         subplot_titles=("Deletion (lower is better)", "Insertion (higher is better)"),
     )  # fmt: skip
-    entries = [(name, METHOD_LABELS.get(name, name), METHOD_COLOURS.get(name), "solid", c)
+    fallback = iter(series_styles(len(curves)))  # a method this module does not know
+    entries = [(name, METHOD_LABELS.get(name, name), *METHOD_STYLES.get(name, next(fallback)), c)
                for name, c in curves.items()]  # fmt: skip
     entries += [(name, *REFERENCE_STYLE[name], c) for name, c in references.items()]
-    for name, label, colour, dash, c in entries:
+    for name, label, colour, dash, marker, c in entries:
         panels = ((1, "deletion", c.deletion, c.deletion_auc),
                   (2, "insertion", c.insertion, c.insertion_auc))  # fmt: skip
         for col, which, values, auc in panels:
             fig.add_trace(
                 go.Scatter(
-                    x=list(c.fractions), y=list(values), mode="lines",
+                    x=list(c.fractions), y=list(values), mode="lines+markers",
                     name=f"{label} (AUC {c.deletion_auc:.2f} / {c.insertion_auc:.2f})",
                     legendgroup=name, showlegend=col == 1,
-                    line={"color": colour, "dash": dash, "width": 3 if dash == "solid" else 2},
+                    line={"color": colour, "dash": dash, "width": 2.5},
+                    marker={"symbol": marker, "size": 7, "color": colour},
                     hovertemplate=f"{label}, {which}: %{{x:.0%}} of pixels → p = %{{y:.3f}} "
                     f"(AUC {auc:.3f})<extra></extra>",
                 ),
@@ -76,18 +77,18 @@ def sanity_figure(check: SanityCheck) -> go.Figure:
         go.Scatter(
             x=labels, y=[s.rank_correlation for s in check.steps], mode="lines+markers",
             name="rank correlation (Spearman)", customdata=hover,
-            line={"color": METHOD_COLOURS.get(check.method, "#CC6677"), "width": 3},
+            line={"color": METHOD_COLOURS.get(check.method, SERIES_COLOURS[0]), "width": 3},
             hovertemplate="randomised down to %{customdata}: ρ = %{y:.2f}<extra></extra>",
         )
     )  # fmt: skip
     fig.add_trace(
         go.Scatter(
             x=labels, y=[s.ssim for s in check.steps], mode="lines+markers", name="SSIM",
-            customdata=hover, line={"color": "#888888", "dash": "dash", "width": 2},
+            customdata=hover, line={"color": REFERENCE_GREY, "dash": "dash", "width": 2},
             hovertemplate="randomised down to %{customdata}: SSIM = %{y:.2f}<extra></extra>",
         )
     )  # fmt: skip
-    fig.add_hline(y=0, line={"color": "#BBBBBB", "width": 1})
+    fig.add_hline(y=0, line={"color": REFERENCE_GREY, "width": 1})
     fig.update_yaxes(range=[-1, 1.05], title_text="similarity to the original map")
     fig.update_xaxes(title_text="randomised from the classifier down to …")
     method = METHOD_LABELS.get(check.method, check.method)

@@ -6,9 +6,20 @@ Pages pass the figures to ``st.plotly_chart``; tests read the figures' data dire
 
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
 
-from .colours import stage_colour
+from .colours import PLAIN_COLOUR, REFERENCE_GREY, RESIDUAL_COLOUR, stage_colour
+
+__all__ = [
+    "PLAIN_COLOUR",
+    "RESIDUAL_COLOUR",
+    "branch_ratio_figure",
+    "gradient_norms_figure",
+    "log_axis_ticks",
+    "top_k_figure",
+]
 
 
 def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
@@ -22,7 +33,25 @@ def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
     return fig
 
 
-RESIDUAL_COLOUR, PLAIN_COLOUR = "#117733", "#CC6677"
+#: A log axis is labelled at whole decades only once it spans at least this many of them; a
+#: narrower one keeps Plotly's own ticks (at one decade or less, decades alone could leave the
+#: axis with a single label or none).
+MIN_DECADES_FOR_DECADE_TICKS = 2
+
+
+def log_axis_ticks(values) -> dict:
+    """Tick settings for a log axis showing ``values``: one labelled tick per decade (Plotly's
+    ``dtick=1`` on a log axis), as 10 to a power, and no minor labels ("2", "5") between them,
+    which crowd a projected chart; see :data:`MIN_DECADES_FOR_DECADE_TICKS`."""
+    positive = [float(v) for v in values if v > 0 and math.isfinite(v)]
+    ticks = {"exponentformat": "power", "showexponent": "all"}
+    if not positive:
+        return ticks
+    low, high = math.log10(min(positive)), math.log10(max(positive))
+    decades = math.floor(high) - math.ceil(low) + 1
+    if decades >= MIN_DECADES_FOR_DECADE_TICKS:
+        ticks.update(dtick=1, minor={"showgrid": False})
+    return ticks
 
 
 def _stage_of(layer: str) -> str:
@@ -38,10 +67,12 @@ def gradient_norms_figure(report, step: int = 0) -> go.Figure:
     snapshot = report.history[step]
     x = list(range(1, len(names) + 1))
     fig = go.Figure()
+    shown = []
     for label, values, colour in (
         ("ResNet (with skips)", snapshot.residual, RESIDUAL_COLOUR),
         ("Plain twin (no skips)", snapshot.plain, PLAIN_COLOUR),
     ):
+        shown += [values[n] for n in names]
         fig.add_trace(
             go.Scatter(
                 x=x,
@@ -61,12 +92,12 @@ def gradient_norms_figure(report, step: int = 0) -> go.Figure:
             fig.add_vline(
                 x=i - 0.5,
                 line_dash="dot",
-                line_color="#999999",
+                line_color=REFERENCE_GREY,
                 annotation_text=f"Stage {stage.removeprefix('layer')}",
                 annotation_position="top right",
             )
         previous = stage
-    fig.update_yaxes(type="log", title_text="‖∂loss/∂W‖ (log scale)", exponentformat="power")
+    fig.update_yaxes(type="log", title_text="‖∂loss/∂W‖ (log scale)", **log_axis_ticks(shown))
     fig.update_xaxes(title_text="layer: input (stem conv) → output (fc)")
     _layout(fig, "Gradient norm per layer", height=430)
     fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.2})
@@ -85,7 +116,7 @@ def branch_ratio_figure(report, step: int = 0) -> go.Figure:
             hovertemplate="%{x}: ‖F(x)‖/‖x‖ = %{y:.3g}<extra></extra>",
         )
     )
-    fig.add_hline(y=1, line_dash="dash", line_color="#999999", annotation_text="‖F(x)‖ = ‖x‖")
+    fig.add_hline(y=1, line_dash="dash", line_color=REFERENCE_GREY, annotation_text="‖F(x)‖ = ‖x‖")
     fig.update_yaxes(title_text="‖F(x)‖ / ‖x‖")
     fig.update_xaxes(title_text="residual block", showticklabels=len(names) <= 40)
     return _layout(fig, "How much each block changes its input", height=360)

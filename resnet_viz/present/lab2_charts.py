@@ -24,6 +24,16 @@ LANDSCAPE_SCALE = "Viridis"
 #: Not Inferno or Magma: their first stop, #000004, renders as pink in headless Chromium.
 ERF_SCALE = "Viridis"
 FEATURE_SCALE = "RdBu"
+#: What the landscape's height and colour are (analysis/landscape.py: the mean cross-entropy on
+#: training images).
+LOSS_TITLE = "training loss"
+#: The 3-D view labels at most this many decades on its z axis (every other one beyond), none
+#: within a decade of the axis's floor, where the corner's α and β labels are: the perspective
+#: squeezes them into each other.
+MAX_Z_LABELS = 5
+#: Camera of the 3-D view, farther than Plotly's default eye (1.25, 1.25, 1.25): at the default
+#: a half-width scene clips its own axis labels ("0", "00" for 100 and 1000) at its edges.
+SURFACE_CAMERA = {"eye": {"x": 1.9, "y": 1.9, "z": 1.3}}
 
 
 def log_loss(loss: np.ndarray) -> np.ndarray:
@@ -60,7 +70,7 @@ def landscape_figure(
     )
     decades = list(range(math.ceil(low), int(high) + 1))
     colorbar = {
-        "title": {"text": "loss"}, "len": 0.8, "tickvals": decades,
+        "title": {"text": LOSS_TITLE}, "len": 0.8, "tickvals": decades,
         "ticktext": [f"{10.0**d:g}" for d in decades],
     }  # fmt: skip
     for col, name in enumerate(names, start=1):
@@ -107,15 +117,20 @@ def landscape_figure(
     fig.update_layout(
         coloraxis={"colorscale": LANDSCAPE_SCALE, "cmin": low, "cmax": high, "colorbar": colorbar}
     )
+    _layout(fig, title, height=460)
     if surface:
+        clear = [d for d in decades if d >= low + 1] or decades
+        every = math.ceil(len(clear) / MAX_Z_LABELS)
+        shown = clear[::-every][::-1]  # the cap (the top) always labelled
         scene = {
-            "xaxis_title": "α", "yaxis_title": "β", "zaxis_title": "loss",
-            "zaxis": {"range": [low, high], "tickvals": decades,
-                      "ticktext": colorbar["ticktext"]},
-            "aspectmode": "cube",
+            "xaxis": {"title": {"text": "α"}}, "yaxis": {"title": {"text": "β"}},
+            "zaxis": {"title": {"text": LOSS_TITLE}, "range": [low, high], "tickvals": shown,
+                      "ticktext": [f"{10.0**d:g}" for d in shown]},
+            "aspectmode": "cube", "camera": SURFACE_CAMERA,
         }  # fmt: skip
         fig.update_layout(**{f"scene{i if i > 1 else ''}": scene for i in range(1, len(names) + 1)})
-    _layout(fig, title, height=460)
+        # The scenes run to the figure's edges: room on the left for the first z axis's labels.
+        fig.update_layout(margin={"l": 40, "r": 10, "t": 60, "b": 10})
     return fig
 
 

@@ -11,12 +11,24 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..analysis.lesion import LesionResult, path_length_distribution
-from .charts import PLAIN_COLOUR, RESIDUAL_COLOUR, _layout
+from .charts import _layout
+from .colours import (
+    PLAIN_COLOUR,
+    REFERENCE_GREY,
+    RESIDUAL_COLOUR,
+    SERIES_COLOURS,
+    SERIES_MARKERS,
+)
 
-#: One colour per depth, shallow to deep (Plotly's "Safe" palette, as in charts.py): a plain
-#: net and the ResNet of the same depth share a colour, the line style tells them apart.
-DEPTH_COLOURS = ("#DDCC77", "#CC6677", "#882255", "#332288", "#44AA99", "#117733", "#999933")
-CHANCE_COLOUR = "#999999"
+#: One colour (and marker) per depth, shallow to deep: a plain net and the ResNet of the same
+#: depth share them, the line style (dashed: plain) tells them apart.
+DEPTH_COLOURS = SERIES_COLOURS
+CHANCE_COLOUR = REFERENCE_GREY
+#: Height of a line's label in accuracy units (y from 0 to 1.02): a lecture-mode label
+#: (18 px type, about 24 px a line) on the lesion chart's plot area (about 330 px of its 540 px).
+LABEL_BAND = 0.075
+#: The lesion chart's y axis: accuracy from 0 to just above 100 %, so 100 % is not on the edge.
+ACCURACY_RANGE = (0.0, 1.02)
 
 
 def _depth(name: str) -> int:
@@ -27,6 +39,35 @@ def depth_colours(names: Sequence[str]) -> dict[int, str]:
     """Depth -> colour, shallowest first."""
     depths = sorted({_depth(n) for n in names})
     return {d: DEPTH_COLOURS[i % len(DEPTH_COLOURS)] for i, d in enumerate(depths)}
+
+
+def depth_markers(names: Sequence[str]) -> dict[int, str]:
+    """Depth -> marker symbol, shallowest first (with :func:`depth_colours`)."""
+    depths = sorted({_depth(n) for n in names})
+    return {d: SERIES_MARKERS[i % len(SERIES_MARKERS)] for i, d in enumerate(depths)}
+
+
+def label_side(
+    y: float,
+    lines: Sequence[float],
+    points: Sequence[float] = (),
+    *,
+    band: float = LABEL_BAND,
+    top: float = ACCURACY_RANGE[1],
+) -> str:
+    """Which side of a horizontal line at ``y`` its label goes, ``"top"`` or ``"bottom"``: the
+    side whose band (``band`` high, from the line up or down) crosses fewer of the other
+    horizontal ``lines``, then fewer data ``points`` (the y values drawn under the label), and
+    does not leave the axis (``0`` to ``top``); above on a tie. Lines closer than ``band`` on
+    both sides leave no free side: the label then takes the less crowded one."""
+
+    def crossings(low: float, high: float) -> tuple[int, int, int]:
+        outside = int(low < 0 or high > top + band / 2)
+        inside = sum(low <= v <= high for v in lines)
+        return inside, outside, sum(low <= v <= high for v in points)
+
+    above, below = crossings(y, y + band), crossings(y - band, y)
+    return "bottom" if below < above else "top"
 
 
 def degradation_figure(
@@ -41,7 +82,7 @@ def degradation_figure(
     ``curves`` maps ``"plain-20"``, ``"resnet-56"``, ... to errors in [0, 1] after epochs
     1, 2, ...; curves may be partial (a run in progress): pass ``epochs`` to fix the x range.
     """
-    colours = depth_colours(list(curves))
+    colours, markers = depth_colours(list(curves)), depth_markers(list(curves))
     fig = make_subplots(
         rows=1, cols=2, shared_yaxes=True, subplot_titles=("Plain networks", "ResNets")
     )
@@ -60,7 +101,7 @@ def degradation_figure(
                     "width": 3,
                     "dash": "dash" if plain else "solid",
                 },
-                marker={"size": 6},
+                marker={"size": 7, "symbol": markers[_depth(name)]},
                 hovertemplate=f"{label}, epoch %{{x}}: %{{y:.1%}} training error<extra></extra>",
             ),
             row=1,
@@ -84,12 +125,21 @@ def lesion_figure(
     labels: tuple[str, str] = ("ResNet", "Plain twin"),
 ) -> go.Figure:
     """Veit et al. 2016, Fig. 3: accuracy with each single block removed, ResNet vs its plain
-    twin, the intact networks' accuracy as dashed lines (and chance, if given, dotted)."""
+    twin, the intact networks' accuracy as dashed lines (and chance, if given, dotted). Each
+    line's label sits on the side of it that no other line crosses (:func:`label_side`)."""
     fig = go.Figure()
-    for result, label, colour in (
-        (resnet, labels[0], RESIDUAL_COLOUR),
-        (plain, labels[1], PLAIN_COLOUR),
-    ):
+    levels = [resnet.baseline, plain.baseline] + ([] if chance is None else [chance])
+    pairs = ((resnet, labels[0], RESIDUAL_COLOUR), (plain, labels[1], PLAIN_COLOUR))
+    # The labels span about the right (the intact lines') or left (chance) third of the x axis.
+    right = [v for result, _, _ in pairs for v in list(result.accuracy.values())[-4:]]
+    left = [v for result, _, _ in pairs for v in list(result.accuracy.values())[:4]]
+
+    def side(y: float, points: Sequence[float]) -> str:
+        others = list(levels)
+        others.remove(y)
+        return label_side(y, others, points)
+
+    for result, label, colour in pairs:
         names = list(result.accuracy)
         fig.add_trace(
             go.Scatter(
@@ -107,7 +157,7 @@ def lesion_figure(
             line_dash="dash",
             line_color=colour,
             annotation_text=f"{label}, intact: {result.baseline:.1%}",
-            annotation_position="bottom right",
+            annotation_position=f"{side(result.baseline, right)} right",
         )
     if chance is not None:
         fig.add_hline(
@@ -115,9 +165,9 @@ def lesion_figure(
             line_dash="dot",
             line_color=CHANCE_COLOUR,
             annotation_text=f"chance ({chance:.0%})",
-            annotation_position="top left",
+            annotation_position=f"{side(chance, left)} left",
         )
-    fig.update_yaxes(tickformat=".0%", range=[0, 1.02], title_text="accuracy")
+    fig.update_yaxes(tickformat=".0%", range=list(ACCURACY_RANGE), title_text="accuracy")
     fig.update_xaxes(title_text="block removed")
     _layout(fig, "Remove one block: accuracy of what is left", height=430)
     fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.25})
