@@ -33,6 +33,7 @@ def test_landscape_reading_names_the_rougher_surface():
     sentences = landscape_reading(
         {"plain-20": 0.374, "plain-56": 0.438, "resnet-20": 0.017, "resnet-56": 0.053},
         {"plain-20": 0.0, "plain-56": 0.502, "resnet-20": 0.0, "resnet-56": 0.006},
+        resolution=21,
     )
     assert "ResNet-20 1.7%, plain-20 37.4%; ResNet-56 5.3%, plain-56 43.8%." in sentences[0]
     assert (
@@ -40,8 +41,38 @@ def test_landscape_reading_names_the_rougher_surface():
         in (sentences[1])
     )
     assert "plain-56 50.2%" in sentences[2]
-    calm = landscape_reading({"plain-8": 0.1, "resnet-8": 0.09}, {"plain-8": 0, "resnet-8": 0})
+    assert "The rough surface belongs to the network that trains worst, plain-56" in sentences[3]
+    calm = landscape_reading(
+        {"plain-8": 0.1, "resnet-8": 0.09}, {"plain-8": 0, "resnet-8": 0}, resolution=21
+    )
     assert "is not rougher" in calm[1]
+    assert not any("trains worst" in s for s in calm)
+
+
+def test_a_coarse_grid_judges_no_roughness():
+    # The 5x5 grid: 100 % against 44.4 % is 9 of 9 points against 4 of 9.
+    sentences = landscape_reading(
+        {"plain-20": 0.333, "plain-56": 1.0, "resnet-20": 0.111, "resnet-56": 0.444},
+        {"plain-20": 0.0, "plain-56": 0.502, "resnet-20": 0.0, "resnet-56": 0.006},
+        resolution=5,
+    )
+    assert sentences[1] == (
+        "A 5×5 grid is too coarse to judge which surface is rougher: the share counts 9 interior "
+        "points, each one 11% of it. Use at least 11 points per axis."
+    )
+    assert not any("Li et al." in s or "trains worst" in s for s in sentences)
+
+
+def test_the_rough_surface_is_tied_to_the_worst_training_only_when_the_errors_say_so():
+    sentences = landscape_reading(
+        {"plain-20": 0.374, "plain-56": 0.438, "resnet-20": 0.017, "resnet-56": 0.053},
+        {"plain-20": 0.0, "plain-56": 0.03, "resnet-20": 0.0, "resnet-56": 0.006},
+        resolution=21,
+    )
+    assert sentences[-1] == (
+        "The rough surface's network, plain-56, does not train clearly worst here (the threshold "
+        "is an error 5 points above every other network's)."
+    )
 
 
 def test_anatomy_reading():
@@ -50,10 +81,16 @@ def test_anatomy_reading():
 
     assert anatomy_reading(anatomy("identity", 0.2)) == [
         "The shortcut is the identity: x itself is added to F(x).",
-        "‖F(x)‖ / ‖x‖ = 0.20: the branch adds a small correction to its input.",
+        "‖F(x)‖ / ‖x‖ = 0.20: the branch F(x) is a small correction to its input x.",
     ]
     assert "plain block" in anatomy_reading(anatomy("none", 3.0))[0]
     assert "much larger than its input" in anatomy_reading(anatomy("none", 3.0))[1]
+    # The block: 1.96 is about twice, not "about as large".
+    assert anatomy_reading(anatomy("identity", 1.96))[1] == (
+        "‖F(x)‖ / ‖x‖ = 1.96: the branch F(x) is about twice as large as its input x."
+    )
+    assert "about as large as" in anatomy_reading(anatomy("identity", 1.0))[1]
+    assert "zero: nothing is added to its input" in anatomy_reading(anatomy("identity", 0.0))[1]
 
 
 def test_landscape_page_shows_the_shipped_surfaces_at_once():
