@@ -29,7 +29,7 @@ def test_degradation_reading_does_not_claim_what_a_run_did_not_show():
     sentences = degradation_reading(curves)
     assert sentences[1] == (
         "Here the deeper plain network is about as good as the shallower one (21.0% vs 20.0%; "
-        "within 5 points counts as about as good): no degradation in this run."
+        "the threshold is 5 points): no degradation in this run."
     )
     # The plain pair did not degrade, so the ResNet's is not "also" worse.
     assert (

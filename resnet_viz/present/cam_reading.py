@@ -118,7 +118,7 @@ def faithfulness_sentence(
     not_worse = {n: v for n, v in on_deletion.items() if v != wording.BELOW}
     if not_worse:
         sentences.append(
-            f"On deletion alone (lower is better) the random map's AUC, "
+            f"On deletion alone, where a lower AUC is the good end, the random map's AUC, "
             f"{random.deletion_auc:.2f}, is {_groups(not_worse, deletion, own='’s')}: "
             "removing random pixels lowers the probability of "
             f"“{class_name}” at least as quickly as removing the pixels "
@@ -161,8 +161,8 @@ def receptive_field_caption(box: ReceptiveFieldBox, layer: str, image_size: Sequ
     extent = wording.extent_phrase(box.size, height, width)
     if extent == wording.LARGER_THAN_IMAGE:
         return (
-            f"{text} That is {extent} the {height}×{width} image: this cell can see all of "
-            "it, so the map says where the evidence lies, not which pixels the cell saw."
+            f"{text} That is {extent} the {height}×{width} image: this cell can see the whole "
+            "image, so the map says where the evidence lies, not which pixels the cell saw."
         )
     if extent is not None:
         side = "width" if extent == wording.WIDER else "height"

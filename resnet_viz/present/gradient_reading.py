@@ -94,7 +94,7 @@ def reading(report: GradientReport, step: int = 0) -> list[str]:
         return [
             f"{when}, a gradient norm is infinite or undefined: the loss diverged "
             f"(ResNet loss {snapshot.residual_loss:.3g}, plain loss {snapshot.plain_loss:.3g}). "
-            "Try a smaller learning rate, fewer steps, or batch normalisation on."
+            "Try a lower learning rate, fewer steps, or batch normalisation on."
         ]
     sentences = [
         f"{when}, the plain network's first layer gets {format_factor(plain)}× the gradient "

@@ -185,8 +185,8 @@ def erf_reading(
             (phrase,) = phrases
             sentences.append(
                 f"Here every field's 95 % box fills {phrase} the theoretical side. Luo et al. "
-                "(2016) describe a Gaussian-like field inside the theoretical one; a later layer, "
-                "with a wider theoretical field, shows that."
+                "(2016) describe a Gaussian-like field inside the theoretical one; a later layer "
+                "of this network shows that."
             )
     if skip_pairs:
         sides = ", ".join(

@@ -36,13 +36,13 @@ def degradation_reading(curves: Mapping[str, Sequence[float]]) -> list[str]:
     if degraded:
         sentences.append(
             f"The deeper plain network does {plain_word} the shallower one on its own training "
-            f"data ({p_d:.1%} vs {p_s:.1%}, more than {margin} apart): that is degradation, not "
+            f"data ({p_d:.1%} vs {p_s:.1%}; the threshold is {margin}): that is degradation, not "
             "overfitting."
         )
     else:
         sentences.append(
             f"Here the deeper plain network is {plain_word} the shallower one ({p_d:.1%} vs "
-            f"{p_s:.1%}; within {margin} counts as about as good): no degradation in this run."
+            f"{p_s:.1%}; the threshold is {margin}): no degradation in this run."
         )
     resnet_word = wording.error_word(r_d, r_s)
     if resnet_word != wording.ERROR_WORDS[2]:
@@ -68,7 +68,7 @@ def lesion_reading(resnet: LesionResult, plain: LesionResult, chance: float) -> 
         f"{name} ({resnet.accuracy[name]:.1%}, {100 * drops[name]:.1f} points lost)"
         for name in worst
     )
-    which = f"{wording.COSTLIEST} {'is' if len(worst) == 1 else 'are, tied,'}"
+    which = f"{wording.COSTLIEST} {'is' if len(worst) == 1 else 'are'}"
     sentences = [
         f"Intact, the ResNet gets {resnet.baseline:.1%} and its plain twin {plain.baseline:.1%} "
         f"of the {resnet.num_images} held-out images right.",
