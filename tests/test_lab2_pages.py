@@ -98,6 +98,9 @@ def test_landscape_page_shows_the_shipped_surfaces_at_once():
     assert_clean(at)
     assert "ResNet-56 5.3%, plain-56 43.8%" in text(at)
     assert "the 56-layer surface is rougher" in text(at)
+    # The degradation page's plain-56 is another run of the same recipe: the page says so.
+    assert "It ends at 50.2% here and 79.9% there." in text(at)
+    assert "the same recipe, measured the same way" in text(at)
     assert any("precomputed" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) == 2  # one per depth
     surface = open_page("pages/landscape.py", ls_view="3-D surface", lecture="true")
@@ -112,6 +115,9 @@ def test_landscape_live_run_with_small_settings():
     assert_clean(at)
     assert "ResNet-8" in text(at)
     assert "plain-14" in text(at)
+    assert "A 5×5 grid is too coarse to judge which surface is rougher" in text(at)
+    assert "Li et al." not in text(at)
+    assert "here and" not in text(at)  # no shipped-run note for a live run
     assert any("live run, just now" in c.value for c in at.caption)
 
 
@@ -139,6 +145,22 @@ def test_receptive_field_page():
     block = open_page("pages/receptive_field.py", erf_layer="layer2.1", erf_side="64")
     assert_clean(block)
     assert "theoretical 33 px side" in text(block)  # 3 + 16 + 2 + 4 + 4 + 4
+
+
+def test_receptive_field_page_at_the_first_block_says_what_its_numbers_show():
+    # The screen: every field at 100 % of the theoretical 7 px.
+    at = open_page("pages/receptive_field.py", erf_layer="layer1.0", erf_side="32")
+    assert_clean(at)
+    table = at.dataframe[0].value
+    assert table["theoretical (px)"].tolist() == [7] * 4
+    lines = " ".join(m.value for m in at.markdown if m.value.startswith("- "))  # the reading
+    sides = table["95 % box (px)"].tolist()
+    assert "fraction" not in lines
+    assert "not always smaller" not in lines
+    assert sides == [7] * 4
+    assert "Here every field's 95 % box fills all of the theoretical side." in lines
+    assert "the field is the same size here (7 against 7 px, 7 against 7 px)" in lines
+    assert "Through training the fields did not change here (7 → 7 px, 7 → 7 px)" in lines
 
 
 def test_receptive_field_over_the_memory_budget(tiny_budget):

@@ -55,6 +55,8 @@ def test_degradation_page_shows_the_shipped_curves_at_once():
     text = " ".join(m.value for m in at.markdown)
     assert "plain-56 79.9%" in text
     assert "that is degradation, not overfitting" in text
+    # The landscape page's plain-56 (50.2 %) is another run of the same recipe: said here too.
+    assert "It ends at 79.9% here and 50.2% there." in text
     assert "precomputed" in at.caption[-1].value or "precomputed" in " ".join(
         c.value for c in at.caption
     )
