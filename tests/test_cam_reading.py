@@ -47,20 +47,48 @@ def test_the_most_faithful_map_is_named_with_the_margin():
         {"random": curves(0.4, 0.5), "inverted": curves(0.8, 0.3)},
         "dog",
     )
-    assert text.startswith("Most faithful on this image: LayerCAM.")
-    assert "AUC 0.65, against 0.50 for Grad-CAM, the next best" in text
-    assert "a random map scores 0.10, so this map is better than chance" in text
+    assert text.startswith(
+        "Most faithful on this image: LayerCAM (insertion minus deletion AUC 0.65, against 0.50 "
+        "for Grad-CAM, the next best)."
+    )
+    # The random map (0.10) ties Eigen-CAM (0.10) and beats it on deletion (0.40 vs 0.50).
+    assert (
+        "A random map scores 0.10: worse than Grad-CAM (0.50), LayerCAM (0.65) and level " in text
+    )
+    assert "level with Eigen-CAM (0.10)" in text
+    assert "the random map's AUC, 0.40, is better than Eigen-CAM’s (0.50)" in text
     alone = faithfulness_sentence(
         {"gradcam": curves(0.5, 0.5)}, {"random": curves(0.4, 0.5), "inverted": curves(0.6, 0.4)},
         "dog",
     )  # fmt: skip
-    assert "against -0.20 for the same map inverted" in alone
-    assert "no better than chance" in alone
+    assert alone.startswith(
+        "On this image Grad-CAM scores 0.00 (insertion minus deletion AUC), better than the same "
+        "map inverted (-0.20). A random map scores 0.10: better than Grad-CAM (0.00);"
+    )
+
+
+def test_a_tie_names_no_winner():
     tie = faithfulness_sentence(
         {"gradcam": curves(0.2, 0.8), "eigencam": curves(0.204, 0.8)},
         {"random": curves(0.4, 0.5), "inverted": curves(0.6, 0.4)}, "dog",
     )  # fmt: skip
-    assert "0.60 for Eigen-CAM, the next best: a tie on this image, within 0.01" in tie
+    assert "Most faithful" not in tie
+    assert tie.startswith(
+        "No one map wins on this image: a tie between Grad-CAM 0.60, Eigen-CAM 0.60 (insertion "
+        "minus deletion AUC, within 0.01 of each other as shown)."
+    )
+
+
+def test_the_random_map_beating_every_method_on_deletion_is_said():
+    # The screen: random deletion 0.14 against 0.15-0.16, Grad-CAM++ "most faithful".
+    text = faithfulness_sentence(
+        {"gradcam": curves(0.16, 0.75), "layercam": curves(0.15, 0.76),
+         "eigencam": curves(0.155, 0.70)},
+        {"random": curves(0.14, 0.3), "inverted": curves(0.5, 0.2)}, "dog",
+    )  # fmt: skip
+    assert "where a lower AUC is the good end, the random map's AUC, 0.14, is " in text
+    assert "better than Grad-CAM’s (0.16), Eigen-CAM’s (0.15)" in text  # 0.155 shows as 0.15
+    assert "level with LayerCAM’s (0.15)" in text
 
 
 def test_the_sanity_sentence_states_the_principle_and_the_numbers():

@@ -33,6 +33,7 @@ def test_landscape_reading_names_the_rougher_surface():
     sentences = landscape_reading(
         {"plain-20": 0.374, "plain-56": 0.438, "resnet-20": 0.017, "resnet-56": 0.053},
         {"plain-20": 0.0, "plain-56": 0.502, "resnet-20": 0.0, "resnet-56": 0.006},
+        resolution=21,
     )
     assert "ResNet-20 1.7%, plain-20 37.4%; ResNet-56 5.3%, plain-56 43.8%." in sentences[0]
     assert (
@@ -40,8 +41,38 @@ def test_landscape_reading_names_the_rougher_surface():
         in (sentences[1])
     )
     assert "plain-56 50.2%" in sentences[2]
-    calm = landscape_reading({"plain-8": 0.1, "resnet-8": 0.09}, {"plain-8": 0, "resnet-8": 0})
+    assert "The rough surface belongs to the network that trains worst, plain-56" in sentences[3]
+    calm = landscape_reading(
+        {"plain-8": 0.1, "resnet-8": 0.09}, {"plain-8": 0, "resnet-8": 0}, resolution=21
+    )
     assert "is not rougher" in calm[1]
+    assert not any("trains worst" in s for s in calm)
+
+
+def test_a_coarse_grid_judges_no_roughness():
+    # The 5x5 grid: 100 % against 44.4 % is 9 of 9 points against 4 of 9.
+    sentences = landscape_reading(
+        {"plain-20": 0.333, "plain-56": 1.0, "resnet-20": 0.111, "resnet-56": 0.444},
+        {"plain-20": 0.0, "plain-56": 0.502, "resnet-20": 0.0, "resnet-56": 0.006},
+        resolution=5,
+    )
+    assert sentences[1] == (
+        "A 5×5 grid is too coarse to judge which surface is rougher: the share counts 9 interior "
+        "points, each one 11% of it. Use at least 11 points per axis."
+    )
+    assert not any("Li et al." in s or "trains worst" in s for s in sentences)
+
+
+def test_the_rough_surface_is_tied_to_the_worst_training_only_when_the_errors_say_so():
+    sentences = landscape_reading(
+        {"plain-20": 0.374, "plain-56": 0.438, "resnet-20": 0.017, "resnet-56": 0.053},
+        {"plain-20": 0.0, "plain-56": 0.03, "resnet-20": 0.0, "resnet-56": 0.006},
+        resolution=21,
+    )
+    assert sentences[-1] == (
+        "The rough surface's network, plain-56, does not train clearly worst here (the threshold "
+        "is an error 5 points above every other network's)."
+    )
 
 
 def test_anatomy_reading():
@@ -50,10 +81,16 @@ def test_anatomy_reading():
 
     assert anatomy_reading(anatomy("identity", 0.2)) == [
         "The shortcut is the identity: x itself is added to F(x).",
-        "‖F(x)‖ / ‖x‖ = 0.20: the branch adds a small correction to its input.",
+        "‖F(x)‖ / ‖x‖ = 0.20: the branch F(x) is a small correction to its input x.",
     ]
     assert "plain block" in anatomy_reading(anatomy("none", 3.0))[0]
     assert "much larger than its input" in anatomy_reading(anatomy("none", 3.0))[1]
+    # The block: 1.96 is about twice, not "about as large".
+    assert anatomy_reading(anatomy("identity", 1.96))[1] == (
+        "‖F(x)‖ / ‖x‖ = 1.96: the branch F(x) is about twice as large as its input x."
+    )
+    assert "about as large as" in anatomy_reading(anatomy("identity", 1.0))[1]
+    assert "zero: nothing is added to its input" in anatomy_reading(anatomy("identity", 0.0))[1]
 
 
 def test_landscape_page_shows_the_shipped_surfaces_at_once():
@@ -61,6 +98,9 @@ def test_landscape_page_shows_the_shipped_surfaces_at_once():
     assert_clean(at)
     assert "ResNet-56 5.3%, plain-56 43.8%" in text(at)
     assert "the 56-layer surface is rougher" in text(at)
+    # The degradation page's plain-56 is another run of the same recipe: the page says so.
+    assert "It ends at 50.2% here and 79.9% there." in text(at)
+    assert "the same recipe, measured the same way" in text(at)
     assert any("precomputed" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) == 2  # one per depth
     surface = open_page("pages/landscape.py", ls_view="3-D surface", lecture="true")
@@ -75,6 +115,9 @@ def test_landscape_live_run_with_small_settings():
     assert_clean(at)
     assert "ResNet-8" in text(at)
     assert "plain-14" in text(at)
+    assert "A 5×5 grid is too coarse to judge which surface is rougher" in text(at)
+    assert "Li et al." not in text(at)
+    assert "here and" not in text(at)  # no shipped-run note for a live run
     assert any("live run, just now" in c.value for c in at.caption)
 
 
@@ -102,6 +145,22 @@ def test_receptive_field_page():
     block = open_page("pages/receptive_field.py", erf_layer="layer2.1", erf_side="64")
     assert_clean(block)
     assert "theoretical 33 px side" in text(block)  # 3 + 16 + 2 + 4 + 4 + 4
+
+
+def test_receptive_field_page_at_the_first_block_says_what_its_numbers_show():
+    # The screen: every field at 100 % of the theoretical 7 px.
+    at = open_page("pages/receptive_field.py", erf_layer="layer1.0", erf_side="32")
+    assert_clean(at)
+    table = at.dataframe[0].value
+    assert table["theoretical (px)"].tolist() == [7] * 4
+    lines = " ".join(m.value for m in at.markdown if m.value.startswith("- "))  # the reading
+    sides = table["95 % box (px)"].tolist()
+    assert "fraction" not in lines
+    assert "not always smaller" not in lines
+    assert sides == [7] * 4
+    assert "Here every field's 95 % box fills all of the theoretical side." in lines
+    assert "the field is the same size here (7 against 7 px, 7 against 7 px)" in lines
+    assert "Through training the fields did not change here (7 → 7 px, 7 → 7 px)" in lines
 
 
 def test_receptive_field_over_the_memory_budget(tiny_budget):

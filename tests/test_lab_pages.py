@@ -27,8 +27,15 @@ def test_degradation_reading_does_not_claim_what_a_run_did_not_show():
         "plain-8": [0.2], "plain-14": [0.21], "resnet-8": [0.1], "resnet-14": [0.3],
     }  # fmt: skip
     sentences = degradation_reading(curves)
-    assert "no degradation in this run" in sentences[1]
-    assert "also ended worse" in sentences[2]
+    assert sentences[1] == (
+        "Here the deeper plain network is about as good as the shallower one (21.0% vs 20.0%; "
+        "the threshold is 5 points): no degradation in this run."
+    )
+    # The plain pair did not degrade, so the ResNet's is not "also" worse.
+    assert (
+        sentences[2]
+        == "The deeper ResNet ended worse than the shallower one (30.0% vs 10.0%) in this run."
+    )
 
 
 def test_lesion_reading():
@@ -38,7 +45,7 @@ def test_lesion_reading():
     plain = LesionResult(0.932, {"layer1.0": 0.092, "layer2.1": 0.184, "layer3.1": 0.1}, True, 500)
     sentences = lesion_reading(resnet, plain, chance=0.1)
     assert "at 9.2% to 18.4% (chance is 10%)" in sentences[1]
-    assert sentences[2].startswith("2 of 3 single-block lesions cost the ResNet less than 5")
+    assert sentences[2].startswith("2 of 3 single-block lesions cost the ResNet under 5")
     assert "the costliest is layer1.0 (43.6%, 53.0 points lost)" in sentences[2]
 
 
@@ -48,6 +55,8 @@ def test_degradation_page_shows_the_shipped_curves_at_once():
     text = " ".join(m.value for m in at.markdown)
     assert "plain-56 79.9%" in text
     assert "that is degradation, not overfitting" in text
+    # The landscape page's plain-56 (50.2 %) is another run of the same recipe: said here too.
+    assert "It ends at 79.9% here and 50.2% there." in text
     assert "precomputed" in at.caption[-1].value or "precomputed" in " ".join(
         c.value for c in at.caption
     )

@@ -10,6 +10,7 @@ from ..analysis.cam_methods import METHOD_LABELS
 from ..analysis.cell_field import ReceptiveFieldBox
 from ..analysis.faithfulness import Faithfulness
 from ..analysis.sanity import SanityCheck
+from . import wording
 
 #: The sentence the sanity-check section stands on (Adebayo et al. 2018).
 SANITY_PRINCIPLE = (
@@ -41,8 +42,8 @@ def blank_map_message(result: CamResult, class_name: str, last_layer: str) -> st
     )
 
 
-#: Two maps whose insertion-minus-deletion AUCs differ by less than this are called a tie.
-TIE = 0.01
+#: Kept for callers: the threshold lives with the words, in :mod:`.wording`.
+TIE = wording.TIE
 
 
 def combined_score(curves: Faithfulness) -> float:
@@ -51,38 +52,79 @@ def combined_score(curves: Faithfulness) -> float:
     return curves.insertion_auc - curves.deletion_auc
 
 
+def _groups(verdicts: Mapping[str, str], values: Mapping[str, float], own: str = "") -> str:
+    """``{"Grad-CAM": "better than", ...}`` -> "better than Grad-CAM (0.16) and level with
+    LayerCAM (0.15)", every verdict a phrase chosen by :mod:`.wording`."""
+    parts = []
+    for verdict in dict.fromkeys(verdicts.values()):
+        names = [n for n, v in verdicts.items() if v == verdict]
+        listed = ", ".join(f"{n}{own} ({values[n]:.2f})" for n in names)
+        every = len(names) == len(verdicts) > 1
+        parts.append(f"{verdict} {'every method' if every else listed}")
+    return " and ".join(parts)
+
+
 def faithfulness_sentence(
     curves: Mapping[str, Faithfulness], references: Mapping[str, Faithfulness], class_name: str
 ) -> str:
-    """One sentence: which map is most faithful on this image and by how much.
+    """Which map is most faithful on this image (only when one is, beyond a tie), and where
+    the random map stands against the methods, on the combined score and on deletion alone.
 
     ``curves`` maps method names to their curves; ``references`` holds ``"random"`` and
-    ``"inverted"`` (the first method's map upside down)."""
-    ranked = sorted(curves.items(), key=lambda item: combined_score(item[1]), reverse=True)
-    best_name, best = ranked[0]
-    label = METHOD_LABELS.get(best_name, best_name)
-    score = combined_score(best)
-    if len(ranked) > 1:
-        second_name, second = ranked[1]
-        second_label = METHOD_LABELS.get(second_name, second_name)
-        margin = score - combined_score(second)
-        if margin < TIE:
-            other = (
-                f"{combined_score(second):.2f} for {second_label}, the next best: a tie on "
-                f"this image, within {TIE}"
-            )
-        else:
-            other = f"{combined_score(second):.2f} for {second_label}, the next best"
+    ``"inverted"`` (the first method's map upside down). Scores are judged as shown, to
+    :data:`~.wording.SCORE_DECIMALS` decimals; within :data:`TIE` is a tie."""
+    labels = {name: METHOD_LABELS.get(name, name) for name in curves}
+    scores = {labels[n]: combined_score(c) for n, c in curves.items()}
+    deletion = {labels[n]: c.deletion_auc for n, c in curves.items()}
+    random = references["random"]
+    random_score = combined_score(random)
+    score = "insertion minus deletion AUC"
+    if len(scores) == 1:
+        ((name, value),) = scores.items()
+        inverted = combined_score(references["inverted"])
+        verdict = wording.against_phrase(value, inverted)
+        sentences = [
+            f"On this image {name} scores {value:.2f} ({score}), {verdict} the same map "
+            f"inverted ({inverted:.2f})."
+        ]
     else:
-        other = f"{combined_score(references['inverted']):.2f} for the same map inverted"
-    random = combined_score(references["random"])
-    verdict = "better" if score > random else "no better"
-    return (
-        f"Most faithful on this image: {label}. Removing the pixels it ranks highest makes the "
-        f"probability of “{class_name}” fall fastest and putting them back first restores it "
-        f"fastest (insertion minus deletion AUC {score:.2f}, against {other}; a random map "
-        f"scores {random:.2f}, so this map is {verdict} than chance)."
+        tied = wording.tied_with_best(scores)
+        head = wording.winner_phrase(len(tied))
+        if len(tied) == 1:
+            best = tied[0]
+            rest = {n: v for n, v in scores.items() if n != best}
+            second = max(rest, key=rest.get)
+            sentences = [
+                f"{head} on this image: {best} ({score} {scores[best]:.2f}, against "
+                f"{rest[second]:.2f} for {second}, the next best)."
+            ]
+        else:
+            listed = ", ".join(f"{n} {scores[n]:.2f}" for n in tied)
+            sentences = [
+                f"No one map wins on this image: {head} between {listed} ({score}, within "
+                f"{wording.TIE} of each other as shown)."
+            ]
+    verdicts = {n: wording.against_phrase(random_score, v) for n, v in scores.items()}
+    sentences.append(
+        f"A random map scores {random_score:.2f}: {_groups(verdicts, scores)}"
+        + (
+            "."
+            if set(verdicts.values()) == {wording.BELOW}
+            else f"; there a map tells nothing about the model's “{class_name}” that a random one "
+            "does not."
+        )
     )
+    on_deletion = {n: wording.against_phrase(-random.deletion_auc, -v) for n, v in deletion.items()}
+    not_worse = {n: v for n, v in on_deletion.items() if v != wording.BELOW}
+    if not_worse:
+        sentences.append(
+            f"On deletion alone, where a lower AUC is the good end, the random map's AUC, "
+            f"{random.deletion_auc:.2f}, is {_groups(not_worse, deletion, own='’s')}: "
+            "removing random pixels lowers the probability of "
+            f"“{class_name}” at least as quickly as removing the pixels "
+            f"{'that map ranks' if len(not_worse) == 1 else 'those maps rank'} first."
+        )
+    return " ".join(sentences)
 
 
 def sanity_sentence(check: SanityCheck) -> str:
@@ -90,10 +132,14 @@ def sanity_sentence(check: SanityCheck) -> str:
     first, last = check.steps[0], check.steps[-1]
     lowest = min(check.steps, key=lambda s: s.rank_correlation)
     method = METHOD_LABELS.get(check.method, check.method)
+    outcome = wording.sanity_phrase(
+        round(last.rank_correlation, 2), round(lowest.rank_correlation, 2),
+        round(first.rank_correlation, 2),
+    )  # fmt: skip
     verdict = (
-        f"{method} at {check.layer} passes: its map changes with the weights."
-        if last.rank_correlation < 0.5 and lowest.rank_correlation < first.rank_correlation
-        else f"{method} at {check.layer} changes little here: be wary of reading it as the "
+        f"{method} at {check.layer} {outcome}: its map follows the weights."
+        if outcome == wording.PASSES
+        else f"{method} at {check.layer} {outcome} here: be wary of reading it as the "
         "model's reasons."
     )
     return (
@@ -112,10 +158,16 @@ def receptive_field_caption(box: ReceptiveFieldBox, layer: str, image_size: Sequ
         f"pixel ({box.center[0]}, {box.center[1]}); cells are {box.stride} px apart, but each "
         f"one's value depends on a {box.size}×{box.size} px receptive field."
     )
-    if box.larger_than_image:
+    extent = wording.extent_phrase(box.size, height, width)
+    if extent == wording.LARGER_THAN_IMAGE:
         return (
-            f"{text} That is larger than the {height}×{width} image: this cell can see all of "
-            "it, so the map says where evidence is strongest, not which pixels the cell saw."
+            f"{text} That is {extent} the {height}×{width} image: this cell can see the whole "
+            "image, so the map says where the evidence lies, not which pixels the cell saw."
+        )
+    if extent is not None:
+        side = "width" if extent == wording.WIDER else "height"
+        return (
+            f"{text} That is {extent} the {height}×{width} image: this cell sees its whole {side}."
         )
     if box.clipped:
         return f"{text} Near the border part of that field is padding; the box shows the rest."

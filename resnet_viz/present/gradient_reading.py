@@ -1,4 +1,5 @@
-"""A plain-language reading of a gradient report: only what the numbers on screen show."""
+"""A plain-language reading of a gradient report: only what the numbers on screen show (every
+judgement chosen by :mod:`.wording`)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import math
 import statistics
 
 from ..analysis.gradients import GradientReport
+from . import wording
 
-#: A factor between the two networks' first/last ratios this large counts as a clear difference.
-CLEAR_DIFFERENCE = 10.0
+#: Kept for callers: the threshold lives with the words, in :mod:`.wording`.
+CLEAR_DIFFERENCE = wording.CLEAR_DIFFERENCE
 
 
 def format_factor(x: float) -> str:
@@ -26,13 +28,60 @@ def format_factor(x: float) -> str:
     return f"{x:.2g}"
 
 
-def _direction(ratio: float) -> str:
-    """How a first/last ratio reads; within a factor of 2 of 1 counts as keeping its size."""
-    if ratio > 2:
-        return "grows toward the input"
-    if ratio < 0.5:
-        return "shrinks toward the input"
-    return "keeps roughly its size"
+def shown(x: float) -> float:
+    """The value :func:`format_factor` shows (judgements are made on it, so that they agree
+    with the number beside them): 2.04 -> 2.0, 6213.4 -> 6213."""
+    text = format_factor(x)
+    if not math.isfinite(x):
+        return x
+    if text.endswith(" million"):
+        return float(text.removesuffix(" million").replace(",", "")) * 1e6
+    return float(text.replace(",", ""))
+
+
+def _comparison(plain: float, residual: float) -> list[str]:
+    """What the two first/last ratios say, every judgement chosen by :mod:`.wording`."""
+    plain, residual = shown(plain), shown(residual)
+    against = f"ResNet {format_factor(residual)}×, plain {format_factor(plain)}×"
+    for network, ratio, other, other_name in (
+        ("plain network", plain, residual, "ResNet's"),
+        ("ResNet", residual, plain, "plain network's"),
+    ):
+        extreme = wording.extreme(ratio, other)
+        if extreme is not None:
+            if ratio == 0:
+                size = "0: its first layer gets no gradient at all"
+            elif other == 0:
+                size = f"{format_factor(ratio)}× where the {other_name} is 0"
+            elif extreme == wording.EXPLODES:
+                size = f"{format_factor(ratio / other)}× the {other_name}"
+            else:
+                size = f"1/{format_factor(other / ratio)} of the {other_name}"
+            return [f"So the gradient {extreme} in the {network}: its first/last ratio is {size}."]
+    plain_way, resnet_way = wording.direction(plain), wording.direction(residual)
+    if plain_way == resnet_way:
+        sentence = (
+            f"From the last conv layer to the first, in both networks the gradient {plain_way}"
+        )
+        if plain_way != wording.STEADY:
+            more = wording.which_more(residual, plain)
+            whose = {1: "the ResNet's", -1: "the plain network's", 0: "each"}[more]
+            sentence += f": {whose} {wording.more_phrase(more)} ({against})"
+        sentences = [sentence + "."]
+    else:
+        sentences = [
+            f"From the last conv layer to the first, the plain network's gradient {plain_way} "
+            f"and the ResNet's {resnet_way}."
+        ]
+    # Which gradient stays nearer its last layer's size; said whichever network it is.
+    more = wording.which_more(plain, residual)
+    even = wording.even_phrase(more)
+    if more == 0:
+        sentences.append(f"The two gradients are {even} across depth ({against}).")
+    else:
+        whose = "plain network's" if more == -1 else "ResNet's"
+        sentences.append(f"The {whose} gradient is {even} across depth ({against}).")
+    return sentences
 
 
 def reading(report: GradientReport, step: int = 0) -> list[str]:
@@ -45,37 +94,19 @@ def reading(report: GradientReport, step: int = 0) -> list[str]:
         return [
             f"{when}, a gradient norm is infinite or undefined: the loss diverged "
             f"(ResNet loss {snapshot.residual_loss:.3g}, plain loss {snapshot.plain_loss:.3g}). "
-            "Try a smaller learning rate, fewer steps, or batch normalisation on."
+            "Try a lower learning rate, fewer steps, or batch normalisation on."
         ]
     sentences = [
         f"{when}, the plain network's first layer gets {format_factor(plain)}× the gradient "
         f"norm of its last conv layer; the ResNet's gets {format_factor(residual)}×."
     ]
-    factor = plain / residual if residual > 0 else math.inf
-    if factor >= CLEAR_DIFFERENCE and plain >= CLEAR_DIFFERENCE:
-        sentences.append(
-            f"So the gradient explodes toward the input in the plain network: it grows "
-            f"{format_factor(factor)}× more from the last layer to the first than in the ResNet."
-        )
-    elif factor <= 1 / CLEAR_DIFFERENCE and plain <= 1 / CLEAR_DIFFERENCE:
-        sentences.append(
-            f"So the gradient vanishes toward the input in the plain network: it is "
-            f"{format_factor(1 / factor)}× weaker at the first layer, relative to the last, "
-            "than in the ResNet."
-        )
-    else:
-        sentences.append(
-            f"From the last conv layer to the first, the plain network's gradient "
-            f"{_direction(plain)} and the ResNet's {_direction(residual)}."
-        )
+    sentences.extend(_comparison(plain, residual))
     ratios = [r for r in snapshot.branch_ratio.values() if math.isfinite(r)]
     if ratios:
-        typical = statistics.median(ratios)
-        share = "less than" if typical < 1 else "more than"
+        typical = round(statistics.median(ratios), 2)
         sentences.append(
-            f"A typical residual block's branch F(x) has {format_factor(typical)}× the size of "
-            f"its input (median ||F(x)||/||x|| over {len(ratios)} blocks): {share} the identity "
-            "path it is added to."
+            f"A typical residual block's branch F(x) is {wording.size_phrase(typical)} its input "
+            f"(median ||F(x)||/||x|| = {typical:.2f} over {len(ratios)} blocks)."
         )
     if step > 0:
         sentences.append(

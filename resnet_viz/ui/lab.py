@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from functools import cache
 
 import streamlit as st
 
@@ -19,7 +20,9 @@ from ..analysis.lesion import (
 from ..core.presets import spec_for_depth
 from ..data.digits import DIGITS_COUNT, DIGITS_SIZE
 from ..present import lab_charts
+from ..present.lab2_reading import shipped_runs_note
 from ..present.lab_reading import degradation_reading, lesion_reading
+from ..training.landscape_grids import landscape_record
 from .common import heavy_work_with_progress
 from .lecture import show_chart
 
@@ -65,10 +68,17 @@ def _shipped() -> tuple[CurveSettings, dict[str, list[float]], dict]:
     return settings, record["curves"], record
 
 
+@cache
+def _shipped_note() -> str | None:
+    """What differs between the shipped curves' run and the shipped landscapes' run."""
+    return shipped_runs_note(landscape_record(), degradation_record(), "degradation")
+
+
 def degradation_section(settings: CurveSettings) -> None:
     """Shipped curves at once for the default settings; a live run on request."""
     shipped_settings, shipped_curves, record = _shipped()
     live = st.session_state.get("degradation_live")
+    note = None
     rerun = st.button("Re-run live", icon=":material/play_arrow:", type="primary")
     chart = st.empty()
     if rerun:
@@ -79,6 +89,7 @@ def degradation_section(settings: CurveSettings) -> None:
         curves, source = live[1], "live run earlier in this session"
     elif settings == shipped_settings:
         curves = shipped_curves
+        note = _shipped_note()
         source = (
             f"precomputed on {record.get('machine', 'the project machine')} in "
             f"{record.get('wall_seconds', 0):.0f} s ({record.get('date', '')})"
@@ -90,6 +101,8 @@ def degradation_section(settings: CurveSettings) -> None:
         show_chart(lab_charts.degradation_figure(curves, epochs=settings.epochs), key="degradation")
     for sentence in degradation_reading(curves):
         st.markdown(f"- {sentence}")
+    if note is not None:
+        st.markdown(f"- {note}")
     st.caption(
         f"Curves: {source}. UCI handwritten digits ({DIGITS_SIZE}×{DIGITS_SIZE}, "
         f"{DIGITS_COUNT:,} images; CC BY 4.0), "

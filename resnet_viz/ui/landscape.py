@@ -8,11 +8,11 @@ from functools import cache
 import numpy as np
 import streamlit as st
 
-from ..analysis.degradation import DEFAULTS, curve_names, digits_spec
+from ..analysis.degradation import DEFAULTS, curve_names, degradation_record, digits_spec
 from ..analysis.gradients import estimate_memory_bytes as training_memory_bytes
 from ..analysis.landscape import nonconvex_fraction, spec_memory_bytes
 from ..present.lab2_charts import landscape_figure
-from ..present.lab2_reading import landscape_reading
+from ..present.lab2_reading import landscape_reading, shipped_runs_note
 from ..runtime.memory import memory_budget_bytes, refuse_over_budget
 from ..training.landscape_grids import (
     SETTINGS,
@@ -140,6 +140,7 @@ def landscape_section(settings: LandscapeSettings, view: str) -> None:
     """Shipped grids at once for the default settings; a live recompute on request."""
     shipped_settings_, shipped, record = _shipped()
     live = st.session_state.get("landscape_live")
+    note = None
     rerun = st.button(
         "Recompute live", icon=":material/play_arrow:", type="primary",
         help="Trains the four networks with the degradation page's recipe (cached for the "
@@ -153,6 +154,7 @@ def landscape_section(settings: LandscapeSettings, view: str) -> None:
         grids, source = live[1], "live run earlier in this session"
     elif settings == shipped_settings_:
         grids = shipped
+        note = shipped_runs_note(record, degradation_record(), "landscape")
         wall = record.get("wall_seconds", {})
         source = (
             f"precomputed on {record.get('machine', 'the project machine')} "
@@ -174,16 +176,20 @@ def landscape_section(settings: LandscapeSettings, view: str) -> None:
     roughness = grids.roughness()
     errors = grids.centre_error()
     for sentence in landscape_reading(
-        {n: roughness[n] for n in names}, {n: errors[n] for n in names}
-    ):
+        {n: roughness[n] for n in names}, {n: errors[n] for n in names},
+        resolution=len(grids.alphas),
+    ):  # fmt: skip
         st.markdown(f"- {sentence}")
+    if note is not None:
+        st.markdown(f"- {note}")
     st.caption(
         f"Surfaces: {source}. Training loss (mean cross-entropy) on the first "
         f"{settings.images} training digits, at θ + α·d₁ + β·d₂ for a {settings.resolution}×"
         f"{settings.resolution} grid over ±{settings.span}, d₁ and d₂ random Gaussian directions "
         f"(seed {settings.seed}) with each filter scaled to its own norm, BatchNorm and biases "
         "fixed (Li et al. 2018). Colour and height: the loss on a log scale, capped at 10,000; "
-        "× marks the points counted as not locally convex. Networks: the degradation page's, "
-        "trained 10 epochs on 1,024 UCI digits (CC BY 4.0), each plain "
-        "net from its ResNet's initial weights."
+        "× marks the points counted as not locally convex. Networks: trained with the "
+        f"degradation page's default recipe ({DEFAULTS.epochs} epochs on "
+        f"{DEFAULTS.train_images:,} UCI digits, CC BY 4.0; seed {DEFAULTS.seed}) in a run of "
+        "their own, each plain net from its ResNet's initial weights."
     )
