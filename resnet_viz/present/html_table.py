@@ -47,7 +47,7 @@ def fitted_table_html(
     head = []
     for column in columns:
         align = ' style="text-align:right"' if column in numeric else ""
-        text = html.escape(column)
+        text = " ".join(f"<span>{html.escape(word)}</span>" for word in column.split())
         if column in column_help:
             text = f'<abbr title="{html.escape(column_help[column])}">{text}</abbr>'
         head.append(f"<th{align}>{text}</th>")
@@ -59,11 +59,12 @@ def fitted_table_html(
             tds.append(f"<td{align}>{html.escape(text)}</td>")
         body.append(f"<tr>{''.join(tds)}</tr>")
     # Cells never wrap (a shape such as 1024×14×14 reads as one value); headers wrap between
-    # words. If the estimate is ever short, the table scrolls sideways instead of being cut.
+    # words, never at a hyphen ("ResNet-" over "152"): each word is a nowrap span. If the
+    # estimate is ever short, the table scrolls sideways instead of being cut.
     c = css_class
     return (
         f"<style>.{c} th, .{c} td {{ padding: 0.3em 0.5em; }}"
-        f".{c} td {{ white-space: nowrap; }} .{c} th {{ vertical-align: bottom; }}"
+        f".{c} td, .{c} th span {{ white-space: nowrap; }} .{c} th {{ vertical-align: bottom; }}"
         "</style>"
         f'<div style="overflow-x:auto;container-type:inline-size"><table class="{c}" '
         f'style="font-size:{fit_font(columns, rows)}"><thead><tr>'
