@@ -20,11 +20,14 @@ st.markdown(
 with loading_torch():  # a spinner on a cold server, nothing after
     from resnet_viz.ui import gradients as study
 
+notes = st.container()  # what a link asked for that the controls could not use
 with st.sidebar:
     st.header("Network")
     # CIFAR-sized by default: a study runs two networks forward and backward on a batch.
     choice = network_controls(
-        NetworkChoice(preset="resnet56", family="cifar", depth=56), show_skip=False
+        NetworkChoice(preset="resnet56", family="cifar", depth=56),
+        show_skip=False,
+        notes_area=notes,
     )
     st.header("Gradient study")
     settings = study.study_controls()

@@ -27,12 +27,13 @@ def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
-def stage_table(at: AppTest) -> dict[str, dict[str, str]]:
-    """The architecture page's per-stage table as shown: {stage: {column: cell text}}."""
+def html_table(at: AppTest, css_class: str) -> dict[str, dict[str, str]]:
+    """A table the page drew as HTML (present/html_table.py) as shown: {first cell: {column:
+    cell text}}."""
     import html
     import re
 
-    markup = next(m.value for m in at.markdown if 'class="stage-table"' in m.value)
+    markup = next(m.value for m in at.markdown if f'class="{css_class}"' in m.value)
     cells = re.compile(r"<t[hd][^>]*>(.*?)</t[hd]>")
     rows = [
         [html.unescape(re.sub(r"<[^>]+>", "", cell)) for cell in cells.findall(row)]
@@ -40,3 +41,8 @@ def stage_table(at: AppTest) -> dict[str, dict[str, str]]:
     ]
     header, *body = rows
     return {row[0]: dict(zip(header, row, strict=True)) for row in body}
+
+
+def stage_table(at: AppTest) -> dict[str, dict[str, str]]:
+    """The architecture page's per-stage table as shown: {stage: {column: cell text}}."""
+    return html_table(at, "stage-table")

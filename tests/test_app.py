@@ -1,10 +1,14 @@
 """The app in Streamlit's AppTest: every page runs, controls change the numbers, bad choices
 show messages instead of exceptions, and the URL's query parameters set the controls."""
 
+import dataclasses
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app_support import APP, assert_clean, metric, open_page, stage_table
+from resnet_viz import preset, summarize
+from resnet_viz.present.formats import format_count, format_shape
+from tests.app_support import APP, assert_clean, html_table, metric, open_page, stage_table
 
 
 def test_home_page_runs_and_links_to_the_pages():
@@ -108,11 +112,26 @@ def test_unknown_query_values_are_ignored():
 
 
 def test_plain_twin_and_compare():
+    """Plain-50 against its residual twin: the Compare table shows every stage's exact counts,
+    the ones summarize() gives for each network, and a CSV of them."""
     at = open_page("pages/architecture.py", skip="false", tab="Compare")
     assert_clean(at)
     assert metric(at, "Parameters") == "22,780,456"
-    compare = at.dataframe[-1].value.set_index("Stage")
-    assert compare.loc["Total", "Δ params"] == 2_776_576  # the residual twin adds projections
+    compare = html_table(at, "compare-table")
+    plain = summarize(dataclasses.replace(preset("resnet50"), skip=False))
+    residual = summarize(preset("resnet50"))
+    assert list(compare) == [s.label for s in plain.stages] + ["Total"]
+    for a, b in zip(plain.stages, residual.stages, strict=True):
+        row = compare[a.label]
+        assert row["Params Plain-50"] == format_count(a.params)
+        assert row["Params ResNet-50"] == format_count(b.params)
+        assert row["MACs Plain-50"] == format_count(a.macs)
+        assert row["Output ResNet-50"] == format_shape(b.output_shape)
+    total = compare["Total"]
+    assert total["Params ResNet-50"] == "25,557,032"
+    assert total["Δ params"] == "2,776,576"  # the residual twin adds projections
+    assert compare["Stage 1"]["Δ params"] == "16,896"  # one 1x1 projection (64->256) and its BN
+    assert "Download CSV" in [b.proto.label for b in at.get("download_button")]
 
 
 def test_stages_tab_table_figure_and_downloads():

@@ -118,3 +118,15 @@ def test_compare_shows_no_arrow_for_an_equal_depth():
     params = metrics["Parameters: ResNet-50"]
     assert params.delta == "+2,776,576 vs Plain-50"
     assert params.proto.direction == params.proto.MetricDirection.UP
+
+
+def test_the_gradient_page_says_which_link_values_it_ignored():
+    at = open_page("pages/gradients.py", preset="resnet9999", h="-5", batch="4")
+    assert_clean(at)
+    warning = _link_warning(at)
+    shown = "ResNet-56 (CIFAR)"  # the page's own default, not the architecture page's
+    assert f"preset 'resnet9999' is not a preset this app knows; showing {shown}." in warning
+    assert "height -5 is below 1, the least this app takes" in warning
+    assert warning.endswith(f"Shown instead: {shown} at 3×32×32.")
+    assert dict(at.query_params) == {"batch": "4"}  # the bad values left the URL
+    assert metric(at, "First/last ratio, ResNet")  # the study ran on the network shown

@@ -1,13 +1,14 @@
-"""The architecture page's larger tables as pandas DataFrames (st.dataframe): every layer, and two
-networks compared. The small per-stage table needs no pandas (present/stage_table.py)."""
+"""The architecture page's layer table as a pandas DataFrame (st.dataframe), and two networks
+compared as one (for notebooks and tests). The per-stage and Compare tables the page draws need
+no pandas (present/stage_table.py, present/compare_table.py)."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import pandas as pd
 
 from ..core.summary import LayerRow, Summary
+from .compare_table import compare_rows
+from .compare_table import metric_delta as metric_delta  # its home before; still exported
 from .formats import format_shape
 
 
@@ -97,56 +98,5 @@ def _row_order(summary: Summary) -> list[str]:
 
 
 def compare_table(a: Summary, b: Summary, label_a: str, label_b: str) -> pd.DataFrame:
-    """Totals and per-stage parameters/MACs of two networks side by side, with differences.
-
-    Stages are matched by name (stem, layer1, ..., head); a stage one network lacks shows 0.
-    """
-    stages_a = {s.name: s for s in a.stages}
-    stages_b = {s.name: s for s in b.stages}
-    names = list(stages_a) + [n for n in stages_b if n not in stages_a]
-    names.sort(key=lambda n: (n == "head", n != "stem", n))
-    rows = []
-    for name in names:
-        sa, sb = stages_a.get(name), stages_b.get(name)
-        label = (sa or sb).label  # type: ignore[union-attr]
-        rows.append(_compare_row(label, sa, sb, label_a, label_b))
-    rows.append(
-        {
-            "Stage": "Total",
-            f"Params {label_a}": a.total_params,
-            f"Params {label_b}": b.total_params,
-            "Δ params": b.total_params - a.total_params,
-            f"MACs {label_a}": a.total_macs,
-            f"MACs {label_b}": b.total_macs,
-            "Δ MACs": b.total_macs - a.total_macs,
-            f"Output {label_a}": format_shape(a.output_shape),
-            f"Output {label_b}": format_shape(b.output_shape),
-        }
-    )
-    return pd.DataFrame(rows)
-
-
-def _compare_row(label, sa, sb, label_a: str, label_b: str) -> dict[str, object]:
-    pa, pb = (sa.params if sa else 0), (sb.params if sb else 0)
-    ma, mb = (sa.macs if sa else 0), (sb.macs if sb else 0)
-    return {
-        "Stage": label,
-        f"Params {label_a}": pa,
-        f"Params {label_b}": pb,
-        "Δ params": pb - pa,
-        f"MACs {label_a}": ma,
-        f"MACs {label_b}": mb,
-        "Δ MACs": mb - ma,
-        f"Output {label_a}": format_shape(sa.output_shape) if sa else "—",
-        f"Output {label_b}": format_shape(sb.output_shape) if sb else "—",
-    }
-
-
-def metric_delta(a: int, b: int, fmt: Callable[[int], str], label_a: str) -> tuple[str, str]:
-    """How ``b`` differs from ``a``: a metric's delta text and its arrow ("up", "down", "off").
-
-    Equal values get no arrow and no "+0": "= same as ResNet-50"."""
-    if b == a:
-        return f"= same as {label_a}", "off"
-    sign, arrow = ("+", "up") if b > a else ("-", "down")
-    return f"{sign}{fmt(abs(b - a))} vs {label_a}", arrow
+    """Two networks side by side (present/compare_table.py's rows) as a DataFrame."""
+    return pd.DataFrame(compare_rows(a, b, label_a, label_b))

@@ -10,6 +10,7 @@ from ..core.presets import PRESETS, spec_label
 from ..core.spec import ResNetSpec, default_input_size
 from ..core.summary import Summary, summarize
 from ..present.codegen import resnet_viz_snippet, timm_snippet, torchvision_snippet
+from ..present.compare_table import compare_csv, compare_table_html, metric_delta
 from ..present.diagram import SHORTCUT_LEGEND, block_dot, block_formula, network_dot
 from ..present.formats import format_bytes, format_count, format_shape, format_si
 from ..present.reference import check_reference
@@ -207,7 +208,8 @@ def _comparison_spec(spec: ResNetSpec, choice: str) -> ResNetSpec:
 
 
 def compare_section(summary: Summary) -> None:
-    """A second network side by side: totals and per-stage differences."""
+    """A second network side by side: totals and per-stage differences, as an HTML table that
+    fits the main column (like the Stages table) and as CSV."""
     spec = summary.spec
     twin = "Its plain twin (no skip connections)" if spec.skip else "Its residual twin"
     choice = st.selectbox(
@@ -224,8 +226,6 @@ def compare_section(summary: Summary) -> None:
     label_a, label_b = spec_label(spec), spec_label(other)
     if label_a == label_b:
         label_b += " (2)"
-    from ..present.tables import compare_table, metric_delta  # pandas: only for this tab
-
     cols = st.columns(3)
     for col, title, a, b, fmt in (
         (cols[0], "Parameters", summary.total_params, other_summary.total_params, format_count),
@@ -237,9 +237,18 @@ def compare_section(summary: Summary) -> None:
     if input_size != summary.input_size:
         st.caption(f"{label_b} is shown at its own input size, {format_shape((1, *input_size))}.")
 
-    table = compare_table(summary, other_summary, label_a, label_b)
-    numeric = [c for c in table.columns if table[c].dtype.kind in "iu"]
-    st.dataframe(table, hide_index=True, column_config=dict.fromkeys(numeric, _COUNT))
+    st.markdown(
+        compare_table_html(summary, other_summary, label_a, label_b), unsafe_allow_html=True
+    )
+    st.download_button(
+        "Download CSV",
+        lambda: compare_csv(summary, other_summary, label_a, label_b),  # written on click
+        file_name=f"{label_a}_vs_{label_b}.csv".replace(" ", "_"),
+        mime="text/csv",
+        icon=":material/download:",
+        key="compare_csv",
+        on_click="ignore",  # see resnet_viz/ui/grad_cam.py: no rerun, no race
+    )
 
 
 def code_section(summary: Summary) -> None:
