@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from bench.drivers.browser import (
     CHROMIUM_ARGS,
@@ -23,6 +25,13 @@ from bench.drivers.browser import error_lines as server_error_lines
 #: by default they go to this run's pytest temporary folder (pytest keeps the last three runs).
 ARTIFACTS_ENV = "RESNET_VIZ_TEST_ARTIFACTS"
 _ARTIFACTS_KEY = pytest.StashKey[Path]()
+
+# Hypothesis keeps what it learns (the examples that failed, to try them first next time; the
+# constants it found in the code) in .hypothesis/ of the current folder by default: keep that
+# outside the checkout too, and across runs.
+set_hypothesis_home_dir(
+    Path(os.environ.get(ARTIFACTS_ENV) or tempfile.gettempdir()) / "resnet-viz-hypothesis"
+)
 
 
 @pytest.fixture(autouse=True)
