@@ -43,6 +43,7 @@ def test_every_odd_file_gets_its_message_next_to_it(live_server, page, screensho
     marker = tmp_path / "pwned"
     page.goto(f"{live_server.url}/grad_cam")
     wait_until_idle(page, timeout_ms=180_000)
+    expect(page.get_by_text("Explaining “circle”")).to_be_visible(timeout=180_000)  # drawn
     files = odd_files(marker)
     uploader(page).set_input_files(
         files=[{"name": n, "mimeType": "image/png", "buffer": b} for n, b in files.items()]
