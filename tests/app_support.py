@@ -1,7 +1,11 @@
-"""Helpers for AppTest-based tests: open a page (with query parameters), read its numbers."""
+"""Helpers for AppTest-based tests: open a page (with query parameters), read its numbers; and
+a hostile pickle that leaves a marker file if anything ever loads it."""
 
 from __future__ import annotations
 
+import os
+import pickle
+import shlex
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -46,3 +50,20 @@ def html_table(at: AppTest, css_class: str) -> dict[str, dict[str, str]]:
 def stage_table(at: AppTest) -> dict[str, dict[str, str]]:
     """The architecture page's per-stage table as shown: {stage: {column: cell text}}."""
     return html_table(at, "stage-table")
+
+
+class _Marker:
+    """Pickled, it runs ``touch <path>`` when loaded: the classic pickle attack, harmless."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __reduce__(self):
+        return (os.system, (f"touch {shlex.quote(str(self.path))}",))
+
+
+def marker_pickle(path: Path) -> bytes:
+    """Bytes that create the file ``path`` when unpickled (``pickle.loads`` or
+    ``torch.load(weights_only=False)``). Give each test its own ``path`` under ``tmp_path``,
+    so that a file left by another run can neither fail nor pass it."""
+    return pickle.dumps(_Marker(path))

@@ -1,15 +1,37 @@
-"""Shared fixtures: a live Streamlit server and a headless Chromium page for browser tests."""
+"""Shared fixtures: a live Streamlit server and a headless Chromium page for browser tests,
+the checks every browser test gets (no exception box, no traceback in the server's log), and
+the folder where tests leave what a human may look at (screenshots, server logs), outside the
+checkout."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
-from bench.drivers.browser import CHROMIUM_ARGS, REPO, find_chromium, streamlit_server
+from bench.drivers.browser import (
+    CHROMIUM_ARGS,
+    find_chromium,
+    page_errors,
+    streamlit_server,
+)
+from bench.drivers.browser import error_lines as server_error_lines
 
-ARTIFACTS = REPO / "artifacts"
+#: Set it to keep the browser tests' screenshots and server logs in a folder of your choice;
+#: by default they go to this run's pytest temporary folder (pytest keeps the last three runs).
+ARTIFACTS_ENV = "RESNET_VIZ_TEST_ARTIFACTS"
+_ARTIFACTS_KEY = pytest.StashKey[Path]()
+
+# Hypothesis keeps what it learns (the examples that failed, to try them first next time; the
+# constants it found in the code) in .hypothesis/ of the current folder by default: keep that
+# outside the checkout too, and across runs.
+set_hypothesis_home_dir(
+    Path(os.environ.get(ARTIFACTS_ENV) or tempfile.gettempdir()) / "resnet-viz-hypothesis"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -52,10 +74,81 @@ def _require_chromium() -> str:
 
 
 @pytest.fixture(scope="session")
-def live_server():
+def artifacts(request, tmp_path_factory) -> Path:
+    """Where tests leave screenshots and server logs: ``$RESNET_VIZ_TEST_ARTIFACTS``, else
+    pytest's temporary folder for this run; never the checkout. The run's summary names it."""
+    chosen = os.environ.get(ARTIFACTS_ENV)
+    folder = Path(chosen) if chosen else tmp_path_factory.getbasetemp() / "artifacts"
+    folder.mkdir(parents=True, exist_ok=True)
+    request.config.stash[_ARTIFACTS_KEY] = folder
+    return folder
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    folder = config.stash.get(_ARTIFACTS_KEY, None)
+    if folder is not None:
+        terminalreporter.write_line(f"screenshots and server logs: {folder}")
+
+
+@pytest.fixture(scope="session")
+def live_server(artifacts):
     _require_chromium()
-    with streamlit_server(ARTIFACTS / "logs" / "streamlit-test-server.log") as server:
+    with streamlit_server(artifacts / "logs" / "streamlit-test-server.log") as server:
         yield server
+
+
+@pytest.fixture
+def start_server(artifacts):
+    """Start a server of the test's own (a fresh process): ``start_server(name, *args,
+    **kwargs)`` takes :func:`bench.drivers.browser.streamlit_server`'s arguments after the log
+    path. It runs until the test's checks are done, which read its whole log."""
+    with contextlib.ExitStack() as stack:
+        started = []
+
+        def start(name: str, *args, **kwargs):
+            log = artifacts / "logs" / f"{name}.log"
+            server = stack.enter_context(streamlit_server(log, *args, **kwargs))
+            started.append(server)
+            return server
+
+        start.started = started
+        yield start
+
+
+#: How long the checks after a browser test wait for a page's last script run to end.
+_IDLE_AFTER_TEST_MS = 60_000
+
+
+@pytest.fixture(autouse=True)
+def browser_test_shows_no_exception(request):
+    """Every test that uses a browser page or a server gets these checks after it ran: each
+    page still open (the test's ``page`` and any other in the shared browser), once its last
+    run ended, shows no exception box and no traceback; and the server's log (``live_server``
+    from where it stood when the test began, a ``start_server`` server's whole log) reports no
+    exception. A page's exception box is always in the log too (Streamlit logs a script's
+    uncaught exception before drawing it), so the log also covers pages the test left."""
+    names = set(request.fixturenames)
+    if not names & {"page", "chromium", "live_server", "start_server"}:
+        yield
+        return
+    # Requested here so that they are torn down after these checks.
+    for name in ("page", "chromium", "start_server"):
+        if name in names:
+            request.getfixturevalue(name)
+    live = request.getfixturevalue("live_server") if "live_server" in names else None
+    start = live.log_size() if live else 0
+    yield
+    problems = []
+    if "chromium" in names:
+        for context in request.getfixturevalue("chromium").contexts:
+            for page in context.pages:
+                problems += page_errors(page, timeout_ms=_IDLE_AFTER_TEST_MS)
+    logs = [(live, start)] if live else []
+    if "start_server" in names:
+        logs += [(server, 0) for server in request.getfixturevalue("start_server").started]
+    for server, offset in logs:
+        problems += [f"server log: {line}" for line in server_error_lines(server.log_since(offset))]
+    assert not problems, "after the test:\n" + "\n".join(problems)
 
 
 @pytest.fixture(scope="session")
@@ -78,8 +171,9 @@ def page(chromium):
 
 
 @pytest.fixture(scope="session")
-def screenshots() -> Path:
-    folder = ARTIFACTS / "screenshots"
+def screenshots(artifacts) -> Path:
+    """Screenshots for a human to look at (see :func:`artifacts`)."""
+    folder = artifacts / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

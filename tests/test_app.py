@@ -6,7 +6,8 @@ import dataclasses
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from resnet_viz import preset, summarize
+from resnet_viz import gradient_norms, preset, summarize
+from resnet_viz.data.study_data import study_batch
 from resnet_viz.present.formats import format_count, format_shape
 from tests.app_support import APP, assert_clean, html_table, metric, open_page, stage_table
 
@@ -187,6 +188,31 @@ def test_layer_drill_down_filters():
 SMALL_STUDY = {"preset": "ResNet-20 (CIFAR)", "batch": "4"}
 
 
+def library_study(name: str, data: str = "random", batch_norm: bool = True):
+    """resnet_viz.gradient_norms for the settings SMALL_STUDY gives the page (its defaults:
+    CIFAR input 3x32x32, seed 0, no SGD step, Kaiming init) on ``data``'s batch."""
+    spec, size = preset(name), (3, 32, 32)
+    batch = study_batch(data, spec, size, 4, 0)
+    return gradient_norms(spec, input_size=size, batch_size=4, seed=0, batch_norm=batch_norm,
+                          batch=batch)  # fmt: skip
+
+
+def shown_metrics(at: AppTest) -> dict[str, str]:
+    labels = ("First/last ratio, ResNet", "First/last ratio, plain", "Loss, ResNet", "Loss, plain")
+    return {label: metric(at, label) for label in labels}
+
+
+def expected_metrics(report) -> dict[str, str]:
+    """The four numbers of ``report`` at step 0, as the page formats them."""
+    snapshot = report.history[0]
+    return {
+        "First/last ratio, ResNet": f"{report.first_last_ratio('residual'):.3g}",
+        "First/last ratio, plain": f"{report.first_last_ratio('plain'):.3g}",
+        "Loss, ResNet": f"{snapshot.residual_loss:.3f}",
+        "Loss, plain": f"{snapshot.plain_loss:.3f}",
+    }
+
+
 def test_gradient_page_shows_both_networks():
     at = open_page("pages/gradients.py", **SMALL_STUDY)
     assert_clean(at)
@@ -194,19 +220,17 @@ def test_gradient_page_shows_both_networks():
     figure = at.get("plotly_chart")[0].proto.spec
     assert "ResNet (with skips)" in figure
     assert "Plain twin (no skips)" in figure
-    assert metric(at, "First/last ratio, ResNet") != metric(at, "First/last ratio, plain")
+    assert shown_metrics(at) == expected_metrics(library_study("resnet20"))
 
 
 def test_gradient_page_depth_and_batch_norm_change_the_numbers():
     at = open_page("pages/gradients.py", **SMALL_STUDY)
-    before = metric(at, "First/last ratio, plain")
     at.selectbox(key="preset").set_value("resnet32").run()
     assert_clean(at)
-    deeper = metric(at, "First/last ratio, plain")
-    assert deeper != before
+    assert shown_metrics(at) == expected_metrics(library_study("resnet32"))
     at.toggle(key="gbn").set_value(False).run()
     assert_clean(at)
-    assert metric(at, "First/last ratio, plain") != deeper
+    assert shown_metrics(at) == expected_metrics(library_study("resnet32", batch_norm=False))
     assert any("no BatchNorm (convs with biases)" in c.value for c in at.caption)
 
 
@@ -221,8 +245,7 @@ def test_gradient_page_on_synthetic_shapes():
     at = open_page("pages/gradients.py", data="Synthetic shapes with their labels", **SMALL_STUDY)
     assert_clean(at)
     assert any("synthetic shapes with their labels" in c.value for c in at.caption)
-    random = open_page("pages/gradients.py", **SMALL_STUDY)
-    assert metric(at, "Loss, ResNet") != metric(random, "Loss, ResNet")
+    assert shown_metrics(at) == expected_metrics(library_study("resnet20", data="shapes"))
 
 
 def test_shapes_need_a_network_that_can_take_them():

@@ -1,14 +1,24 @@
 """The app in a real browser: a `streamlit run` server driven by headless Chromium.
 
-Screenshots of every page land in artifacts/screenshots/ for a human to look at.
+Screenshots of every page land in the ``screenshots`` folder (tests/conftest.py: the run's
+summary names it) for a human to look at. After every test, tests/conftest.py checks that no
+page shows an exception box and the server logged no traceback.
 """
 
+import dataclasses
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from bench.drivers.browser import REPO, streamlit_server, wait_until_idle
+from bench.drivers.browser import (
+    error_lines,
+    page_errors,
+    streamlit_server,
+    wait_until_idle,
+)
+from resnet_viz import preset, summarize
+from resnet_viz.present.tables import layer_table
 
 pytestmark = pytest.mark.browser
 
@@ -79,15 +89,27 @@ def test_a_preset_change_resends_only_what_it_changes(live_server, page):
 
 
 def test_shared_link_reopens_resnet152_at_512(live_server, page, screenshots):
+    """Each tab shows its own content for the network of the link, with the library's numbers
+    for it (resnet_viz.summarize at 3x512x512, the layer table's row count, the plain twin)."""
+    summary = summarize(preset("resnet152"), (3, 512, 512))
+    twin = summarize(dataclasses.replace(summary.spec, skip=False), (3, 512, 512))
     page.goto(f"{live_server.url}/architecture?preset=ResNet-152&h=512&w=512")
     wait_until_idle(page)
-    expect(metric_value(page, "60,192,808")).to_be_visible(timeout=30_000)
+    expect(metric_value(page, f"{summary.total_params:,}")).to_be_visible(timeout=30_000)
     expect(page.get_by_text("ResNet-152 at 3×512×512").first).to_be_visible()
-    for tab in ("Layers", "Diagram", "Compare", "Code"):
+    stage_4 = next(s for s in summary.stages if s.name == "layer4").output_shape[1:]
+    stages_tab = page.locator(".stage-table").get_by_text("×".join(map(str, stage_4)))
+    expect(stages_tab.first).to_be_visible()  # the first tab, open on arrival
+    content = {
+        "Layers": page.get_by_text(f"{len(layer_table(summary, level=3)):,} rows."),
+        "Diagram": page.locator("[data-testid='stGraphVizChart'] svg").first,
+        "Compare": metric_value(page, f"{twin.total_params:,}"),
+        "Code": page.get_by_test_id("stCode").filter(has_text='spec = preset("resnet152")'),
+    }
+    for tab, shown in content.items():
         page.get_by_role("tab", name=tab).click()
         wait_until_idle(page)
-        if tab == "Diagram":
-            page.locator("[data-testid='stGraphVizChart'] svg").first.wait_for(timeout=30_000)
+        expect(shown).to_be_visible(timeout=30_000)
         page.wait_for_timeout(1000)
         full_screenshot(page, screenshots / f"architecture-{tab.lower()}.png")
 
@@ -102,31 +124,61 @@ new MutationObserver(() => {
 """
 
 
-def test_deep_link_on_a_fresh_server_gets_the_full_app(page, screenshots):
+def test_deep_link_on_a_fresh_server_gets_the_full_app(page, start_server):
     """The first request a server sees is a shared link: it must still go through app.py
     (the menu, the device badge), not Streamlit's v1 pages/ discovery (see app.py), and the
     visitor never sees the legacy list of page files while the run is rerouted."""
-    log = REPO / "artifacts" / "logs" / "streamlit-fresh-server.log"
     page.add_init_script(LEGACY_LIST_WATCH)
-    with streamlit_server(log) as fresh:
-        page.goto(f"{fresh.url}/architecture?preset=ResNet-101")
-        wait_until_idle(page)
-        expect(metric_value(page, "44,549,160")).to_be_visible(timeout=30_000)
-        menu = page.get_by_test_id("stSidebar")
-        expect(menu.get_by_role("link", name="Gradient flow")).to_be_visible()
-        expect(page.get_by_text("Compute device")).to_be_visible()
-        expect(page.get_by_text("Page not found")).to_have_count(0)
-        assert page.evaluate("window.__legacyListSeen") is False
-        menu.get_by_role("link", name="Lesion study").click()
-        expect(page.get_by_text("Why: a ResNet is many paths")).to_be_visible(timeout=60_000)
-        assert page.url.endswith("/lesion")
+    fresh = start_server("streamlit-fresh-server")
+    page.goto(f"{fresh.url}/architecture?preset=ResNet-101")
+    wait_until_idle(page)
+    expect(metric_value(page, "44,549,160")).to_be_visible(timeout=30_000)
+    menu = page.get_by_test_id("stSidebar")
+    expect(menu.get_by_role("link", name="Gradient flow")).to_be_visible()
+    expect(page.get_by_text("Compute device")).to_be_visible()
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    assert page.evaluate("window.__legacyListSeen") is False
+    menu.get_by_role("link", name="Lesion study").click()
+    expect(page.get_by_text("Why: a ResNet is many paths")).to_be_visible(timeout=60_000)
+    assert page.url.endswith("/lesion")
+
+
+CRASHING_PAGE = """
+import streamlit as st
+
+st.write("before the crash")
+raise RuntimeError("a deliberate crash")
+"""
+
+
+def test_the_checks_after_each_test_see_a_crash(chromium, tmp_path):
+    """What tests/conftest.py checks after every browser test fails on a page whose script
+    raises: the page's exception box and the server log's traceback are both seen. (This
+    test's own server and page are gone before those checks run.)"""
+    script = tmp_path / "crash.py"
+    script.write_text(CRASHING_PAGE)
+    context = chromium.new_context()
+    try:
+        with streamlit_server(tmp_path / "crash.log", script=script) as server:
+            page = context.new_page()
+            page.goto(server.url)
+            expect(page.get_by_text("before the crash")).to_be_visible(timeout=30_000)
+            problems = page_errors(page)
+            logged = error_lines(server.log())
+    finally:
+        context.close()
+    assert len(problems) == 1, problems
+    assert "exception box" in problems[0], problems
+    assert any("Traceback" in line for line in logged), logged
+    assert any("Uncaught app" in line for line in logged), logged
 
 
 def test_gradient_page(live_server, page, screenshots):
     page.goto(f"{live_server.url}/gradients?preset=ResNet-56+(CIFAR)&batch=8")
     wait_until_idle(page, timeout_ms=180_000)
     expect(page.get_by_text("the plain network's first layer gets")).to_be_visible(timeout=180_000)
-    expect(page.get_by_text("Gradient norm per layer")).to_be_visible()
+    # The chart's title: plotly draws after the script ends, slowly on a busy machine.
+    expect(page.get_by_text("Gradient norm per layer")).to_be_visible(timeout=60_000)
     full_screenshot(page, screenshots / "gradients.png")
 
 
@@ -135,6 +187,7 @@ def test_grad_cam_page_with_the_demo_model(live_server, page, screenshots):
     wait_until_idle(page, timeout_ms=180_000)
     expect(page.get_by_text("Explaining “circle”")).to_be_visible(timeout=180_000)
     page.get_by_text("The same class at every stage").first.click()
+    expect(page.get_by_text("Early stages have fine maps").first).to_be_visible()
     page.wait_for_timeout(1000)
     full_screenshot(page, screenshots / "grad_cam.png")
 
@@ -243,5 +296,6 @@ def test_attention_workbench(live_server, page, screenshots):
     element_screenshot(page, chart, screenshots / "attention-sanity.png")
 
     section.get_by_text("What does one cell of the map see?").click()
+    expect(section.get_by_text("Receptive field of cell (").first).to_be_visible()
     page.wait_for_timeout(1000)
     full_screenshot(page, screenshots / "attention-page.png")

@@ -2,9 +2,8 @@
 Each gets a clear message where it happened; nothing shows a traceback."""
 
 import io
-import os
-import pickle
 import tomllib
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -12,6 +11,7 @@ from playwright.sync_api import expect
 
 from bench.drivers.browser import REPO, wait_until_idle
 from resnet_viz.data.synthetic_shapes import sample_image
+from tests.app_support import marker_pickle
 
 pytestmark = pytest.mark.browser
 
@@ -22,12 +22,7 @@ def png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-class Evil:
-    def __reduce__(self):
-        return (os.system, ("touch /tmp/resnet_viz_pwned_browser",))
-
-
-def odd_files() -> dict[str, bytes]:
+def odd_files(marker: Path) -> dict[str, bytes]:
     good = png(sample_image("star", size=128, seed=5)[0])
     return {
         "good.png": good,
@@ -35,7 +30,7 @@ def odd_files() -> dict[str, bytes]:
         "notes.jpg": b"lecture notes, not a picture\n" * 20,
         "half.png": good[: len(good) // 2],
         "bomb.png": png(Image.new("1", (10_000, 10_000))),
-        "payload.png": pickle.dumps(Evil()),
+        "payload.png": marker_pickle(marker),  # the server would create ``marker``
         "page.webp": b"<!DOCTYPE html><html><body>hi</body></html>",
     }
 
@@ -44,10 +39,12 @@ def uploader(page):
     return page.locator("[data-testid='stFileUploaderDropzoneInput']").first
 
 
-def test_every_odd_file_gets_its_message_next_to_it(live_server, page, screenshots):
+def test_every_odd_file_gets_its_message_next_to_it(live_server, page, screenshots, tmp_path):
+    marker = tmp_path / "pwned"
     page.goto(f"{live_server.url}/grad_cam")
     wait_until_idle(page, timeout_ms=180_000)
-    files = odd_files()
+    expect(page.get_by_text("Explaining “circle”")).to_be_visible(timeout=180_000)  # drawn
+    files = odd_files(marker)
     uploader(page).set_input_files(
         files=[{"name": n, "mimeType": "image/png", "buffer": b} for n, b in files.items()]
     )
@@ -60,7 +57,7 @@ def test_every_odd_file_gets_its_message_next_to_it(live_server, page, screensho
         assert fragment in text, fragment
     expect(page.get_by_text("Explaining “")).to_have_count(1)  # good.png still works
     expect(page.get_by_text("Traceback")).to_have_count(0)
-    assert not os.path.exists("/tmp/resnet_viz_pwned_browser")
+    assert not marker.exists()
     page.screenshot(path=screenshots / "grad_cam-hostile.png", full_page=True)
 
 

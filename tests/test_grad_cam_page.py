@@ -2,8 +2,6 @@
 from a local torch cache, the offline fallback, and checkpoint uploads."""
 
 import io
-import os
-import pickle
 import urllib.request
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from resnet_viz.data.synthetic_shapes import sample_image
 from resnet_viz.ui import grad_cam as page_module
 from resnet_viz.weights import weights_path
-from tests.app_support import assert_clean, open_page
+from tests.app_support import assert_clean, marker_pickle, open_page
 
 
 @pytest.fixture(autouse=True)
@@ -55,19 +53,12 @@ def test_demo_model_explains_the_bundled_samples():
     assert not at.error
 
 
-class Evil:
-    """A pickle that would create a file when loaded."""
-
-    def __reduce__(self):
-        return (os.system, ("touch /tmp/resnet_viz_pwned",))
-
-
 HOSTILE = {
     "empty.png": b"",
     "notes.png": b"these are my lecture notes, not an image\n" * 10,
     "truncated.png": shape_png()[:300],
     "bomb.png": None,  # built below: 10,000 x 10,000 pixels, a few KB
-    "pickle.jpg": pickle.dumps(Evil()),
+    "pickle.jpg": None,  # built below: a pickle that leaves a marker file under tmp_path
 }
 
 
@@ -75,12 +66,14 @@ def bomb_png() -> bytes:
     return png(Image.new("1", (10_000, 10_000)))
 
 
-def test_each_bad_file_gets_its_own_message_and_the_good_one_works():
+def test_each_bad_file_gets_its_own_message_and_the_good_one_works(tmp_path):
+    marker = tmp_path / "pwned"
+    built = {"bomb.png": bomb_png(), "pickle.jpg": marker_pickle(marker)}
     at = open_cam_page()
     uploader = at.file_uploader(key="images")
     uploader.upload("good.png", shape_png(), "image/png")
     for name, data in HOSTILE.items():
-        uploader.upload(name, data if data is not None else bomb_png(), "image/png")
+        uploader.upload(name, data if data is not None else built[name], "image/png")
     at.run()
     assert_clean(at)
     assert [s.value for s in at.subheader] == ["good.png", *HOSTILE]
@@ -92,7 +85,7 @@ def test_each_bad_file_gets_its_own_message_and_the_good_one_works():
     assert "10,000 x 10,000" in errors[3]
     assert "pickle" in errors[4].lower()
     assert sum("Ran on" in c.value for c in at.caption) == 1  # only good.png was explained
-    assert not Path("/tmp/resnet_viz_pwned").exists()
+    assert not marker.exists()
 
 
 @pytest.fixture
@@ -182,13 +175,14 @@ def test_checkpoint_upload_for_a_ten_class_resnet18():
     assert at.selectbox(key="cls").format_func(9) == "class 9"
 
 
-def test_malicious_checkpoint_is_refused_and_runs_nothing():
+def test_malicious_checkpoint_is_refused_and_runs_nothing(tmp_path):
+    marker = tmp_path / "pwned"
     at = open_cam_page(model="Upload a checkpoint…")
-    at.file_uploader(key="ckpt_file").upload("model.pt", pickle.dumps(Evil()))
+    at.file_uploader(key="ckpt_file").upload("model.pt", marker_pickle(marker))
     at.run()
     assert_clean(at)
     assert at.error
-    assert not Path("/tmp/resnet_viz_pwned").exists()
+    assert not marker.exists()
 
 
 def test_mismatched_checkpoint_lists_what_differs():

@@ -5,10 +5,14 @@ import numpy as np
 import pytest
 import streamlit as st
 
-from resnet_viz.analysis.anatomy import BlockAnatomy
+from resnet_viz.analysis.anatomy import BlockAnatomy, block_anatomy
+from resnet_viz.analysis.landscape import nonconvex_fraction
 from resnet_viz.data.images import ImageError, load_image
+from resnet_viz.data.samples import bundled_samples
 from resnet_viz.present.lab2_reading import anatomy_reading, landscape_reading
 from resnet_viz.runtime import memory
+from resnet_viz.training.landscape_grids import landscape_record
+from resnet_viz.weights.checkpoint import load_demo_model
 from tests.app_support import assert_clean, open_page
 
 
@@ -93,10 +97,22 @@ def test_anatomy_reading():
     assert "zero: nothing is added to its input" in anatomy_reading(anatomy("identity", 0.0))[1]
 
 
+def shipped_roughness() -> dict[str, float]:
+    """The library's roughness of each shipped surface: its share of non-convex points."""
+    record = landscape_record()
+    return {
+        name: nonconvex_fraction(np.array(grid["loss"]), record["alphas"], record["betas"])
+        for name, grid in record["grids"].items()
+    }
+
+
 def test_landscape_page_shows_the_shipped_surfaces_at_once():
     at = open_page("pages/landscape.py")
     assert_clean(at)
-    assert "ResNet-56 5.3%, plain-56 43.8%" in text(at)
+    rough = shipped_roughness()
+    for depth in (20, 56):
+        shown = f"ResNet-{depth} {rough[f'resnet-{depth}']:.1%}, plain-{depth} "
+        assert shown + f"{rough[f'plain-{depth}']:.1%}" in text(at)
     assert "the 56-layer surface is rougher" in text(at)
     # The degradation page's plain-56 is another run of the same recipe: the page says so.
     assert "It ends at 50.2% here and 79.9% there." in text(at)
@@ -169,11 +185,20 @@ def test_receptive_field_over_the_memory_budget(tiny_budget):
     assert "GiB, more than" in at.error[0].value
 
 
+def demo_branch_ratio(block: str) -> float:
+    """The library's ‖F(x)‖ / ‖x‖ at ``block`` of the demo model, for the first bundled
+    synthetic shape (the page's default image for that model)."""
+    loaded = load_demo_model("cpu")
+    sample = next(s for s in bundled_samples() if s.synthetic)
+    image = loaded.preprocessing.tensor(load_image(sample.read()))
+    return block_anatomy(loaded.model, image, block).branch_ratio
+
+
 def test_block_anatomy_page_with_the_demo_model():
     at = open_page("pages/block_anatomy.py")
     assert_clean(at)
     assert at.selectbox(key="an_block").value == "layer2.0"
-    assert "‖F(x)‖ / ‖x‖ = " in text(at)
+    assert f"‖F(x)‖ / ‖x‖ = {demo_branch_ratio('layer2.0'):.2f}" in text(at)
     assert "the shortcut is a 1×1 convolution" in text(at)
     assert len(at.get("plotly_chart")) == 3  # the maps, per channel, per block
     identity = open_page("pages/block_anatomy.py", an_block="layer1.1", an_channels="4")
@@ -205,8 +230,7 @@ def test_block_anatomy_falls_back_to_the_demo_model_offline(tmp_path, monkeypatc
     assert_clean(at)
     assert "Showing the bundled demo model instead" in at.warning[0].value
     assert "bundled demo model" in " ".join(c.value for c in at.caption)
-    assert "‖F(x)‖ / ‖x‖ = " in text(at)
-    assert np.isfinite(float(text(at).split("‖F(x)‖ / ‖x‖ = ")[1].split(":")[0]))
+    assert f"‖F(x)‖ / ‖x‖ = {demo_branch_ratio('layer2.0'):.2f}" in text(at)
 
 
 def test_block_anatomy_over_the_memory_budget(tiny_budget):

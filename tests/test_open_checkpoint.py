@@ -5,25 +5,14 @@ and nothing in them runs."""
 from __future__ import annotations
 
 import io
-import os
 import pickle
-from pathlib import Path
 
 import timm
 import torch
 
 from resnet_viz import build_model, preset
 from resnet_viz.ui.checkpoint import SESSION_KEY
-from tests.app_support import assert_clean, metric, open_page
-
-PWNED = Path("/tmp/resnet_viz_open_checkpoint_pwned")
-
-
-class Evil:
-    """A pickle that would create a file when loaded."""
-
-    def __reduce__(self):
-        return (os.system, (f"touch {PWNED}",))
+from tests.app_support import assert_clean, marker_pickle, metric, open_page
 
 
 def saved(state_dict: dict) -> bytes:
@@ -70,12 +59,21 @@ def test_the_opened_network_is_offered_to_the_other_pages():
     assert any("Open: cifar.pt" in c.value for c in at.sidebar.caption)
 
 
-def test_hostile_and_foreign_files_are_refused_and_nothing_runs():
-    at = open_in_explorer("model.pt", pickle.dumps(Evil()))
+def test_the_hostile_pickle_leaves_its_marker_when_loaded(tmp_path):
+    """The payload the tests below upload does run when unpickled, so their "no marker" checks
+    can fail."""
+    marker = tmp_path / "pwned"
+    pickle.loads(marker_pickle(marker))
+    assert marker.exists()
+
+
+def test_hostile_and_foreign_files_are_refused_and_nothing_runs(tmp_path):
+    marker = tmp_path / "pwned"
+    at = open_in_explorer("model.pt", marker_pickle(marker))
     assert_clean(at)
     errors = [e.value for e in at.error]
     assert any("Nothing in the file was run" in e for e in errors), errors
-    assert not PWNED.exists()
+    assert not marker.exists()
     at = open_in_explorer("vgg.pt", saved({"features.0.weight": torch.ones(8, 3, 3, 3)}))
     assert_clean(at)
     errors = [e.value for e in at.error]

@@ -68,6 +68,29 @@ class StreamlitServer:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def log_size(self) -> int:
+        """Bytes the log holds now: pass it to :meth:`log_since` to read what comes after."""
+        return self.log_path.stat().st_size
+
+    def log_since(self, offset: int) -> str:
+        """What the server logged after ``offset`` bytes (a :meth:`log_size`)."""
+        with self.log_path.open("rb") as log:
+            log.seek(offset)
+            return log.read().decode(errors="replace")
+
+
+#: What a log line holds when the server met an exception: Python's traceback header, a logged
+#: exception's name, and Streamlit's line for an exception raised by a page's script (it logs
+#: that with the traceback and shows the page an exception box, ``APP_EXCEPTION``).
+ERROR_MARKS = ("Traceback", "Exception", "Uncaught app")
+#: The box Streamlit draws in place of a script's uncaught exception.
+APP_EXCEPTION = "[data-testid='stException']"
+
+
+def error_lines(log: str) -> list[str]:
+    """The lines of a server log that report an exception (:data:`ERROR_MARKS`)."""
+    return [line for line in log.splitlines() if any(mark in line for mark in ERROR_MARKS)]
+
 
 @contextlib.contextmanager
 def streamlit_server(
@@ -121,3 +144,22 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout: float) -> None:
 def wait_until_idle(page, timeout_ms: float = 60_000) -> None:
     """Wait until the app's script has finished and the page shows its result."""
     page.wait_for_selector(APP_IDLE, timeout=timeout_ms)
+
+
+def page_errors(page, timeout_ms: float = 60_000) -> list[str]:
+    """What is wrong on a page of the app, once its last run ended: an exception box
+    (:data:`APP_EXCEPTION`), a traceback, or a run that did not end within ``timeout_ms``.
+    Empty for a page that never opened a URL."""
+    if not page.url.startswith("http"):
+        return []
+    try:
+        wait_until_idle(page, timeout_ms)
+    except Exception as error:  # Playwright's TimeoutError, or the page went away
+        return [f"{page.url}: the app did not finish its run ({type(error).__name__})"]
+    problems = []
+    boxes = page.locator(APP_EXCEPTION)
+    if boxes.count():
+        problems.append(f"{page.url}: exception box: {' | '.join(boxes.all_inner_texts())}")
+    if page.get_by_text("Traceback (most recent call last)").count():
+        problems.append(f"{page.url}: a traceback on the page")
+    return problems
