@@ -9,8 +9,12 @@ a link, a test and the tour bar all read the same thing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
+
+#: The ``tour`` value of the link that leaves the tour: home, lecture mode off.
+LEAVE = "end"
 
 
 @dataclass(frozen=True)
@@ -119,3 +123,26 @@ STEPS: tuple[TourStep, ...] = (
 def step(number: int) -> TourStep | None:
     """Step ``number`` (1-based), or None outside the tour."""
     return STEPS[number - 1] if 1 <= number <= len(STEPS) else None
+
+
+def step_on_page(query: Mapping[str, str], url_path: str) -> int | None:
+    """The number of the tour step that a run with these query parameters on this page shows,
+    or None: no (readable) ``tour`` parameter, or one naming a step of another page (a hand-made
+    link; the tour bar of step 4 on the lesion page would describe a chart that is not there)."""
+    try:
+        number = int(query.get("tour", ""))
+    except ValueError:
+        return None
+    current = step(number)
+    return number if current is not None and current.url_path == url_path else None
+
+
+def leaving(query: Mapping[str, str]) -> bool:
+    """Whether this run follows the tour's "leave" link."""
+    return query.get("tour") == LEAVE
+
+
+def lecture_requested(query: Mapping[str, str]) -> bool:
+    """Lecture mode as the URL asks for it, before any widget exists: on with ``lecture=true``,
+    except on the way out of the tour (the leave link turns it off)."""
+    return query.get("lecture") == "true" and not leaving(query)
