@@ -9,9 +9,13 @@ tests/test_browser_tour.py walks the same tour in a real browser.
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from resnet_viz.core.presets import PRESETS
+from resnet_viz.core.summary import summarize
 from resnet_viz.present.tour import (
     LEAVE,
     STEPS,
@@ -68,6 +72,21 @@ def test_lecture_requested_by_the_url_except_when_leaving():
     assert not lecture_requested({})
     assert leaving({"tour": LEAVE})
     assert not lecture_requested({"lecture": "true", "tour": LEAVE})
+
+
+def test_step_3_states_its_networks_numbers():
+    """Step 3's second point quotes ResNet-152's parameters and blocks: the summary's, and the
+    first point's rule (each stage after the first halves the size, doubles the channels)."""
+    summary = summarize(PRESETS["resnet152"].spec, (3, 224, 224))
+    stages = [s for s in summary.stages if s.label.startswith("Stage")]
+    blocks = [s.blocks for s in stages]
+    point = STEPS[2].points[1]
+    assert f"{summary.total_params / 1e6:.1f} M parameters" in point
+    assert f"{max(blocks)} of its {sum(blocks)} bottleneck blocks" in point
+    assert f"in stage {blocks.index(max(blocks)) + 1}" in point
+    for before, after in itertools.pairwise(stages):
+        (_, c0, h0, w0), (_, c1, h1, w1) = before.output_shape, after.output_shape
+        assert (c1, h1, w1) == (2 * c0, h0 // 2, w0 // 2), (before.label, after.label)
 
 
 # --- arriving at a step -------------------------------------------------------------------

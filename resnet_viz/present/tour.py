@@ -42,9 +42,11 @@ STEPS: tuple[TourStep, ...] = (
         "degradation",
         {},
         (
-            "Plain networks: the 56-layer one ends with higher training error than the 20-layer "
-            "one. Not overfitting: this is the training set.",
-            "With skip connections the deeper network is at least as good.",
+            "Compare the training error of the plain networks, shallow against deep, then of "
+            "the ResNets. It is the training set's error, so a gap is not overfitting.",
+            "He et al. (2015, Figure 1) found the 56-layer plain network worse than the "
+            "20-layer one, and skip connections removing the gap; the reading under the chart "
+            "says whether these runs show the same.",
         ),
     ),
     TourStep(
@@ -63,8 +65,12 @@ STEPS: tuple[TourStep, ...] = (
         "architecture",
         {"preset": "ResNet-152", "tab": "Stages"},
         (
-            "Spatial size halves and channels double at every stage.",
-            "Bottlenecks keep a 152-layer network at 60 M parameters; stage 3 holds most blocks.",
+            "Read the table stage by stage: in the paper's networks each stage after the first "
+            "halves the spatial size and doubles the channels, so a layer costs about as much "
+            "in every stage (He et al. 2015, Sec. 3.3).",
+            # Checked against the summary in tests/test_tour.py.
+            "This step's ResNet-152 has 60.2 M parameters and 36 of its 50 bottleneck blocks "
+            "in stage 3: the % params and % MACs columns say where they go.",
         ),
     ),
     TourStep(
@@ -73,8 +79,11 @@ STEPS: tuple[TourStep, ...] = (
         "gradients",
         {"preset": "ResNet-56 (CIFAR)"},
         (
-            "Without skips the gradient explodes toward the input (with BatchNorm).",
-            "With skips every block changes its input only a little.",
+            "Each layer's gradient norm, from the input (left) to the output, for a ResNet and "
+            "its plain twin with the same initial weights. On the log axis a steady slope "
+            "means the gradient grows or shrinks by the same factor at every layer.",
+            "Read the first layer against the last for each network, then change the depth, "
+            "BatchNorm or the SGD steps and see which network's line moves.",
         ),
     ),
     TourStep(
@@ -84,7 +93,9 @@ STEPS: tuple[TourStep, ...] = (
         {},
         (
             "Training loss on a plane through the trained weights (Li et al. 2018).",
-            "Plain-56: a chaotic surface. ResNet-56: a smooth bowl that gradient descent finds.",
+            "Li et al. (2018, Figure 5) found deep plain networks' surfaces chaotic and the "
+            "same networks with skips smooth; compare each depth's pair (with skips on the "
+            "left), and how rough the reading below finds each surface.",
         ),
     ),
     TourStep(
@@ -93,8 +104,10 @@ STEPS: tuple[TourStep, ...] = (
         "grad_cam",
         {},
         (
-            "The last stage's evidence for the predicted class, upsampled onto the image.",
-            "Coarse but semantic: each of its positions sees most of the image.",
+            "The heatmap: where the chosen layer's evidence for the named class lies, "
+            "upsampled onto the image.",
+            "The map has the layer's resolution: a later stage gives a coarser map, and each "
+            "of its cells sees more of the image.",
         ),
     ),
     TourStep(
@@ -103,8 +116,10 @@ STEPS: tuple[TourStep, ...] = (
         "receptive_field",
         {},
         (
-            "A unit could see its whole theoretical field; its gradient says it mostly does not.",
-            "Gaussian-like, a fraction of the theoretical field (Luo et al. 2016).",
+            "The map: how much each input pixel moves one unit (its gradient); the dashed box "
+            "is the theoretical field, every pixel that could.",
+            "Luo et al. (2016) found the effective field Gaussian-like and a fraction of the "
+            "theoretical one; compare the solid box (95 % of the map) with the dashed one.",
         ),
     ),
     TourStep(
@@ -114,7 +129,9 @@ STEPS: tuple[TourStep, ...] = (
         {"an_block": "layer2.0"},
         (
             "x, F(x), the shortcut and ReLU(F(x) + x) from a real forward pass.",
-            "‖F(x)‖/‖x‖: most blocks add a correction to their input, not a new picture.",
+            "‖F(x)‖/‖x‖ is the size of what the branch adds against what comes in: below 1 a "
+            "correction to the input, above 1 more than the input; the chart gives it for "
+            "every block.",
         ),
     ),
 )
