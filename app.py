@@ -13,7 +13,12 @@ import streamlit as st
 
 from resnet_viz.ui.app_shell import sidebar_menu
 from resnet_viz.ui.common import device_badge, freeze_imported_objects
-from resnet_viz.ui.lecture import lecture_mode_requested, lecture_toggle, tour_bar
+from resnet_viz.ui.lecture import (
+    arrive_at_tour_step,
+    lecture_mode_requested,
+    lecture_toggle,
+    tour_bar,
+)
 from resnet_viz.ui.preload import preload_in_background
 
 st.set_page_config(
@@ -85,10 +90,11 @@ PAGES = {
 freeze_imported_objects()
 # Our own menu: the built-in one is hidden in .streamlit/config.toml (see sidebar_menu).
 page = st.navigation(PAGES, position="hidden")
+arrive_at_tour_step(page.url_path)  # before any widget: a tour step's URL decides them all
 sidebar_menu(PAGES)
 badge = st.sidebar.empty()
 lecture_toggle()
-tour_bar()
+tour_bar(page.url_path)
 page.run()
 device_badge(badge)
 preload_in_background()  # the torch pages' code, once the server is idle (ui/preload.py)

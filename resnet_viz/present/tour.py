@@ -9,8 +9,12 @@ a link, a test and the tour bar all read the same thing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
+
+#: The ``tour`` value of the link that leaves the tour: home, lecture mode off.
+LEAVE = "end"
 
 
 @dataclass(frozen=True)
@@ -38,9 +42,11 @@ STEPS: tuple[TourStep, ...] = (
         "degradation",
         {},
         (
-            "Plain networks: the 56-layer one ends with higher training error than the 20-layer "
-            "one. Not overfitting: this is the training set.",
-            "With skip connections the deeper network is at least as good.",
+            "Compare the training error of the plain networks, shallow against deep, then of "
+            "the ResNets. It is the training set's error, so a gap is not overfitting.",
+            "He et al. (2015, Figure 1) found the 56-layer plain network worse than the "
+            "20-layer one, and skip connections removing the gap; the reading under the chart "
+            "says whether these runs show the same.",
         ),
     ),
     TourStep(
@@ -59,8 +65,12 @@ STEPS: tuple[TourStep, ...] = (
         "architecture",
         {"preset": "ResNet-152", "tab": "Stages"},
         (
-            "Spatial size halves and channels double at every stage.",
-            "Bottlenecks keep a 152-layer network at 60 M parameters; stage 3 holds most blocks.",
+            "Read the table stage by stage: in the paper's networks each stage after the first "
+            "halves the spatial size and doubles the channels, so a layer costs about as much "
+            "in every stage (He et al. 2015, Sec. 3.3).",
+            # Checked against the summary in tests/test_tour.py.
+            "This step's ResNet-152 has 60.2 M parameters and 36 of its 50 bottleneck blocks "
+            "in stage 3: the % params and % MACs columns say where they go.",
         ),
     ),
     TourStep(
@@ -69,8 +79,11 @@ STEPS: tuple[TourStep, ...] = (
         "gradients",
         {"preset": "ResNet-56 (CIFAR)"},
         (
-            "Without skips the gradient explodes toward the input (with BatchNorm).",
-            "With skips every block changes its input only a little.",
+            "Each layer's gradient norm, from the input (left) to the output, for a ResNet and "
+            "its plain twin with the same initial weights. On the log axis a steady slope "
+            "means the gradient grows or shrinks by the same factor at every layer.",
+            "Read the first layer against the last for each network, then change the depth, "
+            "BatchNorm or the SGD steps and see which network's line moves.",
         ),
     ),
     TourStep(
@@ -80,7 +93,9 @@ STEPS: tuple[TourStep, ...] = (
         {},
         (
             "Training loss on a plane through the trained weights (Li et al. 2018).",
-            "Plain-56: a chaotic surface. ResNet-56: a smooth bowl that gradient descent finds.",
+            "Li et al. (2018, Figure 5) found deep plain networks' surfaces chaotic and the "
+            "same networks with skips smooth; compare each depth's pair (with skips on the "
+            "left), and how rough the reading below finds each surface.",
         ),
     ),
     TourStep(
@@ -89,8 +104,10 @@ STEPS: tuple[TourStep, ...] = (
         "grad_cam",
         {},
         (
-            "The last stage's evidence for the predicted class, upsampled onto the image.",
-            "Coarse but semantic: each of its positions sees most of the image.",
+            "The heatmap: where the chosen layer's evidence for the named class lies, "
+            "upsampled onto the image.",
+            "The map has the layer's resolution: a later stage gives a coarser map, and each "
+            "of its cells sees more of the image.",
         ),
     ),
     TourStep(
@@ -99,8 +116,10 @@ STEPS: tuple[TourStep, ...] = (
         "receptive_field",
         {},
         (
-            "A unit could see its whole theoretical field; its gradient says it mostly does not.",
-            "Gaussian-like, a fraction of the theoretical field (Luo et al. 2016).",
+            "The map: how much each input pixel moves one unit (its gradient); the dashed box "
+            "is the theoretical field, every pixel that could.",
+            "Luo et al. (2016) found the effective field Gaussian-like and a fraction of the "
+            "theoretical one; compare the solid box (95 % of the map) with the dashed one.",
         ),
     ),
     TourStep(
@@ -110,7 +129,9 @@ STEPS: tuple[TourStep, ...] = (
         {"an_block": "layer2.0"},
         (
             "x, F(x), the shortcut and ReLU(F(x) + x) from a real forward pass.",
-            "‖F(x)‖/‖x‖: most blocks add a correction to their input, not a new picture.",
+            "‖F(x)‖/‖x‖ is the size of what the branch adds against what comes in: below 1 a "
+            "correction to the input, above 1 more than the input; the chart gives it for "
+            "every block.",
         ),
     ),
 )
@@ -119,3 +140,26 @@ STEPS: tuple[TourStep, ...] = (
 def step(number: int) -> TourStep | None:
     """Step ``number`` (1-based), or None outside the tour."""
     return STEPS[number - 1] if 1 <= number <= len(STEPS) else None
+
+
+def step_on_page(query: Mapping[str, str], url_path: str) -> int | None:
+    """The number of the tour step that a run with these query parameters on this page shows,
+    or None: no (readable) ``tour`` parameter, or one naming a step of another page (a hand-made
+    link; the tour bar of step 4 on the lesion page would describe a chart that is not there)."""
+    try:
+        number = int(query.get("tour", ""))
+    except ValueError:
+        return None
+    current = step(number)
+    return number if current is not None and current.url_path == url_path else None
+
+
+def leaving(query: Mapping[str, str]) -> bool:
+    """Whether this run follows the tour's "leave" link."""
+    return query.get("tour") == LEAVE
+
+
+def lecture_requested(query: Mapping[str, str]) -> bool:
+    """Lecture mode as the URL asks for it, before any widget exists: on with ``lecture=true``,
+    except on the way out of the tour (the leave link turns it off)."""
+    return query.get("lecture") == "true" and not leaving(query)
