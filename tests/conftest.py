@@ -179,6 +179,20 @@ def screenshots(artifacts) -> Path:
 
 
 @pytest.fixture
+def fresh_streamlit_caches():
+    """Empty Streamlit's caches before and after a test, so it loads its models anew: the pages
+    keep them per server process (st.cache_resource), and AppTest gives every test the same
+    session id, so an uploaded checkpoint cached per session would carry over too."""
+    import streamlit as st
+
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture
 def one_intra_op_thread():
     """One intra-op thread while a test runs. On a busy shared 2-core machine, OpenMP's
     two-thread barriers cost about 20 ms per operator (a 3->4 channel conv: 23 ms with two

@@ -8,7 +8,6 @@ import json
 import re
 
 import pytest
-import streamlit as st
 
 from resnet_viz.present.cam_reading import SANITY_PRINCIPLE
 from resnet_viz.runtime.timing import WarmTimer
@@ -19,13 +18,8 @@ from tests.app_support import assert_clean, open_page
 FAITHFULNESS_VERDICT = r"Most faithful on this image:|No one map wins on this image:"
 
 
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
+#: Each test loads its models anew (tests/conftest.py, fresh_streamlit_caches).
+pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
 
 
 def open_cam(**query) -> object:

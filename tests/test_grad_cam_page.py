@@ -6,7 +6,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import streamlit as st
 import torch
 import torchvision
 from PIL import Image
@@ -17,15 +16,8 @@ from resnet_viz.ui import grad_cam as page_module
 from resnet_viz.weights import weights_path
 from tests.app_support import assert_clean, marker_pickle, open_page
 
-
-@pytest.fixture(autouse=True)
-def fresh_model_cache():
-    """Each test loads its models anew: the page keeps them per server process, and the
-    uploaded checkpoint per session (AppTest gives every test the same session id; a
-    session-scoped cache can only be cleared one by one from inside a script run)."""
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
+#: Each test loads its models anew (tests/conftest.py, fresh_streamlit_caches).
+pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
 
 
 def open_cam_page(**query: str) -> AppTest:

@@ -3,7 +3,6 @@ block opened; the readings; memory refusals before any work; bad uploads."""
 
 import numpy as np
 import pytest
-import streamlit as st
 
 from resnet_viz.analysis.anatomy import BlockAnatomy, block_anatomy
 from resnet_viz.analysis.landscape import nonconvex_fraction
@@ -15,13 +14,8 @@ from resnet_viz.training.landscape_grids import landscape_record
 from resnet_viz.weights.checkpoint import load_demo_model
 from tests.app_support import assert_clean, open_page
 
-
-@pytest.fixture(autouse=True)
-def fresh_model_cache():
-    """Each test loads its models anew (the pages keep them per server process)."""
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
+#: Each test loads its models anew (tests/conftest.py, fresh_streamlit_caches).
+pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import socket
 import urllib.request
 
 import pytest
-import streamlit as st
 import torch
 import torchvision
 from streamlit.runtime.forward_msg_queue import ForwardMsgQueue
@@ -25,13 +24,8 @@ PHOTO = "chelsea (photo)"
 SHAPE = "star (synthetic shape)"
 
 
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
+#: Each test loads its models anew (tests/conftest.py, fresh_streamlit_caches).
+pytestmark = pytest.mark.usefixtures("fresh_streamlit_caches")
 
 
 @pytest.fixture
