@@ -14,6 +14,7 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from bench.drivers.browser import wait_until_idle
@@ -88,8 +89,19 @@ def new_log(server, start: int) -> str:
 def change_the_network_on_step_3(page) -> None:
     """What a student might do: open the sidebar, pick another preset, close the sidebar."""
     page.get_by_test_id("stExpandSidebarButton").click()
-    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
-    page.get_by_role("option", name="ResNet-101", exact=True).click()
+    expect(page.get_by_test_id("stSidebar")).to_have_attribute("data-collapsed", "false")
+    preset_menu = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first
+    option = page.get_by_role("option", name="ResNet-101", exact=True)
+    # The click scrolls the sidebar to the menu, and a scroll closes an open menu: click again
+    # until the list is up (at most three times).
+    for _ in range(3):
+        preset_menu.click()
+        try:
+            option.wait_for(state="visible", timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    option.click()
     expect(page.get_by_test_id("stMetricValue").filter(has_text="44,549,160")).to_be_visible(
         timeout=TIMEOUT_MS
     )
