@@ -13,7 +13,8 @@ st.markdown(
     "Li, Xu, Taylor, Studer and Goldstein (2018, Figure 5) drew a network's training loss on a "
     "plane through its trained weights, spanned by two random directions scaled filter by "
     "filter. Deep plain networks sit in a chaotic landscape; the same networks with skip "
-    "connections sit in a smooth bowl. Below, the four networks of the degradation page."
+    "connections sit in a smooth bowl. Below, four networks trained with the degradation "
+    "page's recipe (in runs of their own: the note under the charts says what differs)."
 )
 with loading_torch():  # a spinner on a cold server, nothing after
     from resnet_viz.ui import landscape

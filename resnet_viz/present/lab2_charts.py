@@ -33,7 +33,13 @@ LOSS_TITLE = "training loss"
 MAX_Z_LABELS = 5
 #: Camera of the 3-D view, farther than Plotly's default eye (1.25, 1.25, 1.25): at the default
 #: a half-width scene clips its own axis labels ("0", "00" for 100 and 1000) at its edges.
-SURFACE_CAMERA = {"eye": {"x": 1.9, "y": 1.9, "z": 1.3}}
+#: The eye alone is not enough in a 1280 px window (the z axis's "10000" and title still lost
+#: their first letters), so the view's centre also moves toward the far corner, which shifts
+#: the drawing right, away from the left edge where the z axis stands.
+SURFACE_CAMERA = {
+    "eye": {"x": 2.1, "y": 2.1, "z": 1.2},
+    "center": {"x": 0.15, "y": 0.15, "z": -0.05},
+}
 
 
 def log_loss(loss: np.ndarray) -> np.ndarray:
