@@ -17,12 +17,13 @@ st.markdown(
 )
 with loading_torch():  # a spinner on a cold server, nothing after
     from resnet_viz.ui import block_anatomy as anatomy
+notice = st.container()  # in the main area: what runs when ImageNet weights are missing
 with st.sidebar:
     st.header("Model")
     key = anatomy.model_control()
     loaded = None
     with shown_errors("loading the model"):
-        loaded = anatomy.load_model(key)
+        loaded = anatomy.load_model(key, notice)
     if loaded is not None:
         st.caption(f"Using the {loaded.source}.")
         st.header("Block")

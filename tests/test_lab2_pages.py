@@ -222,7 +222,9 @@ def test_block_anatomy_falls_back_to_the_demo_model_offline(tmp_path, monkeypatc
     monkeypatch.setattr(urllib.request, "urlopen", refuse)
     at = open_page("pages/block_anatomy.py", an_model="ResNet-50, ImageNet (downloads weights)")
     assert_clean(at)
-    assert "Showing the bundled demo model instead" in at.warning[0].value
+    # Said in the main area, beside what it explains; the sidebar only points to it.
+    assert "Showing the bundled demo model instead" in at.main.warning[0].value
+    assert not at.sidebar.warning
     assert "bundled demo model" in " ".join(c.value for c in at.caption)
     assert f"‖F(x)‖ / ‖x‖ = {demo_branch_ratio('layer2.0'):.2f}" in text(at)
 

@@ -59,12 +59,13 @@ def model_control() -> str:
     return st.selectbox("Model", keys, format_func=label, key="an_model", bind=BIND)
 
 
-def load_model(key: str) -> LoadedModel:
-    """The chosen model (a shared one, or this session's opened checkpoint)."""
+def load_model(key: str, notice=None) -> LoadedModel:
+    """The chosen model (a shared one, or this session's opened checkpoint). Missing ImageNet
+    weights are explained in ``notice`` (a main-area container), as on the Grad-CAM page."""
     opened = opened_checkpoint()
     if key == OPENED and opened is not None:
         return loaded_from_opened(opened)
-    return shared_model(key)
+    return shared_model(key, notice)
 
 
 def anatomy_controls(loaded: LoadedModel) -> AnatomySettings:
