@@ -248,3 +248,22 @@ def test_a_log_axis_within_one_decade_keeps_plotlys_ticks():
     assert "dtick" not in charts.log_axis_ticks([0.5, 9.0])
     assert charts.log_axis_ticks([0.05, 9.0])["dtick"] == 1  # 10^-1 and 10^0
     assert "dtick" not in charts.log_axis_ticks([0.0, float("nan"), -1.0])
+
+
+# -- lecture mode --------------------------------------------------------------------------------
+
+
+def test_lecture_mode_scales_every_axis_and_the_legend():
+    """Streamlit's theme sizes ticks itself, so the layout's font alone left them small."""
+    from plotly.subplots import make_subplots
+
+    from resnet_viz.ui.lecture import LECTURE_CHART_FONT, scale_for_lecture
+
+    fig = make_subplots(rows=1, cols=2)
+    fig.update_layout(height=400)
+    scale_for_lecture(fig)
+    for axis in ("xaxis", "xaxis2", "yaxis", "yaxis2"):
+        assert fig.layout[axis].tickfont.size == LECTURE_CHART_FONT
+    assert fig.layout.legend.font.size == LECTURE_CHART_FONT
+    assert fig.layout.font.size == LECTURE_CHART_FONT
+    assert fig.layout.height == 500
