@@ -20,14 +20,14 @@ with loading_torch():  # a spinner on a cold server, nothing after
 notice = st.container()  # in the main area: what runs when ImageNet weights are missing
 with st.sidebar:
     st.header("Model")
-    key = anatomy.model_control()
+    key = anatomy.model_control(notice)
     loaded = None
     with shown_errors("loading the model"):
         loaded = anatomy.load_model(key, notice)
     if loaded is not None:
         st.caption(f"Using the {loaded.source}.")
         st.header("Block")
-        settings = anatomy.anatomy_controls(loaded)
+        settings = anatomy.anatomy_controls(loaded, notice)
 
 if loaded is None:
     st.stop()

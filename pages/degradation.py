@@ -17,8 +17,9 @@ st.markdown(
 )
 with loading_torch():  # a spinner on a cold server, nothing after
     from resnet_viz.ui import lab
+notice = st.container()  # in the main area: link values the controls cannot use
 with st.sidebar:
     st.header("Experiment")
-    settings = lab.degradation_controls()
+    settings = lab.degradation_controls(notice)
 with shown_errors("running the degradation experiment"):
     lab.degradation_section(settings)

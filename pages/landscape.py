@@ -18,8 +18,9 @@ st.markdown(
 )
 with loading_torch():  # a spinner on a cold server, nothing after
     from resnet_viz.ui import landscape
+notice = st.container()  # in the main area: link values the controls cannot use
 with st.sidebar:
     st.header("Landscape")
-    settings, view = landscape.landscape_controls()
+    settings, view = landscape.landscape_controls(notice)
 with shown_errors("computing the loss landscape"):
     landscape.landscape_section(settings, view)

@@ -17,8 +17,9 @@ st.markdown(
 )
 with loading_torch():  # a spinner on a cold server, nothing after
     from resnet_viz.ui import receptive_field as erf
+notice = st.container()  # in the main area: link values the controls cannot use
 with st.sidebar:
     st.header("Receptive field")
-    settings = erf.erf_controls()
+    settings = erf.erf_controls(notice)
 with shown_errors("computing the effective receptive fields"):
     erf.erf_section(settings)

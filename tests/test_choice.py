@@ -171,3 +171,19 @@ def test_page_defaults_are_what_is_shown_instead():
     assert ignored_link_values({"preset": "x"}, gradients)["preset"].endswith(
         "showing ResNet-56 (CIFAR)."
     )
+
+
+def test_unknown_menu_values_are_named_with_the_choices_and_what_is_shown():
+    from resnet_viz.present.choice import LISTED_CHOICES, unknown_menu_value
+
+    assert unknown_menu_value("a depth", "56", [8, 20, 56], 20) is None  # the URL holds text
+    assert unknown_menu_value("a view", "Contour", ["Contour", "3-D surface"], "Contour") is None
+    few = list(range(LISTED_CHOICES))
+    assert unknown_menu_value("a depth", "9", few, 0) == (
+        "The link asks for a depth “9”, which is not one of the choices here (0, 1, 2, 3): "
+        "showing 0."
+    )
+    many = list(range(LISTED_CHOICES + 1))
+    assert unknown_menu_value("a depth", "9", many, 0) == (
+        "The link asks for a depth “9”, which is not one of the choices here (0 to 4): showing 0."
+    )

@@ -130,3 +130,56 @@ def test_the_gradient_page_says_which_link_values_it_ignored():
     assert warning.endswith(f"Shown instead: {shown} at 3×32×32.")
     assert dict(at.query_params) == {"batch": "4"}  # the bad values left the URL
     assert metric(at, "First/last ratio, ResNet")  # the study ran on the network shown
+
+
+@pytest.mark.parametrize(
+    ("page", "query", "notes"),
+    [
+        (
+            "pages/block_anatomy.py",
+            {"an_block": "layer9.9"},
+            [
+                "The link asks for the block “layer9.9”, which is not one of the choices here "
+                "(layer1.0 to layer3.1): showing layer2.0."
+            ],
+        ),
+        (
+            "pages/receptive_field.py",
+            {"erf_layer": "nope", "erf_side": "7"},
+            [
+                "The link asks for an input side “7”, which is not one of the choices here "
+                "(32 to 224): showing 128.",
+                "The link asks for the layer “nope”, which is not one of the choices here "
+                "(layer1 to layer3.3): showing layer3.",
+            ],
+        ),
+        (
+            "pages/landscape.py",
+            {"ls_deep": "999", "ls_view": "4-D"},
+            [
+                "The link asks for a depth for the deep networks “999”, which is not one of the "
+                "choices here (8 to 110): showing 56.",
+                "The link asks for a view “4-D”, which is not one of the choices here (Contour, "
+                "3-D surface): showing Contour.",
+            ],
+        ),
+        (
+            "pages/degradation.py",
+            {"shallow": "3"},
+            [
+                "The link asks for a depth for the shallow networks “3”, which is not one of the "
+                "choices here (8 to 110): showing 20."
+            ],
+        ),
+    ],
+)
+def test_teaching_lab_pages_say_which_link_values_they_ignored(page, query, notes):
+    """A bound menu drops a value it does not have silently; the page says so in its main
+    area (seen with the sidebar collapsed), and the rest of the page still works."""
+    at = open_page(page, **query)
+    assert_clean(at)
+    assert [w.value for w in at.main.warning] == notes
+    assert not at.sidebar.warning
+    assert at.get("plotly_chart") or at.get("image")  # the page drew its results
+    clean = open_page(page)
+    assert not clean.main.warning

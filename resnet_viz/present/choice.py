@@ -374,6 +374,27 @@ def _number_note(number: NumberParam, text: str, defaults: NetworkChoice) -> str
     return None
 
 
+#: A menu with at most this many options has them all named in :func:`unknown_menu_value`'s
+#: note; a longer one, its first and last.
+LISTED_CHOICES = 4
+
+
+def unknown_menu_value(
+    what: str, value: str, options: Sequence[object], instead: object
+) -> str | None:
+    """What a page says when a link's value for a menu is none of its options (the menu
+    then drops it silently and shows ``instead``); ``None`` when the value is an option. The
+    URL holds an option as its text, so ``"56"`` is the option ``56``."""
+    names = [str(o) for o in options]
+    if value in names:
+        return None
+    listed = ", ".join(names) if len(names) <= LISTED_CHOICES else f"{names[0]} to {names[-1]}"
+    return (
+        f"The link asks for {what} “{value}”, which is not one of the choices here ({listed}): "
+        f"showing {instead}."
+    )
+
+
 def _one_of(options: object) -> str:
     names = [str(o) for o in options]  # type: ignore[attr-defined]
     return "one of " + ", ".join(names)

@@ -24,6 +24,7 @@ from ..runtime.memory import memory_budget_bytes, refuse_over_budget
 from ..runtime.workload import heavy_work_slot
 from ..weights import IMAGENET_MODELS, LoadedModel
 from .checkpoint import opened_checkpoint
+from .common import say_unknown_link_value
 from .grad_cam import (
     DEMO,
     IMAGE_TYPES,
@@ -48,14 +49,17 @@ class AnatomySettings:
 OPENED = "opened"
 
 
-def model_control() -> str:
-    """The model: the demo, an ImageNet network, or the checkpoint this session opened."""
+def model_control(notice=None) -> str:
+    """The model: the demo, an ImageNet network, or the checkpoint this session opened. A link's
+    unknown model is said in ``notice`` (a main-area container)."""
     opened = opened_checkpoint()
     keys = [*MODEL_KEYS, OPENED] if opened is not None else MODEL_KEYS
 
     def label(key: str) -> str:
         return f"Your checkpoint: {opened.label}" if key == OPENED else model_label(key)
 
+    labels = [label(k) for k in keys]
+    say_unknown_link_value(notice, "an_model", "the model", labels, labels[0])
     return st.selectbox("Model", keys, format_func=label, key="an_model", bind=BIND)
 
 
@@ -68,12 +72,16 @@ def load_model(key: str, notice=None) -> LoadedModel:
     return shared_model(key, notice)
 
 
-def anatomy_controls(loaded: LoadedModel) -> AnatomySettings:
+def anatomy_controls(loaded: LoadedModel, notice=None) -> AnatomySettings:
+    """The block and how many channels to show; a link's unknown block is said in
+    ``notice``."""
     spec = loaded.spec
     size = (spec.in_channels, loaded.preprocessing.size, loaded.preprocessing.size)
     blocks = block_names(loaded.model)
+    default = blocks.index(DEFAULT_BLOCK) if DEFAULT_BLOCK in blocks else 0
+    say_unknown_link_value(notice, "an_block", "the block", blocks, blocks[default])
     block = st.selectbox(
-        "Block", blocks, index=blocks.index(DEFAULT_BLOCK) if DEFAULT_BLOCK in blocks else 0,
+        "Block", blocks, index=default,
         key="an_block", bind=BIND, help="layer2.0: stage 2, block 1 (numbered from 0).",
     )  # fmt: skip
     st.caption(layer_label(spec, block, size))

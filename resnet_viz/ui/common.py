@@ -5,13 +5,14 @@ from __future__ import annotations
 import gc
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import streamlit as st
 
 from ..core.spec import SpecError
 from ..errors import CheckpointError, ImageError, WeightsError
+from ..present.choice import unknown_menu_value
 from ..runtime.workload import heavy_work_slot
 
 log = logging.getLogger("resnet_viz")
@@ -38,6 +39,19 @@ def freeze_imported_objects() -> None:
         # No gc.collect() first: it held the GIL for ~20 ms of the first visitor's page
         # (bench/cold_start.py); the little garbage alive now is frozen with the libraries.
         gc.freeze()
+
+
+def say_unknown_link_value(
+    area, key: str, what: str, options: Sequence[object], instead: object
+) -> None:
+    """Call before drawing the URL-bound menu ``key``: when the link's value is none of its
+    ``options``, say so in ``area`` (a container in the page's main area, where a lecturer
+    sees it with the sidebar collapsed) and what is shown instead. A bound menu drops such a
+    value silently when it is created (present/choice.py, :func:`unknown_menu_value`)."""
+    value = st.query_params.get(key)
+    note = None if value is None else unknown_menu_value(what, value, options, instead)
+    if note is not None and area is not None:
+        area.warning(note, icon=":material/link_off:")
 
 
 @contextmanager

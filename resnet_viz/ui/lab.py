@@ -23,15 +23,22 @@ from ..present import lab_charts
 from ..present.lab2_reading import shipped_runs_note
 from ..present.lab_reading import degradation_reading, lesion_reading
 from ..training.landscape_grids import landscape_record
-from .common import heavy_work_with_progress
+from .common import heavy_work_with_progress, say_unknown_link_value
 from .lecture import show_chart
 
 BIND = "query-params"
 CIFAR_DEPTHS = [8, 14, 20, 26, 32, 38, 44, 56, 74, 110]
 
 
-def degradation_controls() -> CurveSettings:
-    """Depths, epochs, seed and warm-up for a live run (defaults: the shipped curves')."""
+def degradation_controls(notice=None) -> CurveSettings:
+    """Depths, epochs, seed and warm-up for a live run (defaults: the shipped curves'); a
+    link's unknown depth is said in ``notice`` (a main-area container)."""
+    say_unknown_link_value(
+        notice, "shallow", "a depth for the shallow networks", CIFAR_DEPTHS, DEFAULTS.depths[0]
+    )
+    say_unknown_link_value(
+        notice, "deep", "a depth for the deep networks", CIFAR_DEPTHS, DEFAULTS.depths[1]
+    )
     left, right = st.columns(2)
     shallow = left.selectbox(
         "Shallow", CIFAR_DEPTHS, index=CIFAR_DEPTHS.index(DEFAULTS.depths[0]), key="shallow",

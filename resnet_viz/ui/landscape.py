@@ -22,7 +22,7 @@ from ..training.landscape_grids import (
     shipped_settings,
     train_for,
 )
-from .common import heavy_work_with_progress
+from .common import heavy_work_with_progress, say_unknown_link_value
 from .lab import CIFAR_DEPTHS
 from .lecture import show_chart
 
@@ -49,8 +49,17 @@ class Grids:
         return {n: nonconvex_fraction(z, self.alphas, self.betas) for n, z in self.loss.items()}
 
 
-def landscape_controls() -> tuple[LandscapeSettings, str]:
-    """Depths, grid and directions (defaults: the shipped grids'), and the view."""
+def landscape_controls(notice=None) -> tuple[LandscapeSettings, str]:
+    """Depths, grid and directions (defaults: the shipped grids'), and the view; a link's
+    unknown value for a menu is said in ``notice`` (a main-area container)."""
+    for key, what, options, instead in (
+        ("ls_shallow", "a depth for the shallow networks", CIFAR_DEPTHS, SETTINGS.depths[0]),
+        ("ls_deep", "a depth for the deep networks", CIFAR_DEPTHS, SETTINGS.depths[1]),
+        ("ls_res", "a grid", RESOLUTIONS, SETTINGS.resolution),
+        ("ls_span", "a span", SPANS, SETTINGS.span),
+        ("ls_view", "a view", VIEWS, VIEWS[0]),
+    ):
+        say_unknown_link_value(notice, key, what, options, instead)
     left, right = st.columns(2)
     shallow = left.selectbox(
         "Shallow", CIFAR_DEPTHS, index=CIFAR_DEPTHS.index(SETTINGS.depths[0]), key="ls_shallow",

@@ -20,7 +20,7 @@ from ..core.split import layer_label, target_layers
 from ..present.lab2_charts import erf_figure
 from ..present.lab2_reading import erf_reading
 from ..runtime.memory import memory_budget_bytes, refuse_over_budget
-from .common import heavy_work_with_progress
+from .common import heavy_work_with_progress, say_unknown_link_value
 from .lecture import show_chart
 
 BIND = "query-params"
@@ -36,16 +36,21 @@ class ErfSettings:
     layer: str
 
 
-def erf_controls() -> ErfSettings:
+def erf_controls(notice=None) -> ErfSettings:
+    """Input side, the unit's layer, inputs and seed; a link's unknown value for a menu is said
+    in ``notice`` (a main-area container)."""
     spec = digits_spec(DEPTH)
+    say_unknown_link_value(notice, "erf_side", "an input side", SIDES, DEFAULT_SIDE)
     side = st.select_slider(
         "Input side (px)", SIDES, value=DEFAULT_SIDE, key="erf_side", bind=BIND,
         help="Random inputs of this size. The last stage's theoretical field is 109 px wide: "
         "below that the image cuts it.",
     )  # fmt: skip
     layers = target_layers(spec)
+    last = f"layer{spec.num_stages}"
+    say_unknown_link_value(notice, "erf_layer", "the layer", layers, last)
     layer = st.selectbox(
-        "Unit in layer", layers, index=layers.index(f"layer{spec.num_stages}"), key="erf_layer",
+        "Unit in layer", layers, index=layers.index(last), key="erf_layer",
         bind=BIND, help="A stage (its last block's output) or a block, e.g. layer2.1: stage 2, "
         "block 2 (numbered from 0).",
     )  # fmt: skip
