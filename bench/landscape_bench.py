@@ -26,11 +26,11 @@ from collections.abc import Sequence
 
 import torch
 
-from resnet_viz.analysis.degradation import digits_spec
 from resnet_viz.analysis.landscape import loss_landscape
 from resnet_viz.core.build import build_model
 from resnet_viz.data.digits import load_digits
-from resnet_viz.training.loop import intra_op_threads
+from resnet_viz.experiments.degradation import digits_spec
+from resnet_viz.runtime.kernels import intra_op_threads
 
 
 def forward_seconds(model: torch.nn.Module, x: torch.Tensor, runs: int) -> float:

@@ -23,7 +23,7 @@ _EXPORTS = {
     "faithfulness": ".analysis.faithfulness",
     "SanityCheck": ".analysis.sanity",
     "sanity_check": ".analysis.sanity",
-    "degradation_curves": ".analysis.degradation",
+    "degradation_curves": ".experiments.degradation",
     "GradientReport": ".analysis.gradients",
     "GradientSnapshot": ".analysis.gradients",
     "gradient_norms": ".analysis.gradients",
@@ -54,7 +54,6 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # static checkers and IDEs see the names as ordinary imports
     from .analysis.cam import CAM_METHODS, CamResult, grad_cam
-    from .analysis.degradation import degradation_curves
     from .analysis.faithfulness import Faithfulness, faithfulness
     from .analysis.gradients import GradientReport, GradientSnapshot, gradient_norms
     from .analysis.lesion import lesion_study
@@ -65,6 +64,7 @@ if TYPE_CHECKING:  # static checkers and IDEs see the names as ordinary imports
     from .core.summary import summarize
     from .data.images import load_image
     from .errors import ImageError
+    from .experiments.degradation import degradation_curves
 
 __all__ = [
     "CAM_METHODS",

@@ -11,9 +11,10 @@ import plotly.graph_objects as go
 import pytest
 
 from resnet_viz.analysis.cam_methods import CAM_METHODS
-from resnet_viz.analysis.degradation import degradation_curves
 from resnet_viz.analysis.faithfulness import Faithfulness
 from resnet_viz.analysis.lesion import LesionResult
+from resnet_viz.experiments.degradation import degradation_curves
+from resnet_viz.experiments.landscape import landscape_record
 from resnet_viz.present import attention_charts, charts, lab2_charts, lab_charts
 from resnet_viz.present.colours import (
     DARK_BACKGROUND,
@@ -27,7 +28,6 @@ from resnet_viz.present.colours import (
     relative_luminance,
     series_styles,
 )
-from resnet_viz.training.landscape_grids import landscape_record
 
 # -- the measures, against published values ------------------------------------------------------
 

@@ -15,7 +15,9 @@ import pytest
 import torch
 
 from resnet_viz import SpecError
-from resnet_viz.analysis.degradation import (
+from resnet_viz.core.presets import preset
+from resnet_viz.data.digits import DIGITS_COUNT, DIGITS_MEAN, DIGITS_PATH, DIGITS_STD, load_digits
+from resnet_viz.experiments.degradation import (
     CURVES_FORMAT,
     DEFAULTS,
     curve_names,
@@ -23,18 +25,15 @@ from resnet_viz.analysis.degradation import (
     degradation_record,
     digits_spec,
     train_curves,
+    write_degradation_curves,
 )
-from resnet_viz.core.presets import preset
-from resnet_viz.data.digits import DIGITS_COUNT, DIGITS_MEAN, DIGITS_PATH, DIGITS_STD, load_digits
-from resnet_viz.training.degradation_curves import write_degradation_curves
-from resnet_viz.training.loop import (
+from resnet_viz.runtime.kernels import (
     KERNEL_ENVIRONMENT,
-    WarmupCosine,
     intra_op_threads,
     kernel_environment,
-    learning_rate,
     machine_description,
 )
+from resnet_viz.training.loop import WarmupCosine, learning_rate
 from tests.tool_support import run_tool
 
 # Settings of the short run: small enough for a fast test, with two depths as the page has.
@@ -319,7 +318,7 @@ def test_shipped_record_says_which_kernels_computed_it():
 
 def test_writer_stores_the_record_the_readers_read(tmp_path, monkeypatch):
     """The writer with a tiny stand-in for the training: format, settings, provenance."""
-    from resnet_viz.training import degradation_curves as writer
+    from resnet_viz.experiments import degradation as writer
 
     curves = {name: [0.5] * DEFAULTS.epochs for name in DEFAULT_NAMES}
     monkeypatch.setattr(writer, "train_curves", lambda **kwargs: curves)
@@ -383,7 +382,7 @@ def test_the_default_run_reproduces_the_shipped_record_with_its_kernel_settings(
     skips, naming each setting that differs."""
     record = degradation_record()
     out = tmp_path / "curves.json"
-    run_tool("resnet_viz.training.degradation_curves", out, record["environment"])
+    run_tool("resnet_viz.experiments.degradation", out, record["environment"])
     fresh = degradation_record(out)
     assert fresh["settings"] == record["settings"]
     assert fresh["environment"] == record["environment"]

@@ -7,8 +7,8 @@ import math
 import plotly.graph_objects as go
 import pytest
 
-from resnet_viz.analysis.degradation import degradation_curves
 from resnet_viz.analysis.lesion import LesionResult, path_length_distribution
+from resnet_viz.experiments.degradation import degradation_curves
 from resnet_viz.present.charts import PLAIN_COLOUR, RESIDUAL_COLOUR
 from resnet_viz.present.lab_charts import (
     degradation_figure,

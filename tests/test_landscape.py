@@ -11,7 +11,6 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from resnet_viz.analysis.copies import hook_count, same_state, snapshot
-from resnet_viz.analysis.degradation import digits_spec
 from resnet_viz.analysis.landscape import (
     estimate_memory_bytes,
     filter_normalized_direction,
@@ -22,7 +21,8 @@ from resnet_viz.analysis.landscape import (
 from resnet_viz.core.build import build_model
 from resnet_viz.core.spec import SpecError
 from resnet_viz.data.digits import load_digits
-from resnet_viz.training.landscape_grids import SETTINGS, landscape_record, shipped_settings
+from resnet_viz.experiments.degradation import digits_spec
+from resnet_viz.experiments.landscape import SETTINGS, landscape_record, shipped_settings
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +163,7 @@ def test_shipped_surfaces_deep_plain_is_rougher_than_deep_resnet():
 
 
 def test_train_networks_returns_the_networks_train_curves_trains():
-    from resnet_viz.analysis.degradation import CurveSettings, train_curves, train_networks
+    from resnet_viz.experiments.degradation import CurveSettings, train_curves, train_networks
 
     settings = CurveSettings(depths=(8,), epochs=2, train_images=64, eval_images=32)
     networks, curves = train_networks(settings)

@@ -11,24 +11,27 @@ import torch
 from torch import nn
 
 from resnet_viz import build_model, preset
-from resnet_viz.analysis.degradation import digits_spec
 from resnet_viz.analysis.lesion import (
+    LesionResult,
+    lesion_study,
+    lesionable_blocks,
+    path_length_distribution,
+)
+from resnet_viz.core.spec import ResNetSpec
+from resnet_viz.experiments.degradation import digits_spec
+from resnet_viz.experiments.lesion import (
     CHANCE,
     DEPTH,
     HELD_OUT,
     PLAIN_CHECKPOINT,
     RESNET_CHECKPOINT,
-    LesionResult,
     held_out_digits,
-    lesion_study,
-    lesionable_blocks,
     load_pair,
-    path_length_distribution,
+    save_pair,
+    train_pair,
     training_recipe,
 )
-from resnet_viz.core.spec import ResNetSpec
-from resnet_viz.training.lesion_pair import save_pair, train_pair
-from resnet_viz.training.loop import KERNEL_ENVIRONMENT, machine_description
+from resnet_viz.runtime.kernels import KERNEL_ENVIRONMENT, machine_description
 from resnet_viz.weights import load_demo_model
 from tests.tool_support import run_tool
 
@@ -308,11 +311,11 @@ def test_save_pair_writes_both_files_in_the_checkpoint_format(tmp_path):
 
 @pytest.mark.slow
 def test_the_cli_reproduces_the_shipped_pair_bit_for_bit_with_its_kernels(tmp_path):
-    """``python -m resnet_viz.training.lesion_pair`` with the kernel settings the shipped files
+    """``python -m resnet_viz.experiments.lesion`` with the kernel settings the shipped files
     record: on a machine they then describe, with the same torch build, the weights are equal
     to the last bit; elsewhere the test says why it skipped."""
     shipped = torch.load(RESNET_CHECKPOINT, weights_only=True)
-    run_tool("resnet_viz.training.lesion_pair", tmp_path, shipped["environment"])
+    run_tool("resnet_viz.experiments.lesion", tmp_path, shipped["environment"])
     for path in (RESNET_CHECKPOINT, PLAIN_CHECKPOINT):
         old = torch.load(path, weights_only=True)
         new = torch.load(tmp_path / path.name, weights_only=True)

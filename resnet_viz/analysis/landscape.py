@@ -58,8 +58,8 @@ from ..core.build import ResNet
 from ..core.layout import parameter_count
 from ..core.spec import BYTES_PER_FLOAT32, ResNetSpec, SpecError
 from ..core.summary import summarize
+from ..runtime.kernels import intra_op_threads
 from ..runtime.memory import memory_budget_bytes, refuse_over_budget
-from ..training.loop import intra_op_threads
 from .copies import private_eval_copy
 
 Progress = Callable[[float, str], None]

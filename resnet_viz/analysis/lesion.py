@@ -27,20 +27,10 @@ What :func:`lesion_study` does, precisely:
   the hooks it inherited cleared), so a model shared between Streamlit sessions keeps its
   parameters, buffers, train/eval mode and hooks, and another thread's forward pass never sees
   a lesion. The lesion hooks live on the copy and are removed in ``finally``.
-- Speed: one intra-op thread (on a small shared machine, two threads were much slower).
+- Speed: one intra-op thread (measured faster than two for these small networks:
+  ``docs/experiments.md``).
 
-The shipped pair (``assets/lesion_resnet.pt``, ``assets/lesion_plain.pt``, in the app's
-checkpoint format, read with :func:`load_pair`): a CIFAR-style ResNet of depth :data:`DEPTH`
-(26: three stages of 4 basic blocks, 16/32/64 filters, option A) and its plain twin, trained from
-identical weights with the degradation experiment's recipe (SGD, momentum 0.9, weight decay
-1e-4, lr 0.1 with warm-up and cosine decay; :func:`training_recipe`) on the first
-:data:`TRAIN_IMAGES` UCI digits; the lesion page measures them on the :data:`HELD_OUT` digits
-after those (:func:`held_out_digits`). ``python -m resnet_viz.training.lesion_pair`` trains and
-writes them. Why these: depth 26 gives 10 lesionable blocks (depth 20 gives 7, the demo
-model's (2, 2, 2) layout 4), and plain-26 still trains well (at depth 56 it would not: the
-degradation problem), so the comparison is between two networks that both work. Why the
-digits and not the 32x32 shapes: the pair trains on them in well under a minute on a CPU,
-where the shapes would take many minutes. Measured results: ``docs/experiments.md``.
+The shipped pair it measures on the lesion page: :mod:`resnet_viz.experiments.lesion`.
 """
 
 from __future__ import annotations
@@ -48,32 +38,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
 
-from ..assets import ASSETS_DIR
 from ..core.build import ResidualBlock
-from ..data.digits import DIGITS_CLASSES, load_digits
-from ..training.loop import intra_op_threads
+from ..runtime.kernels import intra_op_threads
 from .copies import private_eval_copy
 
 #: Images per forward pass.
 CHUNK = 512
-#: Recipe of the shipped pair.
-DEPTH = 26
-TRAIN_IMAGES = 1297
-HELD_OUT = 500  # digits TRAIN_IMAGES .. TRAIN_IMAGES + HELD_OUT - 1
-EPOCHS = 15
-BATCH_SIZE = 64
-LR = 0.1
-WARMUP_EPOCHS = 2
-SEED = 0
-#: Accuracy of guessing a digit at random: where a broken network ends.
-CHANCE = 1 / len(DIGITS_CLASSES)
-RESNET_CHECKPOINT = ASSETS_DIR / "lesion_resnet.pt"
-PLAIN_CHECKPOINT = ASSETS_DIR / "lesion_plain.pt"
 
 
 @dataclass(frozen=True)
@@ -225,38 +199,3 @@ def path_length_distribution(num_blocks: int) -> list[float]:
         raise ValueError(f"num_blocks must be a whole number >= 0; got {num_blocks!r}.")
     total = 2**num_blocks
     return [math.comb(num_blocks, k) / total for k in range(num_blocks + 1)]
-
-
-# --------------------------------------------------------------------------- shipped pair
-
-
-def held_out_digits() -> tuple[torch.Tensor, torch.Tensor]:
-    """The :data:`HELD_OUT` digits after the training set: the lesion page's batch."""
-    x, y = load_digits(TRAIN_IMAGES + HELD_OUT)
-    return x[TRAIN_IMAGES:], y[TRAIN_IMAGES:]
-
-
-def load_pair(
-    resnet_path: Path | str = RESNET_CHECKPOINT, plain_path: Path | str = PLAIN_CHECKPOINT
-) -> tuple[nn.Module, nn.Module]:
-    """The shipped ResNet-26 and plain-26, on the CPU in eval mode."""
-    from ..weights.checkpoint import load_demo_model  # torchvision loads only when needed
-
-    return (
-        load_demo_model("cpu", path=resnet_path).model.eval(),
-        load_demo_model("cpu", path=plain_path).model.eval(),
-    )
-
-
-def training_recipe() -> dict[str, int | float]:
-    """The settings the shipped checkpoints record, so a test can tell a stale asset."""
-    return {
-        "depth": DEPTH,
-        "train_images": TRAIN_IMAGES,
-        "held_out": HELD_OUT,
-        "epochs": EPOCHS,
-        "batch_size": BATCH_SIZE,
-        "lr": LR,
-        "warmup_epochs": WARMUP_EPOCHS,
-        "seed": SEED,
-    }

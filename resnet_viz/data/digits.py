@@ -4,8 +4,8 @@ scikit-learn's copy of the UCI "Optical Recognition of Handwritten Digits" test 
 Kaynak 1998): 1,797 images of 8x8 pixels with 17 grey levels (0-16), 10 classes. It is shipped
 as ``assets/digits.npz`` (45 KB; the UCI data is CC BY 4.0, see ``assets/DIGITS_LICENSE.md``),
 so nothing is downloaded and scikit-learn is not a dependency. The degradation experiment and
-the lesion study train on it (:mod:`resnet_viz.analysis.degradation`,
-:mod:`resnet_viz.analysis.lesion`); at 8x8 an image costs 16 times less than a 32x32 one.
+the lesion study train on it (:mod:`resnet_viz.experiments.degradation`,
+:mod:`resnet_viz.experiments.lesion`); at 8x8 an image costs 16 times less than a 32x32 one.
 
 Order: the file's own (scikit-learn's); callers take the first ``n`` for training and the ones
 after them as held-out images.

@@ -3,8 +3,8 @@
 - :func:`deterministic_run`: a fixed number of intra-op threads (the thread count changes how
   convolutions split their sums, hence the last bits), a private RNG seeded on request, and
   optionally ``torch.use_deterministic_algorithms(True)``; the caller's thread count, RNG and
-  flag are restored afterwards. :func:`intra_op_threads` is its thread part, safe when several
-  Streamlit sessions overlap.
+  flag are restored afterwards; its thread part is
+  :func:`~resnet_viz.runtime.kernels.intra_op_threads`.
 - :class:`WarmupCosine`: a linear warm-up times a cosine decay to 0 (Loshchilov & Hutter 2017,
   arXiv:1608.03983), as a ``torch.optim.lr_scheduler`` scheduler; :func:`learning_rate` is its
   formula.
@@ -12,13 +12,8 @@
   the scheduler after every optimiser step.
 
 Within a run the arithmetic is fixed (one thread count, same batches, same order), so the same
-arguments give bitwise-identical weights with the same CPU kernels and torch build. Kernels are
-chosen per machine: ATen's vectorised ops by the CPU capability torch detects (AVX2 or AVX512
-on x86; ``ATEN_CPU_CAPABILITY`` lowers it), oneDNN's convolutions by the instruction sets the
-CPU has (``ONEDNN_MAX_CPU_ISA`` caps them). AVX-512 kernels give other last bits than AVX2
-ones, and training amplifies them into other curves (``docs/experiments.md``).
-:func:`machine_description` names all of that, so a shipped result can say where it is
-reproducible bit for bit.
+arguments give bitwise-identical weights with the same CPU kernels and torch build
+(:func:`~resnet_viz.runtime.kernels.machine_description` names the kernels).
 
 This module does not import streamlit.
 """
@@ -27,54 +22,22 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
-import platform
-import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
 from torch import nn
 
+from ..runtime.kernels import intra_op_threads
+
 __all__ = [
     "EpochStats",
     "WarmupCosine",
     "deterministic_run",
-    "intra_op_threads",
-    "kernel_environment",
     "learning_rate",
-    "machine_description",
     "train_one_epoch",
 ]
-
-_THREADS_LOCK = threading.Lock()
-_threads_users = 0
-_threads_before = 0
-
-
-@contextlib.contextmanager
-def intra_op_threads(n: int) -> Iterator[None]:
-    """Run the block with ``n`` intra-op threads, then restore the caller's setting.
-
-    ``torch.set_num_threads`` is process-wide and Streamlit runs each session in its own
-    thread, so a plain save/set/restore would race (A saves 2 and sets 1, B saves 1, A restores
-    2, B restores 1: the process is left at 1). Overlapping users are counted: the first saves
-    the setting, the last restores it."""
-    global _threads_users, _threads_before
-    with _THREADS_LOCK:
-        if _threads_users == 0:
-            _threads_before = torch.get_num_threads()
-        _threads_users += 1
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        with _THREADS_LOCK:
-            _threads_users -= 1
-            if _threads_users == 0:
-                torch.set_num_threads(_threads_before)
 
 
 @contextlib.contextmanager
@@ -186,40 +149,3 @@ def train_one_epoch(
         lr=float(lr),
         images=images,
     )
-
-
-#: Environment variables that change which CPU kernels torch runs (and so the last bits).
-KERNEL_ENVIRONMENT = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
-
-
-def kernel_environment() -> dict[str, str]:
-    """The :data:`KERNEL_ENVIRONMENT` variables set in this process, with their values."""
-    return {name: os.environ[name] for name in KERNEL_ENVIRONMENT if name in os.environ}
-
-
-def machine_description() -> str:
-    """``"x86_64, 2 CPUs, AMD EPYC, AVX512"``: architecture, CPU count, CPU model, the CPU
-    capability torch's kernels use (``torch.backends.cpu.get_cpu_capability()``) and a oneDNN
-    instruction-set cap if one is set (``", oneDNN max AVX2"``). Results trained with the same
-    description and torch build are bitwise reproducible; the model name alone is not enough
-    (two machines both called "AMD EPYC" may or may not have AVX-512)."""
-    parts = [
-        platform.machine(),
-        f"{os.cpu_count()} CPUs",
-        _cpu_model(),
-        torch.backends.cpu.get_cpu_capability(),
-    ]
-    isa = os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA")
-    if isa:
-        parts.append(f"oneDNN max {isa}")
-    return ", ".join(part for part in parts if part)
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()

@@ -7,22 +7,15 @@ from functools import cache
 
 import streamlit as st
 
-from ..analysis.degradation import DEFAULTS, CurveSettings, degradation_record, train_curves
-from ..analysis.lesion import (
-    CHANCE,
-    DEPTH,
-    HELD_OUT,
-    TRAIN_IMAGES,
-    held_out_digits,
-    lesion_study,
-    load_pair,
-)
+from ..analysis.lesion import lesion_study
 from ..core.presets import spec_for_depth
 from ..data.digits import DIGITS_COUNT, DIGITS_SIZE
+from ..experiments.degradation import DEFAULTS, CurveSettings, degradation_record, train_curves
+from ..experiments.landscape import landscape_record
+from ..experiments.lesion import CHANCE, DEPTH, HELD_OUT, TRAIN_IMAGES, held_out_digits, load_pair
 from ..present import lab_charts
 from ..present.lab2_reading import shipped_runs_note
 from ..present.lab_reading import degradation_reading, lesion_reading
-from ..training.landscape_grids import landscape_record
 from .common import heavy_work_with_progress, say_unknown_link_value
 from .lecture import show_chart
 

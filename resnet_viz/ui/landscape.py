@@ -8,13 +8,10 @@ from functools import cache
 import numpy as np
 import streamlit as st
 
-from ..analysis.degradation import DEFAULTS, curve_names, degradation_record, digits_spec
 from ..analysis.gradients import estimate_memory_bytes as training_memory_bytes
 from ..analysis.landscape import nonconvex_fraction, spec_memory_bytes
-from ..present.lab2_charts import landscape_figure
-from ..present.lab2_reading import landscape_reading, shipped_runs_note
-from ..runtime.memory import memory_budget_bytes, refuse_over_budget
-from ..training.landscape_grids import (
+from ..experiments.degradation import DEFAULTS, curve_names, degradation_record, digits_spec
+from ..experiments.landscape import (
     SETTINGS,
     LandscapeSettings,
     compute_grids,
@@ -22,6 +19,9 @@ from ..training.landscape_grids import (
     shipped_settings,
     train_for,
 )
+from ..present.lab2_charts import landscape_figure
+from ..present.lab2_reading import landscape_reading, shipped_runs_note
+from ..runtime.memory import memory_budget_bytes, refuse_over_budget
 from .common import heavy_work_with_progress, say_unknown_link_value
 from .lab import CIFAR_DEPTHS
 from .lecture import show_chart

@@ -8,15 +8,15 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from ..analysis.degradation import digits_spec
 from ..analysis.gradients import build_twins
-from ..analysis.lesion import DEPTH, SEED, load_pair
 from ..analysis.receptive_field import (
     ReceptiveField,
     effective_receptive_field,
     estimate_memory_bytes,
 )
 from ..core.split import layer_label, target_layers
+from ..experiments.degradation import digits_spec
+from ..experiments.lesion import DEPTH, SEED, load_pair
 from ..present.lab2_charts import erf_figure
 from ..present.lab2_reading import erf_reading
 from ..runtime.memory import memory_budget_bytes, refuse_over_budget

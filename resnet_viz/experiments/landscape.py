@@ -1,13 +1,14 @@
 """The loss landscapes the app ships: ResNet-20/56 and their plain twins, trained on the digits.
 
-``python -m resnet_viz.training.landscape_grids`` trains the four networks of the degradation
-page with its recipe (:func:`resnet_viz.analysis.degradation.train_networks` with
-:data:`~resnet_viz.analysis.degradation.DEFAULTS`: 10 epochs of 1,024 UCI digits, SGD with
-warm-up and cosine decay, each plain net from its ResNet's initial weights), then computes
-each network's :func:`~resnet_viz.analysis.landscape.loss_landscape` on the first 512
-training digits (the curves' evaluation subset) with :data:`SETTINGS`, and writes
-``assets/landscape_grids.json`` (about 40 KB). Deterministic on the CPU (one thread, fixed
-seeds): a rerun on the same kind of machine gives the same numbers.
+``python -m resnet_viz.experiments.landscape`` (console script ``resnet-viz-landscape-grids``)
+trains the four networks of the degradation page with its recipe
+(:func:`resnet_viz.experiments.degradation.train_networks` with
+:data:`~resnet_viz.experiments.degradation.DEFAULTS`: 10 epochs of 1,024 UCI digits, SGD with
+warm-up and cosine decay, each plain net from its ResNet's initial weights), then computes each
+network's :func:`~resnet_viz.analysis.landscape.loss_landscape` on the first 512 training digits
+(the curves' evaluation subset) with :data:`SETTINGS`, and writes ``assets/landscape_grids.json``
+(about 40 KB). Deterministic on the CPU (one thread, fixed seeds): a rerun on the same kind of
+machine gives the same numbers.
 
 The page shows the file at once; its live button reruns exactly this with other settings.
 """
@@ -28,12 +29,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..analysis.degradation import DEFAULTS, curve_names, train_networks
 from ..analysis.landscape import Landscape, loss_landscape
 from ..assets import ASSETS_DIR
 from ..core.spec import SpecError
 from ..data.digits import load_digits
-from .loop import machine_description
+from ..runtime.kernels import machine_description
+from .degradation import DEFAULTS, curve_names, train_networks
 
 GRIDS_PATH = ASSETS_DIR / "landscape_grids.json"
 GRIDS_FORMAT = "resnet-viz-landscape/1"
@@ -71,7 +72,7 @@ def compute_grids(
     networks: dict[str, nn.Module] | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Landscape]:
-    """Each network's landscape, keyed as :func:`~resnet_viz.analysis.degradation.curve_names`.
+    """Each network's landscape, keyed as :func:`~resnet_viz.experiments.degradation.curve_names`.
 
     ``networks`` are the trained networks (from :func:`train_for`); ``None`` trains them first.
     """
@@ -139,7 +140,7 @@ def shipped_settings(record: dict) -> LandscapeSettings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m resnet_viz.training.landscape_grids",
+        prog="python -m resnet_viz.experiments.landscape",
         description="Train ResNet-20/56 and their plain twins on the digits (the degradation "
         "recipe) and write the loss landscapes the app ships.",
     )
