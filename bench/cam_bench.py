@@ -8,8 +8,8 @@ ResNet-50 (build_model(preset("resnet50")), random weights, eval mode), one 224 
 the CPU with torch.set_num_threads(2). Contenders, all explaining the same class at layer4:
 
 - floor:    model(x) under torch.no_grad(): what any prediction costs;
-- ours:     resnet_viz.analysis.cam.grad_cam (the part before the target layer under no_grad,
-            one autograd.grad for the rest, bilinear upsampling, min-max, top-5);
+- ours:     resnet_viz.analysis.attribution.cam.grad_cam (the part before the target layer
+            under no_grad, one autograd.grad for the rest, bilinear upsampling, min-max, top-5);
 - captum:   captum's LayerGradCam(model, model.layer4).attribute(x, target, relu_attributions=
             True) on the whole model, plus the same bilinear upsampling to 224 x 224;
 - pytorch-grad-cam: GradCAM(model=..., target_layers=[model.layer4[-1]]) as its README uses it
@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
 
 from resnet_viz import build_model, preset
-from resnet_viz.analysis.cam import grad_cam
+from resnet_viz.analysis.attribution.cam import grad_cam
 
 SIDE = 224
 TARGET = 207  # any fixed class: every contender explains the same one

@@ -46,7 +46,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from resnet_viz import build_model, grad_cam, preset
-from resnet_viz.analysis.cam_methods import CAM_METHODS, METHOD_LABELS, PER_CHANNEL_METHODS
+from resnet_viz.analysis.attribution.methods import CAM_METHODS, METHOD_LABELS, PER_CHANNEL_METHODS
 
 TARGET = 207
 LAYER = "layer4"

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import torch
 
 from resnet_viz import build_model, grad_cam, gradient_norms, preset
-from resnet_viz.analysis.cam import grad_cam_strip
+from resnet_viz.analysis.attribution.cam import grad_cam_strip
 from resnet_viz.analysis.twins import build_twins
 
 

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 #: ``from resnet_viz import summarize`` costs no torch import: the analytic core and the
 #: architecture pages never need torch, and importing it takes seconds on a cold server.
 _EXPORTS = {
-    "CAM_METHODS": ".analysis.cam",
-    "CamResult": ".analysis.cam",
-    "grad_cam": ".analysis.cam",
-    "Faithfulness": ".analysis.faithfulness",
-    "faithfulness": ".analysis.faithfulness",
-    "SanityCheck": ".analysis.sanity",
-    "sanity_check": ".analysis.sanity",
+    "CAM_METHODS": ".analysis.attribution.cam",
+    "CamResult": ".analysis.attribution.cam",
+    "grad_cam": ".analysis.attribution.cam",
+    "Faithfulness": ".analysis.attribution.faithfulness",
+    "faithfulness": ".analysis.attribution.faithfulness",
+    "SanityCheck": ".analysis.attribution.sanity",
+    "sanity_check": ".analysis.attribution.sanity",
     "degradation_curves": ".experiments.degradation",
     "GradientReport": ".analysis.gradients",
     "GradientSnapshot": ".analysis.gradients",
@@ -53,11 +53,11 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static checkers and IDEs see the names as ordinary imports
-    from .analysis.cam import CAM_METHODS, CamResult, grad_cam
-    from .analysis.faithfulness import Faithfulness, faithfulness
+    from .analysis.attribution.cam import CAM_METHODS, CamResult, grad_cam
+    from .analysis.attribution.faithfulness import Faithfulness, faithfulness
+    from .analysis.attribution.sanity import SanityCheck, sanity_check
     from .analysis.gradients import GradientReport, GradientSnapshot, gradient_norms
     from .analysis.lesion import lesion_study
-    from .analysis.sanity import SanityCheck, sanity_check
     from .core.build import build_model
     from .core.presets import preset, spec_for_depth
     from .core.spec import ResNetSpec, SpecError

@@ -22,8 +22,8 @@ from torch import nn
 
 import resnet_viz
 from resnet_viz import ResNetSpec, SpecError, build_model, preset
-from resnet_viz.analysis import cam as cam_module
-from resnet_viz.analysis.cam import (
+from resnet_viz.analysis.attribution import cam as cam_module
+from resnet_viz.analysis.attribution.cam import (
     CamResult,
     LayerNameError,
     grad_cam,

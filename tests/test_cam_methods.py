@@ -26,9 +26,9 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 import resnet_viz
 from resnet_viz import ResNetSpec
-from resnet_viz.analysis import cam_methods
-from resnet_viz.analysis.cam import CAM_METHODS, grad_cam, grad_cam_strip
-from resnet_viz.analysis.cam_methods import (
+from resnet_viz.analysis.attribution import methods as cam_methods
+from resnet_viz.analysis.attribution.cam import CAM_METHODS, grad_cam, grad_cam_strip
+from resnet_viz.analysis.attribution.methods import (
     GRADIENT_METHODS,
     ablationcam_weights,
     estimate_memory_bytes,

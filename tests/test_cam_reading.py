@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from resnet_viz import preset
-from resnet_viz.analysis.cam import CamResult
-from resnet_viz.analysis.cell_field import receptive_field_box
-from resnet_viz.analysis.faithfulness import Faithfulness
-from resnet_viz.analysis.sanity import SanityCheck, SanityStep
+from resnet_viz.analysis.attribution.cam import CamResult
+from resnet_viz.analysis.attribution.cell_field import receptive_field_box
+from resnet_viz.analysis.attribution.faithfulness import Faithfulness
+from resnet_viz.analysis.attribution.sanity import SanityCheck, SanityStep
 from resnet_viz.present.cam_reading import (
     SANITY_PRINCIPLE,
     blank_map_message,

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from resnet_viz import ResNetSpec, preset
-from resnet_viz.analysis.cell_field import peak_cell, receptive_field_box
+from resnet_viz.analysis.attribution.cell_field import peak_cell, receptive_field_box
 from resnet_viz.core.split import LayerNameError, split_at
 from tests.model_support import positive_probe_model
 

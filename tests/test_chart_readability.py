@@ -10,8 +10,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from resnet_viz.analysis.cam_methods import CAM_METHODS
-from resnet_viz.analysis.faithfulness import Faithfulness
+from resnet_viz.analysis.attribution.faithfulness import Faithfulness
+from resnet_viz.analysis.attribution.methods import CAM_METHODS
 from resnet_viz.analysis.lesion import LesionResult
 from resnet_viz.experiments.degradation import degradation_curves
 from resnet_viz.experiments.landscape import landscape_record

@@ -12,8 +12,13 @@ import torch
 from torch import nn
 
 import resnet_viz
-from resnet_viz.analysis.cam import grad_cam
-from resnet_viz.analysis.faithfulness import Faithfulness, faithfulness, inverted, random_map
+from resnet_viz.analysis.attribution.cam import grad_cam
+from resnet_viz.analysis.attribution.faithfulness import (
+    Faithfulness,
+    faithfulness,
+    inverted,
+    random_map,
+)
 from resnet_viz.data.images import load_image
 from resnet_viz.data.samples import bundled_samples
 from resnet_viz.weights import load_demo_model
@@ -80,7 +85,7 @@ def test_a_random_map_lies_between_the_right_and_the_inverted_map():
 def test_the_blurred_start_is_rises_gaussian():
     # 11 x 11 Gaussian, sigma 5, zero padding: at the centre of a 1-pixel impulse the weight is
     # g(0)^2 / (sum g)^2 with g(t) = exp(-t^2 / 50).
-    from resnet_viz.analysis.faithfulness import _blur
+    from resnet_viz.analysis.attribution.faithfulness import _blur
 
     impulse = torch.zeros(1, 1, 11, 11)
     impulse[0, 0, 5, 5] = 1.0

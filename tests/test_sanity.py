@@ -14,8 +14,8 @@ import torch
 
 import resnet_viz
 from resnet_viz import build_model, preset
-from resnet_viz.analysis import sanity as sanity_module
-from resnet_viz.analysis.sanity import cascade, sanity_check, spearman, ssim
+from resnet_viz.analysis.attribution import sanity as sanity_module
+from resnet_viz.analysis.attribution.sanity import cascade, sanity_check, spearman, ssim
 from resnet_viz.data.images import load_image
 from resnet_viz.data.samples import bundled_samples
 from resnet_viz.weights import load_demo_model

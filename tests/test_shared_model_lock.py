@@ -22,12 +22,12 @@ import pytest
 import torch
 from torch import nn
 
-from resnet_viz.analysis import cam as cam_module
 from resnet_viz.analysis.anatomy import block_anatomy
-from resnet_viz.analysis.cam import grad_cam, grad_cam_strip
-from resnet_viz.analysis.cam_methods import CAM_METHODS, GRADIENT_METHODS
-from resnet_viz.analysis.faithfulness import faithfulness
-from resnet_viz.analysis.sanity import sanity_check
+from resnet_viz.analysis.attribution import cam as cam_module
+from resnet_viz.analysis.attribution.cam import grad_cam, grad_cam_strip
+from resnet_viz.analysis.attribution.faithfulness import faithfulness
+from resnet_viz.analysis.attribution.methods import CAM_METHODS, GRADIENT_METHODS
+from resnet_viz.analysis.attribution.sanity import sanity_check
 from resnet_viz.core.build import build_model
 from resnet_viz.core.spec import ResNetSpec
 from resnet_viz.runtime.locks import model_lock

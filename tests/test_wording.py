@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from resnet_viz.analysis.anatomy import BlockAnatomy
-from resnet_viz.analysis.cell_field import ReceptiveFieldBox
-from resnet_viz.analysis.faithfulness import Faithfulness
+from resnet_viz.analysis.attribution.cell_field import ReceptiveFieldBox
+from resnet_viz.analysis.attribution.faithfulness import Faithfulness
+from resnet_viz.analysis.attribution.sanity import SanityCheck, SanityStep
 from resnet_viz.analysis.lesion import LesionResult
 from resnet_viz.analysis.receptive_field import ReceptiveField
-from resnet_viz.analysis.sanity import SanityCheck, SanityStep
 from resnet_viz.present import wording
 from resnet_viz.present.cam_reading import (
     faithfulness_sentence,

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from bench.drivers.browser import APP_IDLE, CHROMIUM_ARGS
-from resnet_viz.analysis.cam import grad_cam
+from resnet_viz.analysis.attribution.cam import grad_cam
 from resnet_viz.core.presets import PRESETS
 from resnet_viz.core.summary import summarize
 from resnet_viz.data.images import load_image

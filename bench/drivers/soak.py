@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from resnet_viz.analysis.cam import grad_cam, grad_cam_strip
+from resnet_viz.analysis.attribution.cam import grad_cam, grad_cam_strip
 
 
 def rss_mb() -> float:

@@ -11,10 +11,10 @@ import plotly.graph_objects as go
 from PIL import Image, ImageDraw
 from plotly.subplots import make_subplots
 
-from ..analysis.cam_methods import CAM_METHODS, METHOD_LABELS
-from ..analysis.cell_field import ReceptiveFieldBox
-from ..analysis.faithfulness import Faithfulness
-from ..analysis.sanity import SanityCheck
+from ..analysis.attribution.cell_field import ReceptiveFieldBox
+from ..analysis.attribution.faithfulness import Faithfulness
+from ..analysis.attribution.methods import CAM_METHODS, METHOD_LABELS
+from ..analysis.attribution.sanity import SanityCheck
 from .charts import _layout
 from .colours import DARK_REFERENCE_GREY, REFERENCE_GREY, SERIES_COLOURS, series_styles
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..analysis.cam import CamResult
-from ..analysis.cam_methods import METHOD_LABELS
-from ..analysis.cell_field import ReceptiveFieldBox
-from ..analysis.faithfulness import Faithfulness
-from ..analysis.sanity import SanityCheck
+from ..analysis.attribution.cam import CamResult
+from ..analysis.attribution.cell_field import ReceptiveFieldBox
+from ..analysis.attribution.faithfulness import Faithfulness
+from ..analysis.attribution.methods import METHOD_LABELS
+from ..analysis.attribution.sanity import SanityCheck
 from . import wording
 
 #: The sentence the sanity-check section stands on (Adebayo et al. 2018).

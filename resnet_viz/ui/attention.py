@@ -19,17 +19,17 @@ from dataclasses import dataclass
 import streamlit as st
 from PIL import Image
 
-from ..analysis.cam import CamResult, grad_cam
-from ..analysis.cam_methods import (
+from ..analysis.attribution.cam import CamResult, grad_cam
+from ..analysis.attribution.cell_field import peak_cell, receptive_field_box
+from ..analysis.attribution.faithfulness import faithfulness, inverted, random_map
+from ..analysis.attribution.methods import (
     CAM_METHODS,
     GRADIENT_METHODS,
     METHOD_LABELS,
     PER_CHANNEL_METHODS,
     estimate_memory_bytes,
 )
-from ..analysis.cell_field import peak_cell, receptive_field_box
-from ..analysis.faithfulness import faithfulness, inverted, random_map
-from ..analysis.sanity import sanity_check
+from ..analysis.attribution.sanity import sanity_check
 from ..core.spec import SpecError
 from ..core.split import layer_label, target_layers
 from ..present import attention_charts as charts

@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 
 from ..analysis.anatomy import BlockAnatomy, block_anatomy, block_names
-from ..analysis.cam import CamResult, grad_cam
+from ..analysis.attribution.cam import CamResult, grad_cam
 from ..core.layout import parameter_count
 from ..core.spec import BYTES_PER_FLOAT32
 from ..core.split import layer_label

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import streamlit as st
 from PIL import Image
 
-from ..analysis.cam import CamResult, grad_cam_strip
-from ..analysis.cam_methods import METHOD_LABELS, PER_CHANNEL_METHODS
+from ..analysis.attribution.cam import CamResult, grad_cam_strip
+from ..analysis.attribution.methods import METHOD_LABELS, PER_CHANNEL_METHODS
 from ..core.presets import PRESETS, preset_for
 from ..core.spec import ResNetSpec, default_input_size
 from ..core.split import layer_label, target_layers

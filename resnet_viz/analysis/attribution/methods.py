@@ -18,7 +18,7 @@ method                  M (before the ReLU)                                     
 
 ``g^k = d y^c / d A^k`` is the gradient of the class score (the logit) with respect to the
 activation. The gradient methods take ``A`` and ``g`` from the one Grad-CAM code path of
-:mod:`resnet_viz.analysis.cam` (the network before the layer under ``no_grad``, one
+:mod:`resnet_viz.analysis.attribution.cam` (the network before the layer under ``no_grad``, one
 ``torch.autograd.grad`` through the rest), so each costs about one forward pass. Score-CAM and
 Ablation-CAM need one forward pass per channel and batch them; Eigen-CAM needs no class at all.
 
@@ -51,9 +51,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
 
-from ..core.spec import ResNetSpec
-from ..core.split import check_layer
-from ..core.summary import summarize
+from ...core.spec import ResNetSpec
+from ...core.split import check_layer
+from ...core.summary import summarize
 
 __all__ = [
     "ABLATION_VALUE",

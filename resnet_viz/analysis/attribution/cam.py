@@ -66,11 +66,11 @@ inference-mode input into a normal tensor. Calls inside ``torch.no_grad()`` work
 recording is switched on locally.
 
 Other methods. ``method=`` picks one of eight class activation maps
-(:data:`resnet_viz.analysis.cam_methods.CAM_METHODS`): the four other gradient methods
-(Grad-CAM++, XGrad-CAM, HiResCAM, LayerCAM) reuse the activation and gradient of this same
-path and only weigh them differently; Score-CAM and Ablation-CAM run the network (or the part
-after the layer) once per channel, in batches; Eigen-CAM needs only the activation, from a
-``no_grad`` forward. :mod:`resnet_viz.analysis.cam_methods` holds the formulas and their papers.
+(:data:`resnet_viz.analysis.attribution.methods.CAM_METHODS`): the four other gradient methods
+(Grad-CAM++, XGrad-CAM, HiResCAM, LayerCAM) reuse the activation and gradient of this same path and
+only weigh them differently; Score-CAM and Ablation-CAM run the network (or the part after the
+layer) once per channel, in batches; Eigen-CAM needs only the activation, from a ``no_grad``
+forward. :mod:`resnet_viz.analysis.attribution.methods` holds the formulas and their papers.
 
 The pictures (coloured heatmaps, overlays) are drawn by :mod:`resnet_viz.present.heatmaps`.
 This module does not import streamlit.
@@ -86,8 +86,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
 
-from ..core.build import ResNet
-from ..core.split import (
+from ...core.build import ResNet
+from ...core.split import (
     LayerNameError,
     forward_steps,
     layer_label,
@@ -95,10 +95,10 @@ from ..core.split import (
     step_index,
     target_layers,
 )
-from ..runtime.device import run_with_cpu_fallback
-from ..runtime.locks import model_lock
-from . import cam_methods
-from .cam_methods import CAM_METHODS, GRADIENT_METHODS, check_method
+from ...runtime.device import run_with_cpu_fallback
+from ...runtime.locks import model_lock
+from . import methods
+from .methods import CAM_METHODS, GRADIENT_METHODS, check_method
 from .model_checks import as_normal_tensor as _as_normal_tensor
 from .model_checks import check_class as _check_class
 from .model_checks import check_device as _check_device
@@ -197,7 +197,7 @@ def grad_cam(
             networks, ``"layer3"`` in the CIFAR ones), the paper's choice.
         target_class: the class to explain; ``None`` explains the top-1 prediction
             (Eigen-CAM's map does not depend on it).
-        method: one of :data:`CAM_METHODS` (see :mod:`resnet_viz.analysis.cam_methods`).
+        method: one of :data:`CAM_METHODS` (see :mod:`resnet_viz.analysis.attribution.methods`).
         counterfactual: negate the gradient (gradient methods only): the map of the evidence
             against the class (Selvaraju et al. 2017, Sec. 5).
         device: ``None`` runs where the model lives. Naming another device is an error: the
@@ -349,7 +349,7 @@ def _gradient_maps(
         activations = [kept[i] for i in wanted]
         gradients = torch.autograd.grad(logits[0, chosen], activations)
     maps = {
-        i: cam_methods.gradient_map(
+        i: methods.gradient_map(
             options.method, a.detach(), g, counterfactual=options.counterfactual
         )
         for i, a, g in zip(wanted, activations, gradients, strict=True)
@@ -383,16 +383,16 @@ def _forward_maps(
     for i in wanted:
         activation = kept[i]
         if options.method == "eigencam":
-            maps[i] = cam_methods.eigencam(activation)
+            maps[i] = methods.eigencam(activation)
             continue
         if options.method == "scorecam":
-            weights = cam_methods.scorecam_weights(
+            weights = methods.scorecam_weights(
                 lambda batch: run_steps(steps, batch), image, activation, chosen,
                 batch_size=options.batch_size, progress=options.progress,
             )  # fmt: skip
         else:
             tail = steps[i + 1 :]
-            weights = cam_methods.ablationcam_weights(
+            weights = methods.ablationcam_weights(
                 lambda batch, tail=tail: run_steps(tail, batch), activation,
                 float(logits[0, chosen]), chosen,
                 batch_size=options.batch_size, progress=options.progress,

@@ -39,7 +39,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
 
-from ..core.build import ResNet, build_model
+from ...core.build import ResNet, build_model
 from .cam import CamResult, grad_cam
 from .model_checks import check_eval_mode, spec_of
 

@@ -47,8 +47,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
 from torch import nn
 
-from ..runtime.device import run_with_cpu_fallback
-from ..runtime.locks import model_lock
+from ...runtime.device import run_with_cpu_fallback
+from ...runtime.locks import model_lock
 from .model_checks import (
     as_normal_tensor,
     check_class,

@@ -12,7 +12,7 @@ import copy
 import torch
 from torch import nn
 
-from ..core.build import ResNet, build_model
+from ...core.build import ResNet, build_model
 
 __all__ = [
     "as_normal_tensor",

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.spec import ResNetSpec
-from ..core.split import check_layer
-from ..core.summary import summarize
+from ...core.spec import ResNetSpec
+from ...core.split import check_layer
+from ...core.summary import summarize
 
 __all__ = ["ReceptiveFieldBox", "peak_cell", "receptive_field_box"]
 

@@ -1,0 +1,8 @@
+"""Attribution: which parts of an image a network's answer rests on, and how far to trust a map.
+
+- :mod:`.methods`: the class activation maps, how each weighs a layer's activation.
+- :mod:`.cam`: the one code path that computes them (activation and gradient in one pass).
+- Quality checks on a map: :mod:`.faithfulness` (deletion and insertion), :mod:`.sanity`
+  (model randomisation, Adebayo et al. 2018), :mod:`.cell_field` (what one grid cell sees);
+  :mod:`.model_checks` holds the argument checks they share.
+"""
