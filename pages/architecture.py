@@ -9,8 +9,8 @@ import streamlit as st
 from resnet_viz.core.presets import spec_label
 from resnet_viz.core.spec import SpecError
 from resnet_viz.core.summary import summarize
-from resnet_viz.present.choice import resolve
 from resnet_viz.ui import architecture as sections
+from resnet_viz.ui.choice import resolve
 from resnet_viz.ui.common import shown_errors
 from resnet_viz.ui.network_controls import network_controls
 

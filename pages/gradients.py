@@ -6,7 +6,7 @@ require_app_shell()  # before any other import: resnet_viz/ui/app_shell.py
 
 import streamlit as st
 
-from resnet_viz.present.choice import NetworkChoice, resolve
+from resnet_viz.ui.choice import NetworkChoice, resolve
 from resnet_viz.ui.common import shown_errors
 from resnet_viz.ui.network_controls import network_controls
 

@@ -7,7 +7,7 @@ require_app_shell()  # before any other import: resnet_viz/ui/app_shell.py
 import streamlit as st
 
 from resnet_viz.present.diagram import residual_block_figure
-from resnet_viz.present.tour import STEPS
+from resnet_viz.ui.tour import STEPS
 
 st.title("Residual networks, explained")
 left, right = st.columns([3, 2], gap="large")

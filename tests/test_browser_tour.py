@@ -18,7 +18,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from bench.drivers.browser import wait_until_idle
-from resnet_viz.present.tour import STEPS
+from resnet_viz.ui.tour import STEPS
 
 pytestmark = pytest.mark.browser
 

@@ -6,7 +6,7 @@ import pytest
 
 from resnet_viz import SpecError, preset, spec_for_depth
 from resnet_viz.core.presets import PRESETS
-from resnet_viz.present.choice import NetworkChoice, custom_fields, parse_int_list, resolve
+from resnet_viz.ui.choice import NetworkChoice, custom_fields, parse_int_list, resolve
 
 
 def test_default_choice_is_resnet50_at_224():
@@ -75,7 +75,7 @@ def test_impossible_choices_raise_spec_errors(choice, message):
 
 # Links with values the controls cannot use ------------------------------------------------------
 
-from resnet_viz.present.choice import (  # noqa: E402
+from resnet_viz.ui.choice import (  # noqa: E402
     NUMBER_PARAMS,
     TOGGLE_PARAMS,
     dropped_keys,
@@ -174,7 +174,7 @@ def test_page_defaults_are_what_is_shown_instead():
 
 
 def test_unknown_menu_values_are_named_with_the_choices_and_what_is_shown():
-    from resnet_viz.present.choice import LISTED_CHOICES, unknown_menu_value
+    from resnet_viz.ui.choice import LISTED_CHOICES, unknown_menu_value
 
     assert unknown_menu_value("a depth", "56", [8, 20, 56], 20) is None  # the URL holds text
     assert unknown_menu_value("a view", "Contour", ["Contour", "3-D surface"], "Contour") is None

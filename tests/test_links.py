@@ -3,7 +3,7 @@ and the URL is rewritten to the one canonical form."""
 
 import pytest
 
-from resnet_viz.present.choice import FAMILY_LABELS, MODE_LABELS, SHORTCUT_LABELS, canonical_query
+from resnet_viz.ui.choice import FAMILY_LABELS, MODE_LABELS, SHORTCUT_LABELS, canonical_query
 from tests.app_support import assert_clean, metric, open_page
 
 

@@ -16,13 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from resnet_viz.core.presets import PRESETS
 from resnet_viz.core.summary import summarize
-from resnet_viz.present.tour import (
-    LEAVE,
-    STEPS,
-    leaving,
-    lecture_requested,
-    step_on_page,
-)
+from resnet_viz.ui.tour import LEAVE, STEPS, leaving, lecture_requested, step_on_page
 from tests.app_support import assert_clean, metric, open_page
 
 

@@ -12,8 +12,8 @@ import streamlit as st
 
 from ..core.spec import SpecError
 from ..errors import CheckpointError, ImageError, WeightsError
-from ..present.choice import unknown_menu_value
 from ..runtime.workload import heavy_work_slot
+from .choice import unknown_menu_value
 
 log = logging.getLogger("resnet_viz")
 
@@ -47,7 +47,7 @@ def say_unknown_link_value(
     """Call before drawing the URL-bound menu ``key``: when the link's value is none of its
     ``options``, say so in ``area`` (a container in the page's main area, where a lecturer
     sees it with the sidebar collapsed) and what is shown instead. A bound menu drops such a
-    value silently when it is created (present/choice.py, :func:`unknown_menu_value`)."""
+    value silently when it is created (:func:`resnet_viz.ui.choice.unknown_menu_value`)."""
     value = st.query_params.get(key)
     note = None if value is None else unknown_menu_value(what, value, options, instead)
     if note is not None and area is not None:

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from ..present.tour import LEAVE, STEPS, leaving, lecture_requested, step, step_on_page
+from .tour import LEAVE, STEPS, leaving, lecture_requested, step, step_on_page
 
 #: Root font scale in lecture mode: Streamlit sizes its type in rem, so this scales it all.
 LECTURE_FONT_SCALE = 1.3

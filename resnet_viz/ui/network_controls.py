@@ -3,7 +3,7 @@
 Every widget is bound to a URL query parameter (its key), so a link such as
 ``/architecture?preset=ResNet-152&h=512&w=512`` reopens exactly that view, and the choice
 carries over when the user moves from the architecture page to the gradient page. The widgets
-only collect values; :mod:`resnet_viz.present.choice` turns them into a spec.
+only collect values; :mod:`resnet_viz.ui.choice` turns them into a spec.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from ..core.spec import (
     ResNetSpec,
     SpecError,
 )
-from ..present.choice import (
+from .checkpoint import open_checkpoint_control, opened_checkpoint
+from .choice import (
     FAMILIES,
     FAMILY_LABELS,
     MODE_LABELS,
@@ -37,7 +38,6 @@ from ..present.choice import (
     ignored_link_values,
     resolve,
 )
-from .checkpoint import open_checkpoint_control, opened_checkpoint
 
 DEFAULT = NetworkChoice()
 BIND = "query-params"
