@@ -1,6 +1,6 @@
 """Grad-CAM speed: resnet_viz.grad_cam against a plain forward pass and two named peers.
 
-Run:  resnet-viz-bench-cam [--runs 15] [--threads 2]   (or python -m bench.cam_bench)
+Run from the checkout:  python -m bench.cam_bench [--runs 15] [--threads 2]
 (pip install -r requirements-bench.txt first: the peer pytorch-grad-cam is a bench-only
 dependency.)
 

@@ -1,7 +1,7 @@
 """The eight CAM methods: resnet_viz against pytorch-grad-cam and a plain forward pass.
 
-Run:  resnet-viz-bench-cam-methods [--runs 7] [--per-channel-runs 3] [--threads 2]
-      (or python -m bench.cam_methods; pip install -r requirements-bench.txt first)
+Run from the checkout:  python -m bench.cam_methods [--runs 7] [--per-channel-runs 3]
+[--threads 2] (pip install -r requirements-bench.txt first)
 
 Gradient methods and Eigen-CAM: ResNet-50 (build_model(preset("resnet50")), random weights,
 eval mode), one 224 x 224 image, CPU, ``layer4``, class 207. Score-CAM and Ablation-CAM run

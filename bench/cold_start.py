@@ -2,7 +2,7 @@
 25,557,032 parameters, against bare Streamlit pages showing the same number, same machine,
 same run.
 
-Run: ``python -m bench.cold_start [--rounds 3]`` (or ``resnet-viz-bench-cold-start``).
+Run from the checkout: ``python -m bench.cold_start [--rounds 3]``.
 
 Each round starts a new ``streamlit run`` server for each contender (reversing the order every
 other round), waits for ``/_stcore/health``, opens a fresh headless Chromium page at the URL and
@@ -12,8 +12,9 @@ median of each contender and the ratio of the medians. The floors:
 
 - the same-work floor: bench/app_latency.py's SAME_ELEMENTS_APP, a bare page that draws the
   elements of the architecture page's Stages tab (sidebar included) with their content, and no
-  resnet_viz code: what those elements cost a first visit, apart from the app. The goal (#14):
-  the app at most 1.5x this floor.
+  resnet_viz code: what those elements cost a first visit, apart from the app. The goal: the app's
+  first page at most 1.5x this floor, so that a first visit costs little more than Streamlit's
+  own drawing of what the page shows.
 - the one-metric page at ``/`` (BARE_PAGE), and the same page as one page of a two-page
   st.navigation app opened at /architecture, which shows what any multipage Streamlit app pays
   for a deep link (see BARE_DEEP_LINK). Printed for reference.

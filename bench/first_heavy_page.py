@@ -1,7 +1,7 @@
 """The first Grad-CAM and the first gradient study on a fresh server: what a lecturer's first
 click on those pages costs, PyTorch's import included, and the same page once the server is warm.
 
-Run: ``python -m bench.first_heavy_page [--rounds 2]`` (or ``resnet-viz-bench-first-heavy-page``).
+Run from the checkout: ``python -m bench.first_heavy_page [--rounds 2]``.
 
 For each page, each round starts a new ``streamlit run app.py``, waits for its health check,
 opens the page in a fresh headless Chromium and records, from the request: when the page's

@@ -1,6 +1,6 @@
 """Grad-CAM and the gradient study on a CUDA GPU: timings against the bare forward pass.
 
-Run on a machine with a CUDA GPU:  resnet-viz-bench-gpu   (or python -m bench.gpu_check)
+Run from the checkout on a machine with a CUDA GPU:  python -m bench.gpu_check
 ResNet-50 at 224 (random weights): the median of 50 runs of a no_grad forward (the floor),
 grad_cam at layer4, and grad_cam_strip over all four stages; then gradient_norms of ResNet-56
 and ResNet-110 (batch 16) against a bare forward + backward of the same two models.

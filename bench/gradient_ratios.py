@@ -1,8 +1,8 @@
 """The gradient study's figures: how the first/last gradient ratio of a CIFAR ResNet and of its
 plain twin depends on depth, BatchNorm, the initialisation and a few SGD steps.
 
-Run:  resnet-viz-gradient-ratios [--seeds 0-5] [--depths 56 110] [--device cpu]
-(or python -m bench.gradient_ratios). The figures recorded from it are in docs/gradients.md.
+Run from the checkout:  python -m bench.gradient_ratios [--seeds 0-5] [--depths 56 110]
+[--device cpu]. The figures recorded from it are in docs/gradients.md.
 
 Every number comes from :func:`resnet_viz.gradient_norms` with its defaults (batch of 16 random
 inputs with random labels, Kaiming init, train-mode BatchNorm) unless the line says otherwise.

@@ -1,7 +1,7 @@
 """How close is gradient_norms to the floor: a bare forward + backward of the same two models?
 
-Run: ``resnet-viz-bench-gradients`` (or ``python -m bench.gradients_bench``; ``--runs``,
-``--threads``, ``--only``). Prints, never asserts (timed asserts fail on a busy machine).
+Run from the checkout: ``python -m bench.gradients_bench`` (``--runs``, ``--threads``,
+``--only``). Prints, never asserts (timed asserts fail on a busy machine).
 Goal: the computation at most 1.25x the floor, so that instrumenting a training step costs
 little more than the step itself.
 

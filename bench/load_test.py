@@ -1,6 +1,6 @@
 """A lecture hall on one server: N students at once, each in its own browser session.
 
-Run:  resnet-viz-bench-load --users 10   (or python -m bench.load_test --users 10)
+Run from the checkout:  python -m bench.load_test --users 10
 It starts `streamlit run app.py` on a free localhost port and drives N concurrent users
 (Playwright browser contexts on the system Chromium). Each opens the architecture page with its
 own preset and checks the parameter count, then uploads its own image on the Grad-CAM page and

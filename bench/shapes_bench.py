@@ -1,9 +1,10 @@
 """The synthetic shapes: how fast they are generated, and how quickly a small ResNet learns them.
 
-Run:  resnet-viz-bench-shapes            generation timings (best of 3: wall clock, CPU time)
-      resnet-viz-bench-shapes --learn    also train a 78k-parameter ResNet and print its test
-                                         accuracy after every epoch, with the time so far
-(or python -m bench.shapes_bench). The figures recorded from it are in docs/synthetic_shapes.md.
+Run from the checkout:
+      python -m bench.shapes_bench            generation timings (best of 3: wall clock, CPU time)
+      python -m bench.shapes_bench --learn    also train a 78k-parameter ResNet and print its
+                                              test accuracy after every epoch, with the time so far
+The figures recorded from it are in docs/synthetic_shapes.md.
 
 Timings: ``make_batch`` of 10,000 images at 64x64 and at 32x32, of 1,000 at 224x224, and one
 ``sample_image`` at 224 px. Learnability: a ResNet with a 3x3 stem (stride 2 at 64 px, 1 at

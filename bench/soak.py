@@ -1,6 +1,6 @@
 """200 Grad-CAM calls in a row in one process (ResNet-50 at 224, CPU).
 
-Run:  resnet-viz-bench-soak [--calls 200]   (or python -m bench.soak)
+Run from the checkout:  python -m bench.soak [--calls 200]
 Prints RSS before and after (after 10 warm-up calls), hooks left on the model, and whether its
 parameters and .grad are untouched. Goal: growth under 50 MB, so that a server which serves a
 whole lecture's Grad-CAM requests does not grow with them.

@@ -1,6 +1,6 @@
 """summarize(spec) against what a user does today: build the model, then torchinfo.summary.
 
-Run:  resnet-viz-bench-summary   (or python -m bench.summary_vs_torchinfo)
+Run from the checkout:  python -m bench.summary_vs_torchinfo
 Prints medians and the speed-up per network. Goal: at least 50x faster than the peer on
 ResNet-152 and under 10 ms in every case, so that the architecture page can recompute the
 summary on every click.

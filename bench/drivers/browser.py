@@ -6,9 +6,9 @@ the project's machines). :data:`CHROMIUM_ARGS` keeps that Chromium off the netwo
 networking, component updates, sync or first-run pages), so a test only talks to the local
 server, and lets it run headless in a container (no sandbox, no GPU).
 
-The server runs the repository's ``app.py``, so these helpers need a checkout (an editable
-install, as ``requirements-dev.txt`` makes, finds it from this file; otherwise run from the
-repository root).
+The server runs the repository's ``app.py``, so these helpers run from a checkout: ``bench`` is
+not installed with the app (the tests find it through pytest's ``pythonpath``, the benchmarks
+run as ``python -m bench.<module>`` from the repository root).
 """
 
 from __future__ import annotations
