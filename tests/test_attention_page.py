@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from resnet_viz.present.cam_reading import SANITY_PRINCIPLE
+from resnet_viz.present.cam import SANITY_PRINCIPLE
 from resnet_viz.runtime.timing import WarmTimer
 from resnet_viz.ui import attention as attention_module
 from tests.app_support import assert_clean, open_page

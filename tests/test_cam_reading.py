@@ -9,7 +9,7 @@ from resnet_viz.analysis.attribution.cam import CamResult
 from resnet_viz.analysis.attribution.cell_field import receptive_field_box
 from resnet_viz.analysis.attribution.faithfulness import Faithfulness
 from resnet_viz.analysis.attribution.sanity import SanityCheck, SanityStep
-from resnet_viz.present.cam_reading import (
+from resnet_viz.present.cam import (
     SANITY_PRINCIPLE,
     blank_map_message,
     faithfulness_sentence,

@@ -15,7 +15,7 @@ from resnet_viz.analysis.attribution.methods import CAM_METHODS
 from resnet_viz.analysis.lesion import LesionResult
 from resnet_viz.experiments.degradation import degradation_curves
 from resnet_viz.experiments.landscape import landscape_record
-from resnet_viz.present import attention_charts, charts, lab2_charts, lab_charts
+from resnet_viz.present.cam import faithfulness_figure, sanity_figure
 from resnet_viz.present.colours import (
     DARK_BACKGROUND,
     LIGHT_BACKGROUND,
@@ -28,6 +28,11 @@ from resnet_viz.present.colours import (
     relative_luminance,
     series_styles,
 )
+from resnet_viz.present.degradation import degradation_figure
+from resnet_viz.present.figure_layout import log_axis_ticks
+from resnet_viz.present.gradients import gradient_norms_figure
+from resnet_viz.present.landscape import MAX_Z_LABELS, landscape_figure
+from resnet_viz.present.lesion import LABEL_BAND, label_side, lesion_figure
 
 # -- the measures, against published values ------------------------------------------------------
 
@@ -125,7 +130,7 @@ def gradient_report(residual: list[float], plain: list[float]):
 
 def test_the_degradation_chart_has_no_pale_line():
     """The first depth used to be Plotly Safe's #DDCC77: 1.6:1 on white."""
-    fig = lab_charts.degradation_figure(degradation_curves())
+    fig = degradation_figure(degradation_curves())
     assert_lines_readable(fig)
     # Plain and ResNet of one depth share colour and marker; depths differ in both.
     styles = {t.name: (t.line.color, t.marker.symbol, t.line.dash) for t in fig.data}
@@ -135,13 +140,13 @@ def test_the_degradation_chart_has_no_pale_line():
 
 
 def test_the_lesion_chart_lines_read_on_both_backgrounds():
-    assert_lines_readable(lab_charts.lesion_figure(*lesion_pair(), chance=0.1))
+    assert_lines_readable(lesion_figure(*lesion_pair(), chance=0.1))
 
 
 def test_the_faithfulness_chart_tells_every_method_apart():
     """Colour by colour (the old palette gave Grad-CAM, XGrad-CAM and LayerCAM look-alike
     pastels), and by dash and marker without colour."""
-    fig = attention_charts.faithfulness_figure(
+    fig = faithfulness_figure(
         curves(dict.fromkeys(CAM_METHODS, 0.5)), curves({"random": 0.4, "inverted": 0.3}), "cat"
     )
     assert_lines_readable(fig)
@@ -162,9 +167,9 @@ def test_the_sanity_and_gradient_charts_lines_read_on_both_backgrounds():
         method="gradcam", layer="layer4",
         steps=[SimpleNamespace(randomized="fc", label="fc", rank_correlation=0.5, ssim=0.4)],
     )  # fmt: skip
-    assert_lines_readable(attention_charts.sanity_figure(check))
+    assert_lines_readable(sanity_figure(check))
     report = gradient_report([1e-3, 1e-2, 1e-1, 1.0], [1e-4, 1e-2, 1.0, 1e2])
-    assert_lines_readable(charts.gradient_norms_figure(report))
+    assert_lines_readable(gradient_norms_figure(report))
 
 
 # -- the lesion chart's labels -------------------------------------------------------------------
@@ -174,7 +179,7 @@ def label_bands(fig: go.Figure) -> dict[str, tuple[float, float]]:
     """Annotation text -> the y band it covers (LABEL_BAND tall, above or below its line)."""
     bands = {}
     for note in fig.layout.annotations:
-        band = lab_charts.LABEL_BAND
+        band = LABEL_BAND
         low, high = (note.y, note.y + band) if note.yanchor == "bottom" else (note.y - band, note.y)
         bands[note.text] = (low, high)
     return bands
@@ -188,7 +193,7 @@ def test_no_other_line_crosses_a_lesion_label(resnet_base, plain_base):
     """The shipped pair (96.6 % and 93.2 %) put "ResNet, intact" under its line, where the plain
     twin's dashed line at 93.2 % struck it through. (Three lines within one label's height of
     each other leave no free side: label_side then takes the less crossed one.)"""
-    fig = lab_charts.lesion_figure(*lesion_pair(resnet_base, plain_base), chance=0.1)
+    fig = lesion_figure(*lesion_pair(resnet_base, plain_base), chance=0.1)
     levels = {s.y0: s for s in fig.layout.shapes}
     assert sorted(levels) == sorted({resnet_base, plain_base, 0.1})
     for text, (low, high) in label_bands(fig).items():
@@ -199,11 +204,11 @@ def test_no_other_line_crosses_a_lesion_label(resnet_base, plain_base):
 
 
 def test_label_side_picks_the_free_side():
-    assert lab_charts.label_side(0.5, [0.45]) == "top"
-    assert lab_charts.label_side(0.5, [0.55]) == "bottom"
-    assert lab_charts.label_side(0.5, [], points=[0.52, 0.53]) == "bottom"
-    assert lab_charts.label_side(1.0, []) == "bottom"  # no room above 100 %
-    assert lab_charts.label_side(0.02, []) == "top"  # nor below 0
+    assert label_side(0.5, [0.45]) == "top"
+    assert label_side(0.5, [0.55]) == "bottom"
+    assert label_side(0.5, [], points=[0.52, 0.53]) == "bottom"
+    assert label_side(1.0, []) == "bottom"  # no room above 100 %
+    assert label_side(0.02, []) == "top"  # nor below 0
 
 
 # -- the 3-D landscape's z axis ------------------------------------------------------------------
@@ -217,13 +222,13 @@ def shipped_surfaces():
 
 def test_the_3d_landscape_titles_its_z_axis_and_labels_few_decades():
     grids, alphas, betas = shipped_surfaces()
-    fig = lab2_charts.landscape_figure(grids, alphas, betas, view="surface")
+    fig = landscape_figure(grids, alphas, betas, view="surface")
     scenes = [fig.layout[k] for k in fig.layout if k.startswith("scene")]
     assert len(scenes) == len(grids)
     for scene in scenes:
         assert scene.zaxis.title.text == "training loss"
         ticks = list(scene.zaxis.tickvals)
-        assert len(ticks) <= lab2_charts.MAX_Z_LABELS
+        assert len(ticks) <= MAX_Z_LABELS
         assert ticks[-1] == 4  # the cap, 10^4, always labelled
         assert min(ticks) >= scene.zaxis.range[0] + 1  # none in the crowded corner
         assert list(scene.zaxis.ticktext) == [f"{10.0**d:g}" for d in ticks]
@@ -236,7 +241,7 @@ def test_the_3d_landscape_titles_its_z_axis_and_labels_few_decades():
 
 def test_the_gradient_chart_labels_decades_only():
     report = gradient_report([1e-3, 2e-2, 3e-1, 4.0], [1e-4, 1e-2, 1.0, 1e3])
-    axis = charts.gradient_norms_figure(report).layout.yaxis
+    axis = gradient_norms_figure(report).layout.yaxis
     assert axis.type == "log"
     assert axis.dtick == 1
     assert axis.exponentformat == "power"
@@ -244,10 +249,10 @@ def test_the_gradient_chart_labels_decades_only():
 
 def test_a_log_axis_within_one_decade_keeps_plotlys_ticks():
     """Decades only would leave 2 to 9 with no label at all, and 0.5 to 9 with one (10^0)."""
-    assert "dtick" not in charts.log_axis_ticks([2.0, 9.0])
-    assert "dtick" not in charts.log_axis_ticks([0.5, 9.0])
-    assert charts.log_axis_ticks([0.05, 9.0])["dtick"] == 1  # 10^-1 and 10^0
-    assert "dtick" not in charts.log_axis_ticks([0.0, float("nan"), -1.0])
+    assert "dtick" not in log_axis_ticks([2.0, 9.0])
+    assert "dtick" not in log_axis_ticks([0.5, 9.0])
+    assert log_axis_ticks([0.05, 9.0])["dtick"] == 1  # 10^-1 and 10^0
+    assert "dtick" not in log_axis_ticks([0.0, float("nan"), -1.0])
 
 
 # -- lecture mode --------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import math
 
 from resnet_viz import preset
 from resnet_viz.analysis.gradients import GradientReport, GradientSnapshot
-from resnet_viz.present.gradient_reading import format_factor, reading
+from resnet_viz.present.gradients import format_factor, reading
 
 
 def report_with(first_res, last_res, first_plain, last_plain, ratios=(0.4, 0.5), steps=0):

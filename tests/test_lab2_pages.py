@@ -9,7 +9,8 @@ from resnet_viz.analysis.landscape import nonconvex_fraction
 from resnet_viz.data.images import ImageError, load_image
 from resnet_viz.data.samples import bundled_samples
 from resnet_viz.experiments.landscape import landscape_record
-from resnet_viz.present.lab2_reading import anatomy_reading, landscape_reading
+from resnet_viz.present.anatomy import anatomy_reading
+from resnet_viz.present.landscape import landscape_reading
 from resnet_viz.runtime import memory
 from resnet_viz.weights.checkpoint import load_demo_model
 from tests.app_support import assert_clean, open_page

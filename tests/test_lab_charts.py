@@ -9,13 +9,9 @@ import pytest
 
 from resnet_viz.analysis.lesion import LesionResult, path_length_distribution
 from resnet_viz.experiments.degradation import degradation_curves
-from resnet_viz.present.charts import PLAIN_COLOUR, RESIDUAL_COLOUR
-from resnet_viz.present.lab_charts import (
-    degradation_figure,
-    depth_colours,
-    lesion_figure,
-    path_length_figure,
-)
+from resnet_viz.present.colours import PLAIN_COLOUR, RESIDUAL_COLOUR
+from resnet_viz.present.degradation import degradation_figure, depth_colours
+from resnet_viz.present.lesion import lesion_figure, path_length_figure
 
 
 def test_degradation_figure_plain_left_dashed_resnet_right_solid():

@@ -7,7 +7,8 @@ import pytest
 from resnet_viz.analysis.lesion import LesionResult, lesion_study
 from resnet_viz.experiments.degradation import degradation_curves, train_curves
 from resnet_viz.experiments.lesion import held_out_digits, load_pair
-from resnet_viz.present.lab_reading import degradation_reading, lesion_reading
+from resnet_viz.present.degradation import degradation_reading
+from resnet_viz.present.lesion import lesion_reading
 from resnet_viz.ui.tour import STEPS, step
 from tests.app_support import APP, open_page
 

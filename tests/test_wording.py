@@ -23,19 +23,13 @@ from resnet_viz.analysis.attribution.sanity import SanityCheck, SanityStep
 from resnet_viz.analysis.lesion import LesionResult
 from resnet_viz.analysis.receptive_field import ReceptiveField
 from resnet_viz.present import wording
-from resnet_viz.present.cam_reading import (
-    faithfulness_sentence,
-    receptive_field_caption,
-    sanity_sentence,
-)
-from resnet_viz.present.gradient_reading import reading
-from resnet_viz.present.lab2_reading import (
-    anatomy_reading,
-    erf_reading,
-    landscape_reading,
-    separate_run_note,
-)
-from resnet_viz.present.lab_reading import degradation_reading, lesion_reading
+from resnet_viz.present.anatomy import anatomy_reading
+from resnet_viz.present.cam import faithfulness_sentence, receptive_field_caption, sanity_sentence
+from resnet_viz.present.degradation import degradation_reading
+from resnet_viz.present.gradients import reading
+from resnet_viz.present.landscape import landscape_reading, separate_run_note
+from resnet_viz.present.lesion import lesion_reading
+from resnet_viz.present.receptive_field import erf_reading
 from tests.test_cam_reading import result
 from tests.test_gradient_reading import report_with
 

@@ -341,3 +341,9 @@ PHRASES: frozenset[str] = frozenset(
     + [COSTLIEST, ROUGHER, NOT_ROUGHER, TOO_COARSE, MOST_FAITHFUL, A_TIE]
     + [BEATS, LEVEL_WITH, BELOW, PASSES, CHANGES_LITTLE, LARGER_THAN_IMAGE, WIDER, TALLER]
 )
+
+
+def tally(words: Sequence[str], noun: str) -> str:
+    """``["smaller", "the same size"]`` -> "smaller in 1 pair, the same size in 1 pair"."""
+    counts = {w: words.count(w) for w in dict.fromkeys(words)}
+    return ", ".join(f"{w} in {n} {noun}{'s' * (n != 1)}" for w, n in counts.items())

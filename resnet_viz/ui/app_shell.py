@@ -57,8 +57,8 @@ LOADING_TORCH = "Loading PyTorch: once after the server starts, a few seconds…
 
 @contextmanager
 def loading_torch() -> Iterator[None]:
-    """Around a page's heavy imports (torch, torchvision, captum; ~3 s on a cold 2-core
-    server, bench/README.md "First heavy page"): a spinner that says what the wait is for.
+    """Around a page's heavy imports (torch, torchvision, captum: seconds on a cold server,
+    bench/README.md "First heavy page"): a spinner that says what the wait is for.
     Pages draw their title and introduction first, so a first visitor reads while it loads.
     Streamlit shows a spinner only after 0.5 s, so on a warm server nothing appears."""
     with st.spinner(LOADING_TORCH, show_time=True):

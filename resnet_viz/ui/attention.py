@@ -32,11 +32,13 @@ from ..analysis.attribution.methods import (
 from ..analysis.attribution.sanity import sanity_check
 from ..core.spec import SpecError
 from ..core.split import layer_label, target_layers
-from ..present import attention_charts as charts
-from ..present.cam_reading import (
+from ..present.cam import (
     blank_map_message,
+    draw_receptive_field,
+    faithfulness_figure,
     faithfulness_sentence,
     receptive_field_caption,
+    sanity_figure,
     sanity_sentence,
 )
 from ..present.heatmaps import heatmap_image, overlay
@@ -289,7 +291,7 @@ def receptive_field_section(crop: Image.Image, first: Shown, loaded: LoadedModel
         size = (loaded.spec.in_channels, crop.height, crop.width)
         box = receptive_field_box(loaded.spec, result.layer, (int(row), int(col)), size)
         right.image(
-            charts.draw_receptive_field(crop, box),
+            draw_receptive_field(crop, box),
             caption=f"Receptive field of cell ({row}, {col}) at {result.layer}",
             width="stretch",
         )
@@ -330,7 +332,7 @@ def faithfulness_section(tensor, shown: list[Shown], loaded: LoadedModel, digest
         lambda bar: _faithfulness(tensor, shown, loaded, bar),
     )  # fmt: skip
     name = loaded.categories[first.target_class]
-    show_chart(charts.faithfulness_figure(curves, references, name), key=f"faith_chart_{key}")
+    show_chart(faithfulness_figure(curves, references, name), key=f"faith_chart_{key}")
     st.markdown(faithfulness_sentence(curves, references, name))
 
 
@@ -390,7 +392,7 @@ def sanity_section(tensor, shown: list[Shown], crop: Image.Image, loaded: Loaded
             progress=lambda d, t: bar(d / t, f"Sanity check: {d} of {t} maps"),
         ),
     )  # fmt: skip
-    show_chart(charts.sanity_figure(check), key=f"sanity_chart_{key}")
+    show_chart(sanity_figure(check), key=f"sanity_chart_{key}")
     st.markdown(sanity_sentence(check))
     picks = [check.steps[0], check.steps[len(check.steps) // 2], check.steps[-1]]
     columns = st.columns(1 + len(picks))

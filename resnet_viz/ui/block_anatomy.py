@@ -17,9 +17,13 @@ from ..core.split import layer_label
 from ..core.summary import summarize
 from ..data.images import load_image
 from ..data.samples import bundled_samples
-from ..present import lab2_charts
+from ..present.anatomy import (
+    anatomy_reading,
+    block_ratio_figure,
+    channel_ratio_figure,
+    feature_grid_figure,
+)
 from ..present.heatmaps import overlay
-from ..present.lab2_reading import anatomy_reading
 from ..runtime.memory import memory_budget_bytes, refuse_over_budget
 from ..runtime.workload import heavy_work_slot
 from ..weights import IMAGENET_MODELS, LoadedModel
@@ -170,7 +174,7 @@ def open_block(name: str, data: bytes, loaded: LoadedModel, settings: AnatomySet
         rows.append(("shortcut", anatomy.shortcut[0].numpy(), chosen))
     rows.append(("output", out, chosen))
     show_chart(
-        lab2_charts.feature_grid_figure(
+        feature_grid_figure(
             rows, title=f"{settings.block}: the strongest output channels, one colour scale per row"
         ),
         key=f"anatomy_maps_{settings.block}",
@@ -179,14 +183,14 @@ def open_block(name: str, data: bytes, loaded: LoadedModel, settings: AnatomySet
     with ratio_left:
         if anatomy.channel_ratio is not None:
             show_chart(
-                lab2_charts.channel_ratio_figure(anatomy.channel_ratio, settings.block),
+                channel_ratio_figure(anatomy.channel_ratio, settings.block),
                 key="anatomy_channels",
             )
         else:
             st.info("A plain block that changes shape has no per-channel x to compare with.")
     with ratio_right:
         show_chart(
-            lab2_charts.block_ratio_figure(
+            block_ratio_figure(
                 anatomy.block_ratios, settings.block, skip=anatomy.shortcut is not None
             ),
             key="anatomy_blocks",

@@ -25,7 +25,7 @@ from ..core.split import layer_label, target_layers
 from ..core.summary import summarize
 from ..data.images import IMAGENET_MEAN, IMAGENET_STD, load_image
 from ..data.samples import Sample, bundled_samples
-from ..present import charts
+from ..present.cam import top_k_figure
 from ..present.heatmaps import heatmap_image, overlay
 from ..runtime.device import pick_device
 from ..runtime.workload import heavy_work_slot
@@ -384,7 +384,7 @@ def explain_image(
     chart, actions = top.columns([3, 1])
     with chart:
         show_chart(
-            charts.top_k_figure(main.top_k, loaded.categories, main.target_class),
+            top_k_figure(main.top_k, loaded.categories, main.target_class),
             key=f"topk_{digest[:16]}",
         )
     actions.download_button(

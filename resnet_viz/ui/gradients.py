@@ -11,8 +11,7 @@ from ..analysis.gradients import INITS, MAX_STEPS, GradientReport, gradient_norm
 from ..core.presets import spec_label
 from ..core.spec import ResNetSpec
 from ..data.study_data import DATA_SOURCES, study_batch
-from ..present import charts
-from ..present.gradient_reading import reading
+from ..present.gradients import branch_ratio_figure, gradient_norms_figure, reading
 from .common import heavy_work_with_progress
 from .lecture import show_chart
 
@@ -140,9 +139,9 @@ def show_study(report: GradientReport, data: str = "random") -> None:
         step = st.slider("Show step", 0, report.steps, report.steps, key="shown_step")
     for sentence in reading(report, step):
         st.markdown(f"- {sentence}")
-    show_chart(charts.gradient_norms_figure(report, step), key="grad_norms")
+    show_chart(gradient_norms_figure(report, step), key="grad_norms")
     if report.branch_ratio:
-        show_chart(charts.branch_ratio_figure(report, step), key="branch_ratio")
+        show_chart(branch_ratio_figure(report, step), key="branch_ratio")
     snapshot = report.history[step]
     cols = st.columns(4)
     cols[0].metric("First/last ratio, ResNet", f"{report.first_last_ratio('residual', step):.3g}")

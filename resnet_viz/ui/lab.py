@@ -13,9 +13,9 @@ from ..data.digits import DIGITS_COUNT, DIGITS_SIZE
 from ..experiments.degradation import DEFAULTS, CurveSettings, degradation_record, train_curves
 from ..experiments.landscape import landscape_record
 from ..experiments.lesion import CHANCE, DEPTH, HELD_OUT, TRAIN_IMAGES, held_out_digits, load_pair
-from ..present import lab_charts
-from ..present.lab2_reading import shipped_runs_note
-from ..present.lab_reading import degradation_reading, lesion_reading
+from ..present.degradation import degradation_figure, degradation_reading
+from ..present.landscape import shipped_runs_note
+from ..present.lesion import lesion_figure, lesion_reading, path_length_figure
 from .common import heavy_work_with_progress, say_unknown_link_value
 from .lecture import show_chart
 
@@ -98,7 +98,7 @@ def degradation_section(settings: CurveSettings) -> None:
         st.info("These settings have no precomputed curves: press **Re-run live** to train.")
         return
     with chart.container():
-        show_chart(lab_charts.degradation_figure(curves, epochs=settings.epochs), key="degradation")
+        show_chart(degradation_figure(curves, epochs=settings.epochs), key="degradation")
     for sentence in degradation_reading(curves):
         st.markdown(f"- {sentence}")
     if note is not None:
@@ -120,7 +120,7 @@ def _run_live(settings: CurveSettings, chart) -> dict[str, list[float]]:
         partial.setdefault(name, []).append(error)
         with chart.container():
             show_chart(
-                lab_charts.degradation_figure(partial, epochs=settings.epochs),
+                degradation_figure(partial, epochs=settings.epochs),
                 key=f"degradation_live_{name}_{epoch}",
             )
 
@@ -152,7 +152,7 @@ def lesion_section() -> None:
     """Accuracy with each block removed, ResNet vs plain twin, and the path-length picture."""
     resnet, plain, spec = _lesion_results()
     layers = spec.layers
-    show_chart(lab_charts.lesion_figure(resnet, plain, chance=CHANCE), key="lesion")
+    show_chart(lesion_figure(resnet, plain, chance=CHANCE), key="lesion")
     for sentence in lesion_reading(resnet, plain, chance=CHANCE):
         st.markdown(f"- {sentence}")
     widths = "/".join(str(w) for w in spec.widths)
@@ -168,7 +168,7 @@ def lesion_section() -> None:
         help=f"ResNet-{spec.depth} has {sum(layers)}; ResNet-56 {_blocks(56)}; "
         f"ResNet-110 {_blocks(110)}.",
     )  # fmt: skip
-    show_chart(lab_charts.path_length_figure(blocks), key="paths_chart")
+    show_chart(path_length_figure(blocks), key="paths_chart")
     st.markdown(
         f"With {blocks} blocks there are 2^{blocks} paths from input to output, each block "
         "taken or skipped. Most are of medium length (a binomial), so removing one block "

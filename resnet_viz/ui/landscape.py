@@ -19,8 +19,7 @@ from ..experiments.landscape import (
     shipped_settings,
     train_for,
 )
-from ..present.lab2_charts import landscape_figure
-from ..present.lab2_reading import landscape_reading, shipped_runs_note
+from ..present.landscape import landscape_figure, landscape_reading, shipped_runs_note
 from ..runtime.memory import memory_budget_bytes, refuse_over_budget
 from .common import heavy_work_with_progress, say_unknown_link_value
 from .lab import CIFAR_DEPTHS

@@ -17,8 +17,7 @@ from ..analysis.receptive_field import (
 from ..core.split import layer_label, target_layers
 from ..experiments.degradation import digits_spec
 from ..experiments.lesion import DEPTH, SEED, load_pair
-from ..present.lab2_charts import erf_figure
-from ..present.lab2_reading import erf_reading
+from ..present.receptive_field import erf_figure, erf_reading
 from ..runtime.memory import memory_budget_bytes, refuse_over_budget
 from .common import heavy_work_with_progress, say_unknown_link_value
 from .lecture import show_chart

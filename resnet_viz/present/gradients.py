@@ -1,13 +1,88 @@
-"""A plain-language reading of a gradient report: only what the numbers on screen show (every
-judgement chosen by :mod:`.wording`)."""
+"""The gradient-flow page's figures and its plain-language reading of a
+:class:`~resnet_viz.analysis.gradients.GradientReport`: only what the numbers on screen show
+(every judgement chosen by :mod:`.wording`). No Streamlit calls.
+"""
 
 from __future__ import annotations
 
 import math
 import statistics
 
+import plotly.graph_objects as go
+
 from ..analysis.gradients import GradientReport
 from . import wording
+from .colours import PLAIN_COLOUR, REFERENCE_GREY, RESIDUAL_COLOUR, stage_colour
+from .figure_layout import log_axis_ticks, titled_layout
+
+
+def _stage_of(layer: str) -> str:
+    head = layer.split(".")[0]
+    return head if head.startswith("layer") else ("stem" if layer == "conv1" else "head")
+
+
+def gradient_norms_figure(report, step: int = 0) -> go.Figure:
+    """Gradient norm of every shared main-path layer, residual vs plain twin, log scale, with
+    the stage boundaries marked. ``report`` is a
+    :class:`~resnet_viz.analysis.gradients.GradientReport`."""
+    names = list(report.shared_layers())
+    snapshot = report.history[step]
+    x = list(range(1, len(names) + 1))
+    fig = go.Figure()
+    shown = []
+    for label, values, colour in (
+        ("ResNet (with skips)", snapshot.residual, RESIDUAL_COLOUR),
+        ("Plain twin (no skips)", snapshot.plain, PLAIN_COLOUR),
+    ):
+        shown += [values[n] for n in names]
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[values[n] for n in names],
+                mode="lines+markers" if len(names) < 200 else "lines",
+                name=label,
+                line={"color": colour, "width": 2.5},
+                marker={"size": 5},
+                customdata=names,
+                hovertemplate=f"{label}<br>%{{customdata}}: %{{y:.3g}}<extra></extra>",
+            )
+        )
+    previous = None
+    for i, name in enumerate(names, start=1):
+        stage = _stage_of(name)
+        if stage != previous and stage.startswith("layer"):
+            fig.add_vline(
+                x=i - 0.5,
+                line_dash="dot",
+                line_color=REFERENCE_GREY,
+                annotation_text=f"Stage {stage.removeprefix('layer')}",
+                annotation_position="top right",
+            )
+        previous = stage
+    fig.update_yaxes(type="log", title_text="‖∂loss/∂W‖ (log scale)", **log_axis_ticks(shown))
+    fig.update_xaxes(title_text="layer: input (stem conv) → output (fc)")
+    titled_layout(fig, "Gradient norm per layer", height=430)
+    fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+def branch_ratio_figure(report, step: int = 0) -> go.Figure:
+    """||F(x)|| / ||x|| of every residual block: how much each block changes its input."""
+    ratios = report.history[step].branch_ratio
+    names = list(ratios)
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=[ratios[n] for n in names],
+            marker_color=[stage_colour(_stage_of(n)) for n in names],
+            hovertemplate="%{x}: ‖F(x)‖/‖x‖ = %{y:.3g}<extra></extra>",
+        )
+    )
+    fig.add_hline(y=1, line_dash="dash", line_color=REFERENCE_GREY, annotation_text="‖F(x)‖ = ‖x‖")
+    fig.update_yaxes(title_text="‖F(x)‖ / ‖x‖")
+    fig.update_xaxes(title_text="residual block", showticklabels=len(names) <= 40)
+    return titled_layout(fig, "How much each block changes its input", height=360)
+
 
 #: Kept for callers: the threshold lives with the words, in :mod:`.wording`.
 CLEAR_DIFFERENCE = wording.CLEAR_DIFFERENCE

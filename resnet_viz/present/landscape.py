@@ -1,13 +1,141 @@
-"""Plain-language readings of the second teaching lab's results: what the numbers show, no more
-(every judgement chosen by :mod:`.wording`)."""
+"""Loss landscapes presented: the surface and contour figures, their plain-language reading, and
+the note that says when two shipped records are separate runs of the same recipe (every
+judgement chosen by :mod:`.wording`). No Streamlit calls.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
-from ..analysis.anatomy import BlockAnatomy
-from ..analysis.receptive_field import ReceptiveField
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..analysis.landscape import nonconvex_points
 from . import wording
+from .figure_layout import titled_layout
+
+#: Loss above this is drawn at this height (plain-56's surface reaches 1e8 at the corners).
+LOSS_CAP = 1e4
+#: Contour lines per decade of loss.
+LEVELS_PER_DECADE = 4
+LANDSCAPE_SCALE = "Viridis"
+#: What the landscape's height and colour are (analysis/landscape.py: the mean cross-entropy on
+#: training images).
+LOSS_TITLE = "training loss"
+#: The 3-D view labels at most this many decades on its z axis (every other one beyond), none
+#: within a decade of the axis's floor, where the corner's α and β labels are: the perspective
+#: squeezes them into each other.
+MAX_Z_LABELS = 5
+#: Camera of the 3-D view, farther than Plotly's default eye (1.25, 1.25, 1.25): at the default
+#: a half-width scene clips its own axis labels ("0", "00" for 100 and 1000) at its edges.
+#: The eye alone is not enough in a 1280 px window (the z axis's "10000" and title still lost
+#: their first letters), so the view's centre also moves toward the far corner, which shifts
+#: the drawing right, away from the left edge where the z axis stands.
+SURFACE_CAMERA = {
+    "eye": {"x": 2.1, "y": 2.1, "z": 1.2},
+    "center": {"x": 0.15, "y": 0.15, "z": -0.05},
+}
+
+
+def log_loss(loss: np.ndarray) -> np.ndarray:
+    """log10 of the loss, capped at :data:`LOSS_CAP` (and NaN/inf drawn at the cap)."""
+    z = np.asarray(loss, dtype=np.float64)
+    z = np.where(np.isfinite(z), np.minimum(z, LOSS_CAP), LOSS_CAP)
+    return np.log10(np.maximum(z, 1e-12))
+
+
+def landscape_figure(
+    surfaces: Mapping[str, np.ndarray],
+    alphas: Sequence[float],
+    betas: Sequence[float],
+    *,
+    view: str = "contour",
+    title: str = "Loss landscape",
+) -> go.Figure:
+    """One panel per surface (name -> loss, len(betas) x len(alphas)), side by side, on one
+    colour scale: log10 of the loss (capped at :data:`LOSS_CAP`), as contours or a 3-D surface.
+    On the contours the star marks the trained weights (alpha = beta = 0) and a thin x each
+    grid point where the surface is not locally convex (the roughness figure's points)."""
+    names = list(surfaces)
+    zs = {name: log_loss(surfaces[name]) for name in names}
+    low = math.floor(min(float(z.min()) for z in zs.values()) * LEVELS_PER_DECADE)
+    low /= LEVELS_PER_DECADE
+    high = math.log10(LOSS_CAP)
+    surface = view == "surface"
+    fig = make_subplots(
+        rows=1,
+        cols=len(names),
+        subplot_titles=names,
+        specs=[[{"type": "surface" if surface else "xy"}] * len(names)],
+        horizontal_spacing=0.04 if surface else 0.08,
+    )
+    decades = list(range(math.ceil(low), int(high) + 1))
+    colorbar = {
+        "title": {"text": LOSS_TITLE}, "len": 0.8, "tickvals": decades,
+        "ticktext": [f"{10.0**d:g}" for d in decades],
+    }  # fmt: skip
+    for col, name in enumerate(names, start=1):
+        hover = f"{name}<br>α %{{x:.2f}}, β %{{y:.2f}}<br>log₁₀ loss %{{z:.2f}}<extra></extra>"
+        common = {
+            "x": list(alphas), "y": list(betas), "z": zs[name], "coloraxis": "coloraxis",
+            "hovertemplate": hover,
+        }  # fmt: skip
+        if surface:
+            fig.add_trace(go.Surface(**common), row=1, col=col)
+        else:
+            step = 1 / LEVELS_PER_DECADE
+            fig.add_trace(
+                go.Contour(**common, contours={"start": low, "end": high, "size": step}),
+                row=1,
+                col=col,
+            )
+            rough = nonconvex_points(surfaces[name], alphas, betas)
+            rows, cols = np.nonzero(rough)
+            fig.add_trace(
+                go.Scatter(
+                    x=np.asarray(alphas)[cols + 1], y=np.asarray(betas)[rows + 1],
+                    mode="markers", marker={"symbol": "x-thin", "size": 6,
+                    "line": {"width": 1, "color": "rgba(255,255,255,0.8)"}},
+                    hovertemplate="not locally convex here<extra></extra>",
+                ),
+                row=1, col=col,
+            )  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=[0], y=[0], mode="markers", marker={"symbol": "star", "size": 14,
+                    "color": "white", "line": {"width": 1, "color": "black"}},
+                    hovertemplate=f"{name}: the trained weights<extra></extra>",
+                ),
+                row=1, col=col,
+            )  # fmt: skip
+            fig.update_xaxes(title_text="α (direction 1)", row=1, col=col)
+            fig.update_yaxes(
+                title_text="β (direction 2)" if col == 1 else None,
+                scaleanchor=f"x{col if col > 1 else ''}",
+                row=1,
+                col=col,
+            )
+    fig.update_layout(
+        coloraxis={"colorscale": LANDSCAPE_SCALE, "cmin": low, "cmax": high, "colorbar": colorbar}
+    )
+    titled_layout(fig, title, height=460)
+    if surface:
+        clear = [d for d in decades if d >= low + 1] or decades
+        every = math.ceil(len(clear) / MAX_Z_LABELS)
+        shown = clear[::-every][::-1]  # the cap (the top) always labelled
+        scene = {
+            "xaxis": {"title": {"text": "α"}}, "yaxis": {"title": {"text": "β"}},
+            "zaxis": {"title": {"text": LOSS_TITLE}, "range": [low, high], "tickvals": shown,
+                      "ticktext": [f"{10.0**d:g}" for d in shown]},
+            "aspectmode": "cube", "camera": SURFACE_CAMERA,
+        }  # fmt: skip
+        fig.update_layout(**{f"scene{i if i > 1 else ''}": scene for i in range(1, len(names) + 1)})
+        # The scenes run to the figure's edges: room on the left for the first z axis's labels.
+        fig.update_layout(margin={"l": 40, "r": 10, "t": 60, "b": 10})
+    return fig
+
 
 #: Kept for callers: the threshold lives with the words, in :mod:`.wording`.
 ROUGHER_BY = wording.ROUGHER_BY
@@ -155,98 +283,3 @@ def shipped_runs_note(landscape: Mapping, degradation: Mapping, page: str) -> st
         deep, final, centre, there_page="loss-landscape", here_machine=machines[1],
         there_machine=machines[0], **args,
     )  # fmt: skip
-
-
-def erf_reading(
-    fields: Mapping[str, ReceptiveField],
-    skip_pairs: Sequence[tuple[str, str]] = (),
-    training_pairs: Sequence[tuple[str, str]] = (),
-) -> list[str]:
-    """One sentence per field (its 95 % side against the theoretical side), then what the
-    shares have in common, then comparisons: ``skip_pairs`` (ResNet name, plain name) and
-    ``training_pairs`` (before, after)."""
-    sentences = [
-        f"{name}: 95 % of the gradient's mass lies in a {f.side_95}×{f.side_95} px square, "
-        f"{f.fraction_of_theoretical:.0%} of the theoretical {f.theoretical} px side."
-        for name, f in fields.items()
-    ]
-    if fields:
-        phrases = {
-            wording.share_phrase(round(f.fraction_of_theoretical, 2)) for f in fields.values()
-        }
-        if phrases == {wording.FRACTION}:
-            sentences.append(
-                f"Here every field fills {wording.FRACTION} the theoretical one, as Luo et al. "
-                "(2016) found: the effective receptive field is Gaussian-like, its weight at the "
-                "centre and fading fast; pixels near its edge reach the unit by few paths, the "
-                "centre by very many."
-            )
-        elif len(phrases) == 1:
-            (phrase,) = phrases
-            sentences.append(
-                f"Here every field's 95 % box fills {phrase} the theoretical side. Luo et al. "
-                "(2016) describe a Gaussian-like field inside the theoretical one; a later layer "
-                "of this network shows that."
-            )
-    if skip_pairs:
-        sides = ", ".join(
-            f"{fields[r].side_95} against {fields[p].side_95} px" for r, p in skip_pairs
-        )
-        words = [wording.side_word(fields[r].side_95, fields[p].side_95) for r, p in skip_pairs]
-        if set(words) == {wording.SIDE_WORDS[0]}:
-            sentences.append(
-                f"With skip connections the field is {words[0]} ({sides}): many of a ResNet's "
-                "paths skip blocks, and a short path sees a small patch."
-            )
-        elif len(set(words)) == 1:
-            sentences.append(
-                f"With and without skip connections the field is {words[0]} here ({sides})."
-            )
-        else:
-            sentences.append(
-                f"With skip connections the field is {_tally(words, 'pair')} ({sides})."
-            )
-    if training_pairs:
-        changes = ", ".join(
-            f"{fields[a].side_95} → {fields[b].side_95} px" for a, b in training_pairs
-        )
-        words = [
-            wording.change_word(fields[a].side_95, fields[b].side_95) for a, b in training_pairs
-        ]
-        if len(set(words)) == 1 and words[0] != wording.CHANGE_WORDS[1]:
-            verb = f"Training {words[0]} the fields"
-        elif len(set(words)) == 1:
-            verb = f"Through training the fields {words[0]}"
-        else:
-            counts = {w: words.count(w) for w in dict.fromkeys(words)}
-            verb = "Through training " + ", ".join(
-                f"{n} field{'s' * (n != 1)} {w}" for w, n in counts.items()
-            )
-        sentences.append(
-            f"{verb} here ({changes}). Luo et al. saw them grow on CIFAR-10 and CamVid; these "
-            "networks learned 8×8 digits, and the inputs here are noise, not digits."
-        )
-    return sentences
-
-
-def _tally(words: Sequence[str], noun: str) -> str:
-    """``["smaller", "the same size"]`` -> "smaller in 1 pair, the same size in 1 pair"."""
-    counts = {w: words.count(w) for w in dict.fromkeys(words)}
-    return ", ".join(f"{w} in {n} {noun}{'s' * (n != 1)}" for w, n in counts.items())
-
-
-def anatomy_reading(anatomy: BlockAnatomy) -> list[str]:
-    """What the block does to its input, in words."""
-    ratio = anatomy.branch_ratio
-    shortcut = {
-        "identity": "The shortcut is the identity: x itself is added to F(x).",
-        "zero-pad": "The shape changes here: the shortcut takes every second pixel of x and "
-        "pads the new channels with zeros (option A).",
-        "projection": "The shape changes here: the shortcut is a 1×1 convolution W_s x "
-        "(a projection).",
-        "pool-projection": "The shape changes here: the shortcut averages 2×2 pixels, then "
-        "projects with a 1×1 convolution.",
-        "none": "This is a plain block: there is no shortcut, the output is ReLU(F(x)) alone.",
-    }[anatomy.shortcut_kind]
-    size = wording.size_phrase(round(ratio, 2))  # judged as shown
-    return [shortcut, f"‖F(x)‖ / ‖x‖ = {ratio:.2f}: the branch F(x) is {size} its input x."]

@@ -1,50 +1,29 @@
-"""Plotly figures for the lab experiments (degradation curves, lesion study, path lengths):
-data in, ``go.Figure`` out, no Streamlit calls. Same conventions as
-:mod:`resnet_viz.present.charts`.
+"""The lesion study presented: accuracy with each block removed, the distribution of path lengths
+through a ResNet, and the plain-language reading (every judgement chosen by :mod:`.wording`).
+No Streamlit calls.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from ..analysis.lesion import LesionResult, path_length_distribution
-from .charts import _layout
+from . import wording
 from .colours import (
     PLAIN_COLOUR,
     REFERENCE_GREY,
     RESIDUAL_COLOUR,
-    SERIES_COLOURS,
-    SERIES_MARKERS,
 )
+from .figure_layout import titled_layout
 
-#: One colour (and marker) per depth, shallow to deep: a plain net and the ResNet of the same
-#: depth share them, the line style (dashed: plain) tells them apart.
-DEPTH_COLOURS = SERIES_COLOURS
 CHANCE_COLOUR = REFERENCE_GREY
 #: Height of a line's label in accuracy units (y from 0 to 1.02): a lecture-mode label
 #: (18 px type, about 24 px a line) on the lesion chart's plot area (about 330 px of its 540 px).
 LABEL_BAND = 0.075
 #: The lesion chart's y axis: accuracy from 0 to just above 100 %, so 100 % is not on the edge.
 ACCURACY_RANGE = (0.0, 1.02)
-
-
-def _depth(name: str) -> int:
-    return int(name.rsplit("-", 1)[1])
-
-
-def depth_colours(names: Sequence[str]) -> dict[int, str]:
-    """Depth -> colour, shallowest first."""
-    depths = sorted({_depth(n) for n in names})
-    return {d: DEPTH_COLOURS[i % len(DEPTH_COLOURS)] for i, d in enumerate(depths)}
-
-
-def depth_markers(names: Sequence[str]) -> dict[int, str]:
-    """Depth -> marker symbol, shallowest first (with :func:`depth_colours`)."""
-    depths = sorted({_depth(n) for n in names})
-    return {d: SERIES_MARKERS[i % len(SERIES_MARKERS)] for i, d in enumerate(depths)}
 
 
 def label_side(
@@ -68,53 +47,6 @@ def label_side(
 
     above, below = crossings(y, y + band), crossings(y - band, y)
     return "bottom" if below < above else "top"
-
-
-def degradation_figure(
-    curves: Mapping[str, Sequence[float]],
-    *,
-    epochs: int | None = None,
-    title: str = "Training error: plain networks (left) vs ResNets (right)",
-) -> go.Figure:
-    """He et al. 2015, Fig. 6: training error per epoch, plain networks on the left (dashed),
-    ResNets on the right (solid), one colour per depth, y in percent.
-
-    ``curves`` maps ``"plain-20"``, ``"resnet-56"``, ... to errors in [0, 1] after epochs
-    1, 2, ...; curves may be partial (a run in progress): pass ``epochs`` to fix the x range.
-    """
-    colours, markers = depth_colours(list(curves)), depth_markers(list(curves))
-    fig = make_subplots(
-        rows=1, cols=2, shared_yaxes=True, subplot_titles=("Plain networks", "ResNets")
-    )
-    for name in sorted(curves, key=lambda n: (not n.startswith("plain"), _depth(n))):
-        values = list(curves[name])
-        plain = name.startswith("plain")
-        label = f"{'plain' if plain else 'ResNet'}-{_depth(name)}"
-        fig.add_trace(
-            go.Scatter(
-                x=list(range(1, len(values) + 1)),
-                y=values,
-                mode="lines+markers",
-                name=label,
-                line={
-                    "color": colours[_depth(name)],
-                    "width": 3,
-                    "dash": "dash" if plain else "solid",
-                },
-                marker={"size": 7, "symbol": markers[_depth(name)]},
-                hovertemplate=f"{label}, epoch %{{x}}: %{{y:.1%}} training error<extra></extra>",
-            ),
-            row=1,
-            col=1 if plain else 2,
-        )
-    longest = max((len(v) for v in curves.values()), default=1)
-    last = max(epochs or longest, 1)
-    fig.update_xaxes(title_text="epoch", range=[0.5, last + 0.5], dtick=1 if last <= 20 else None)
-    fig.update_yaxes(tickformat=".0%", range=[0, 1], rangemode="tozero")
-    fig.update_yaxes(title_text="training error", row=1, col=1)
-    _layout(fig, title, height=420)
-    fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.2})
-    return fig
 
 
 def lesion_figure(
@@ -169,7 +101,7 @@ def lesion_figure(
         )
     fig.update_yaxes(tickformat=".0%", range=list(ACCURACY_RANGE), title_text="accuracy")
     fig.update_xaxes(title_text="block removed")
-    _layout(fig, "Remove one block: accuracy of what is left", height=430)
+    titled_layout(fig, "Remove one block: accuracy of what is left", height=430)
     fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.25})
     return fig
 
@@ -188,4 +120,33 @@ def path_length_figure(num_blocks: int) -> go.Figure:
     )
     fig.update_xaxes(title_text="path length (residual branches on the path)")
     fig.update_yaxes(tickformat=".0%", title_text="fraction of paths")
-    return _layout(fig, f"Path lengths in a ResNet with {num_blocks} blocks (2^{num_blocks} paths)")
+    return titled_layout(
+        fig, f"Path lengths in a ResNet with {num_blocks} blocks (2^{num_blocks} paths)"
+    )
+
+
+HARMLESS = wording.HARMLESS
+
+
+def lesion_reading(resnet: LesionResult, plain: LesionResult, chance: float) -> list[str]:
+    """Summarise what removing single blocks did to each network."""
+    drops = resnet.drops
+    harmless = [n for n, drop in drops.items() if drop < wording.HARMLESS]
+    worst = wording.costliest(drops)
+    plain_values = list(plain.accuracy.values())
+    costly = " and ".join(
+        f"{name} ({resnet.accuracy[name]:.1%}, {100 * drops[name]:.1f} points lost)"
+        for name in worst
+    )
+    which = f"{wording.COSTLIEST} {'is' if len(worst) == 1 else 'are'}"
+    sentences = [
+        f"Intact, the ResNet gets {resnet.baseline:.1%} and its plain twin {plain.baseline:.1%} "
+        f"of the {resnet.num_images} held-out images right.",
+        f"Removing any one of {len(plain_values)} blocks leaves the plain network at "
+        f"{min(plain_values):.1%} to {max(plain_values):.1%} (chance is {chance:.0%}); mean "
+        f"{plain.mean_accuracy:.1%}.",
+        f"{len(harmless)} of {len(resnet.accuracy)} single-block lesions cost the ResNet under "
+        f"{100 * wording.HARMLESS:.0f} percentage points; {which} {costly}. Mean "
+        f"over all lesions: {resnet.mean_accuracy:.1%}.",
+    ]
+    return sentences
