@@ -3,10 +3,13 @@
 The library behind the Streamlit app; it never imports streamlit (that lives in ``ui/`` and
 ``pages/``). The public names below are stable: pages, tests and benchmarks use them.
 
-The package tree follows the architecture: ``core`` (a ResNet as data, its block layout, the
-module built from it, its analytic summary), ``analysis`` (gradient flow, Grad-CAM, degradation,
-lesions), ``data``, ``weights``, ``training``, ``present`` (charts, tables, diagrams, readings),
-``runtime`` (devices, heavy-work slots, locks) and ``ui`` (the only Streamlit code).
+The package tree follows the architecture, bottom up (each layer imports only those below it):
+``core`` (a ResNet as data, its block layout, the module built from it, its analytic summary);
+``runtime`` (devices, memory budget, heavy-work slots, locks, kernels) and ``data``;
+``weights``; ``analysis`` (the measurements: gradient flow, attribution, landscapes, receptive
+fields, lesions, one block's anatomy); ``training`` (the loop, the demo model); ``experiments``
+(what is trained once and shipped); ``present`` (figures, tables, diagrams, readings, by topic);
+``ui`` (the only Streamlit code).
 """
 
 from importlib import import_module
@@ -21,6 +24,7 @@ _EXPORTS = {
     "grad_cam": ".analysis.attribution.cam",
     "Faithfulness": ".analysis.attribution.faithfulness",
     "faithfulness": ".analysis.attribution.faithfulness",
+    "inverted": ".analysis.attribution.faithfulness",
     "SanityCheck": ".analysis.attribution.sanity",
     "sanity_check": ".analysis.attribution.sanity",
     "degradation_curves": ".experiments.degradation",
@@ -28,6 +32,10 @@ _EXPORTS = {
     "GradientSnapshot": ".analysis.gradients",
     "gradient_norms": ".analysis.gradients",
     "lesion_study": ".analysis.lesion",
+    "loss_landscape": ".analysis.landscape",
+    "effective_receptive_field": ".analysis.receptive_field",
+    "block_anatomy": ".analysis.anatomy",
+    "spec_from_state_dict": ".core.from_weights",
     "build_model": ".core.build",
     "preset": ".core.presets",
     "spec_for_depth": ".core.presets",
@@ -53,12 +61,16 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static checkers and IDEs see the names as ordinary imports
+    from .analysis.anatomy import block_anatomy
     from .analysis.attribution.cam import CAM_METHODS, CamResult, grad_cam
-    from .analysis.attribution.faithfulness import Faithfulness, faithfulness
+    from .analysis.attribution.faithfulness import Faithfulness, faithfulness, inverted
     from .analysis.attribution.sanity import SanityCheck, sanity_check
     from .analysis.gradients import GradientReport, GradientSnapshot, gradient_norms
+    from .analysis.landscape import loss_landscape
     from .analysis.lesion import lesion_study
+    from .analysis.receptive_field import effective_receptive_field
     from .core.build import build_model
+    from .core.from_weights import spec_from_state_dict
     from .core.presets import preset, spec_for_depth
     from .core.spec import ResNetSpec, SpecError
     from .core.summary import summarize
@@ -76,15 +88,20 @@ __all__ = [
     "ResNetSpec",
     "SanityCheck",
     "SpecError",
+    "block_anatomy",
     "build_model",
     "degradation_curves",
+    "effective_receptive_field",
     "faithfulness",
     "grad_cam",
     "gradient_norms",
+    "inverted",
     "lesion_study",
     "load_image",
+    "loss_landscape",
     "preset",
     "sanity_check",
     "spec_for_depth",
+    "spec_from_state_dict",
     "summarize",
 ]

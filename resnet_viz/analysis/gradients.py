@@ -120,9 +120,8 @@ MAX_STEPS = 100
 #: budget every heavy job shares (:func:`resnet_viz.runtime.device.memory_budget_bytes`).
 CPU_MEMORY_BUDGET_BYTES = device_module.CPU_MEMORY_BUDGET_BYTES
 #: Peak memory of a forward + backward over the summary's activation total (every layer's
-#: output, float32). Measured on this CPU build (peak RSS growth of one train-mode step / summary
-#: total): 0.94 resnet56 b16, 0.79 resnet110 b16, 0.92 resnet50 b4, 1.42 resnet18 b8 @224.
-#: 2 keeps a margin.
+#: output, float32): the measured ratio (peak RSS growth of one train-mode step over the summary
+#: total, ``docs/gradients.md``) stays below 1.5 for the presets; 2 keeps a margin.
 BACKWARD_FACTOR = 2
 
 

@@ -37,9 +37,9 @@ A 1-D curve uses the second difference.
 
 Cost: one forward pass of the images per grid point, the floor; the perturbation itself is
 one fused add per axis over the weights. On the CPU the work runs with one intra-op thread
-(restored afterwards): on the project's 2-core machine shared with other jobs, two threads made
-a forward pass of ResNet-20 on 512 digits 6x slower (47 ms against 275 ms, measured with
-``bench/landscape_bench.py``, which also measures the cost per point).
+(restored afterwards): with other jobs on the cores, two threads make a forward pass of these
+small networks several times slower (figures and the command: ``bench/README.md``, the
+landscape bench, which also measures the cost per point).
 """
 
 from __future__ import annotations

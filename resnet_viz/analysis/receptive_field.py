@@ -29,7 +29,7 @@ What :func:`effective_receptive_field` computes, precisely:
 The model is never changed: the work runs on a private copy in eval mode with frozen weights
 (so no autograd work, and no ``.grad``, for the parameters), see :mod:`.copies`.
 
-Measured here (random-init CIFAR ResNet-20, 3 channels, ``torch.manual_seed(0)`` before
+For example (random-init CIFAR ResNet-20, 3 channels, ``torch.manual_seed(0)`` before
 :func:`~resnet_viz.core.build.build_model`, 96 x 96, 8 inputs, seed 0, last stage): the map is
 nonzero on exactly the theoretical 81 x 81 box and 95 % of its mass lies in a 43 px box; for
 its plain twin (same weights, no skips) 51 px. Trained networks: see ``docs/teaching_lab.md``.

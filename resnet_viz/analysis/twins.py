@@ -100,9 +100,9 @@ def residual_spec(spec: ResNetSpec) -> ResNetSpec:
 
 
 #: Above this many parameters the plain twin is built on the meta device (no random init, which
-#: load_state_dict would overwrite anyway) rather than on the CPU. Meta construction costs about
-#: 1 ms per layer in Python meta kernels, a CPU build about 20 ms plus 7 ms per million
-#: parameters (measured: ResNet-56 twin 71 ms meta vs 33 ms CPU; ResNet-50 66 ms vs 196 ms).
+#: load_state_dict would overwrite anyway) rather than on the CPU: meta construction costs a
+#: fixed time per layer (Python meta kernels), a CPU build a time per parameter (random init),
+#: so the meta device wins for large networks only (figures: ``docs/gradients.md``).
 META_TWIN_ABOVE_PARAMS = 5_000_000
 
 

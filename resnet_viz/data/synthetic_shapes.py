@@ -307,8 +307,8 @@ def _render(
     # Background: basis @ K @ basis.T (base colour, blobs and gradient at once), then grey pixel
     # noise uniform in +-_NOISE * clutter (its mean is folded into the constant). The second
     # product is one large GEMM straight into channel-last layout, (N*S, 3B) @ kron(basis.T, I3):
-    # a batch of N*3 small GEMMs is as fast single-threaded but, at 224 px, 10-100x slower
-    # and erratic with OpenBLAS's two threads on this 2-core machine (measured).
+    # a batch of N*3 small GEMMs is as fast single-threaded but, at 224 px, much slower and
+    # erratic with OpenBLAS's threads (figures: docs/synthetic_shapes.md).
     noise_step = 2 * _NOISE * clutter  # per noise byte, in 1/255 units
     basis = _background_basis(size)
     nb = basis.shape[1]

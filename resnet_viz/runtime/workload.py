@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 #: Concurrent heavy jobs (gradient studies, Grad-CAM runs) per server process; override with
-#: the environment variable RESNET_VIZ_HEAVY_JOBS. Two matches the 2-core machines the project
-#: runs on: more would only share the same cores and multiply peak memory.
+#: the environment variable RESNET_VIZ_HEAVY_JOBS. The default, two, is one job per core of the
+#: two-core servers the app is sized for: more jobs on the same cores only multiply peak memory.
 HEAVY_JOBS = max(1, int(os.environ.get("RESNET_VIZ_HEAVY_JOBS", "2")))
 _SLOTS = threading.BoundedSemaphore(HEAVY_JOBS)
 

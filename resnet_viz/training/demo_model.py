@@ -105,8 +105,8 @@ FRESH_SEED = 300_000
 DEFAULT_EPOCHS = 16
 DEFAULT_TRAIN_IMAGES = 6_000
 DEFAULT_VAL_IMAGES = 1_000
-#: One intra-op thread. On a small machine shared with other busy processes, a training step
-#: ran several times *slower* with 2 threads than with 1 (docs/experiments.md): each OpenMP
+#: One intra-op thread. With other busy processes on the cores, a training step runs several
+#: times *slower* with 2 threads than with 1 (figures: docs/experiments.md): each OpenMP
 #: barrier waits for whichever thread the scheduler has parked. Determinism needs one fixed
 #: count, so the default is the one that does not collapse under load.
 NUM_THREADS = 1
