@@ -1,6 +1,7 @@
 """resnet-viz: `streamlit run app.py`.
 
-The entry point only sets up navigation and the shared sidebar; each view lives in pages/.
+The entry point only sets up navigation and the shared sidebar; each view lives in pages/, and
+resnet_viz/ui/site.py says which pages there are (titles, icons, URLs, sections).
 
 Each page file is named like its URL (pages/architecture.py is /architecture) and starts with
 ``require_app_shell()``: Streamlit still discovers pages/ the "v1" way until the first
@@ -11,6 +12,7 @@ tests/test_browser.py opens a deep link on a fresh server to keep it working.
 
 import streamlit as st
 
+from resnet_viz.ui import site
 from resnet_viz.ui.app_shell import sidebar_menu
 from resnet_viz.ui.common import device_badge, freeze_imported_objects
 from resnet_viz.ui.lecture import (
@@ -29,62 +31,13 @@ st.set_page_config(
     initial_sidebar_state="collapsed" if lecture_mode_requested() else "auto",
 )
 
+#: The navigation: each section of the page table (resnet_viz/ui/site.py) as st.Page objects.
 PAGES = {
-    "": [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    ],
-    "Explore": [
-        st.Page(
-            "pages/architecture.py",
-            title="Architecture",
-            icon=":material/account_tree:",
-            url_path="architecture",
-        ),
-        st.Page(
-            "pages/gradients.py",
-            title="Gradient flow",
-            icon=":material/show_chart:",
-            url_path="gradients",
-        ),
-        st.Page(
-            "pages/grad_cam.py",
-            title="Grad-CAM",
-            icon=":material/image_search:",
-            url_path="grad_cam",
-        ),
-    ],
-    "Teaching lab": [
-        st.Page(
-            "pages/degradation.py",
-            title="Degradation",
-            icon=":material/trending_down:",
-            url_path="degradation",
-        ),
-        st.Page(
-            "pages/lesion.py",
-            title="Lesion study",
-            icon=":material/content_cut:",
-            url_path="lesion",
-        ),
-        st.Page(
-            "pages/landscape.py",
-            title="Loss landscape",
-            icon=":material/landscape:",
-            url_path="landscape",
-        ),
-        st.Page(
-            "pages/receptive_field.py",
-            title="Receptive field",
-            icon=":material/center_focus_strong:",
-            url_path="receptive_field",
-        ),
-        st.Page(
-            "pages/block_anatomy.py",
-            title="A block opened",
-            icon=":material/view_module:",
-            url_path="block_anatomy",
-        ),
-    ],
+    section: [
+        st.Page(p.file, title=p.title, icon=p.icon, url_path=p.name, default=p.default)
+        for p in pages
+    ]
+    for section, pages in site.sections().items()
 }
 
 freeze_imported_objects()

@@ -7,6 +7,7 @@ require_app_shell()  # before any other import: resnet_viz/ui/app_shell.py
 import streamlit as st
 
 from resnet_viz.present.diagram import residual_block_figure
+from resnet_viz.ui import site
 from resnet_viz.ui.tour import STEPS
 
 st.title("Residual networks, explained")
@@ -38,50 +39,9 @@ with right:
     st.caption("A residual block (He et al. 2015, Figure 2).")
 
 st.subheader("Explore")
-st.page_link(
-    "pages/architecture.py",
-    label="**Architecture explorer**: build any ResNet, see every stage's shapes, parameters, "
-    "MACs and receptive field, and the skip connections drawn.",
-    icon=":material/account_tree:",
-)
-st.page_link(
-    "pages/gradients.py",
-    label="**Gradient flow**: per-layer gradient norms of a ResNet and of its plain twin; watch "
-    "the gradient explode toward the input without skip connections.",
-    icon=":material/show_chart:",
-)
-st.page_link(
-    "pages/grad_cam.py",
-    label="**Grad-CAM**: upload an image and see where a ResNet looks when it names a class.",
-    icon=":material/image_search:",
-)
-st.page_link(
-    "pages/degradation.py",
-    label="**Degradation, live**: train plain and residual networks of two depths side by side "
-    "and watch the deeper plain one fall behind.",
-    icon=":material/trending_down:",
-)
-st.page_link(
-    "pages/lesion.py",
-    label="**Lesion study**: remove one block from a trained ResNet or its plain twin.",
-    icon=":material/content_cut:",
-)
-st.page_link(
-    "pages/landscape.py",
-    label="**Loss landscape**: the training loss around trained ResNets and plain networks, "
-    "smooth with skip connections and chaotic without.",
-    icon=":material/landscape:",
-)
-st.page_link(
-    "pages/receptive_field.py",
-    label="**Effective receptive field**: which pixels a unit really responds to.",
-    icon=":material/center_focus_strong:",
-)
-st.page_link(
-    "pages/block_anatomy.py",
-    label="**A block opened**: x, F(x), the shortcut and the output of one block on your image.",
-    icon=":material/view_module:",
-)
+for page in site.PAGES:
+    if not page.default:  # every page but this one
+        st.page_link(page.file, label=page.link_label, icon=page.icon)
 
 st.subheader("Lecture tour")
 st.markdown(

@@ -19,6 +19,7 @@ from bench.drivers.browser import (
 )
 from resnet_viz import preset, summarize
 from resnet_viz.present.tables import layer_table
+from resnet_viz.ui.site import ARCHITECTURE
 
 pytestmark = pytest.mark.browser
 
@@ -43,6 +44,17 @@ def test_home_page(live_server, page, screenshots):
     expect(page.get_by_role("heading", name="Residual networks, explained")).to_be_visible()
     expect(page.get_by_text("Compute device")).to_be_visible()
     full_screenshot(page, screenshots / "home.png")
+
+
+def test_a_home_page_link_opens_its_page(live_server, page):
+    """The home page's links are the page table's (resnet_viz/ui/site.py): a click on the
+    architecture explorer's opens that page at its URL path."""
+    page.goto(live_server.url)
+    wait_until_idle(page)
+    name = re.compile(f"^{re.escape(ARCHITECTURE.home_name)}: ")
+    page.get_by_test_id("stMain").get_by_role("link", name=name).click()
+    expect(metric_value(page, "25,557,032")).to_be_visible(timeout=30_000)
+    assert page.url.endswith(f"/{ARCHITECTURE.url_path}")
 
 
 def test_architecture_depth_change_updates_parameters(live_server, page, screenshots):

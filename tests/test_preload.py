@@ -55,6 +55,16 @@ def test_preload_covers_exactly_the_modules_the_torch_pages_load():
     assert loaded == set(PAGE_MODULES)
 
 
+def test_each_page_preloads_what_it_loads_under_its_spinner():
+    """The page table's ``preloads`` (PAGE_MODULES' source) says what each page file imports
+    under ``loading_torch``, page by page; the pages that load no torch list nothing."""
+    from resnet_viz.ui.site import PAGES
+
+    for page in PAGES:
+        assert _imported_under_loading_torch(REPO / page.file) == set(page.preloads), page.file
+    assert not any(page.preloads for page in PAGES if page.name in ("home", "architecture"))
+
+
 def _run(script: str, **env: str) -> list[str]:
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300,

@@ -44,7 +44,7 @@ from ..weights import (
     weights_url,
 )
 from ..weights.domain import model_name, outside_training, trained_on
-from . import attention
+from . import attention, site
 from .checkpoint import (
     CHECKPOINT_TYPES,
     MAX_CHECKPOINT_MB,
@@ -436,8 +436,8 @@ def _strip(crop: Image.Image, strip: list[CamResult], loaded: LoadedModel, setti
                 width="stretch",
             )
         st.page_link(
-            "pages/architecture.py",
+            site.ARCHITECTURE.file,
             label="Receptive fields stage by stage, on the architecture page",
-            icon=":material/account_tree:",
+            icon=site.ARCHITECTURE.icon,
             query_params=url_params_for(loaded.spec, (loaded.spec.in_channels, size, size)),
         )

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from . import site
 from .tour import LEAVE, STEPS, leaving, lecture_requested, step, step_on_page
 
 #: Root font scale in lecture mode: Streamlit sizes its type in rem, so this scales it all.
@@ -143,7 +144,7 @@ def tour_bar(url_path: str) -> None:
                     query_params=first.query(1),
                 )
                 st.page_link(
-                    "pages/home.py",
+                    site.HOME.file,
                     label="Leave the tour",
                     icon=":material/logout:",
                     query_params={"tour": LEAVE},

@@ -28,18 +28,13 @@ import threading
 import time
 from collections.abc import Sequence
 
+from .site import PAGES
+
 log = logging.getLogger("resnet_viz")
 
-#: The modules behind the torch pages (pages/*.py import them under ``loading_torch``).
-PAGE_MODULES = (
-    "resnet_viz.ui.grad_cam",
-    "resnet_viz.ui.attention",
-    "resnet_viz.ui.gradients",
-    "resnet_viz.ui.lab",
-    "resnet_viz.ui.landscape",
-    "resnet_viz.ui.receptive_field",
-    "resnet_viz.ui.block_anatomy",
-)
+#: The modules behind the torch pages: what each page imports under ``loading_torch``, from the
+#: page table (resnet_viz/ui/site.py), each once, in the menu's order.
+PAGE_MODULES = tuple(dict.fromkeys(name for page in PAGES for name in page.preloads))
 #: Seconds without a page run before the import starts. Longer than the first page takes to
 #: reach the browser with its scripts (~0.5 s after the run on the project's machine) and than
 #: the pause between two clicks of someone trying presets.

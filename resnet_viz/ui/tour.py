@@ -13,19 +13,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from . import site
+
 #: The ``tour`` value of the link that leaves the tour: home, lecture mode off.
 LEAVE = "end"
 
 
 @dataclass(frozen=True)
 class TourStep:
-    """One step: the page file, its URL path and query parameters, and what to say."""
+    """One step: its page (an entry of the page table), query parameters, and what to say."""
 
     title: str
-    page: str  # the file under pages/, for st.page_link
-    url_path: str
+    target: site.Page
     params: dict[str, str] = field(default_factory=dict)
     points: tuple[str, ...] = ()
+
+    @property
+    def page(self) -> str:
+        """The page's file, for st.page_link."""
+        return self.target.file
+
+    @property
+    def url_path(self) -> str:
+        return self.target.url_path
 
     def query(self, number: int) -> dict[str, str]:
         """The step's query parameters, with the tour position and lecture mode on."""
@@ -38,8 +48,7 @@ class TourStep:
 STEPS: tuple[TourStep, ...] = (
     TourStep(
         "The degradation problem",
-        "pages/degradation.py",
-        "degradation",
+        site.DEGRADATION,
         {},
         (
             "Compare the training error of the plain networks, shallow against deep, then of "
@@ -51,8 +60,7 @@ STEPS: tuple[TourStep, ...] = (
     ),
     TourStep(
         "The residual block",
-        "pages/architecture.py",
-        "architecture",
+        site.ARCHITECTURE,
         {"preset": "ResNet-18", "tab": "Diagram"},
         (
             "y = F(x) + x: the block learns a residual; the identity is free.",
@@ -61,8 +69,7 @@ STEPS: tuple[TourStep, ...] = (
     ),
     TourStep(
         "Shapes and parameters",
-        "pages/architecture.py",
-        "architecture",
+        site.ARCHITECTURE,
         {"preset": "ResNet-152", "tab": "Stages"},
         (
             "Read the table stage by stage: in the paper's networks each stage after the first "
@@ -75,8 +82,7 @@ STEPS: tuple[TourStep, ...] = (
     ),
     TourStep(
         "Why it trains: the gradients",
-        "pages/gradients.py",
-        "gradients",
+        site.GRADIENTS,
         {"preset": "ResNet-56 (CIFAR)"},
         (
             "Each layer's gradient norm, from the input (left) to the output, for a ResNet and "
@@ -88,8 +94,7 @@ STEPS: tuple[TourStep, ...] = (
     ),
     TourStep(
         "Why it trains: the loss landscape",
-        "pages/landscape.py",
-        "landscape",
+        site.LANDSCAPE,
         {},
         (
             "Training loss on a plane through the trained weights (Li et al. 2018).",
@@ -100,8 +105,7 @@ STEPS: tuple[TourStep, ...] = (
     ),
     TourStep(
         "What it looks at: Grad-CAM",
-        "pages/grad_cam.py",
-        "grad_cam",
+        site.GRAD_CAM,
         {},
         (
             "The heatmap: where the chosen layer's evidence for the named class lies, "
@@ -112,8 +116,7 @@ STEPS: tuple[TourStep, ...] = (
     ),
     TourStep(
         "How far it sees: the effective receptive field",
-        "pages/receptive_field.py",
-        "receptive_field",
+        site.RECEPTIVE_FIELD,
         {},
         (
             "The map: how much each input pixel moves one unit (its gradient); the dashed box "
@@ -124,8 +127,7 @@ STEPS: tuple[TourStep, ...] = (
     ),
     TourStep(
         "A residual block, opened",
-        "pages/block_anatomy.py",
-        "block_anatomy",
+        site.BLOCK_ANATOMY,
         {"an_block": "layer2.0"},
         (
             "x, F(x), the shortcut and ReLU(F(x) + x) from a real forward pass.",
