@@ -75,7 +75,6 @@ __all__ = [
     "cam_map",
     "check_method",
     "estimate_memory_bytes",
-    "forward_passes",
 ]
 
 MAX_BATCH_SIZE = 512
@@ -455,12 +454,6 @@ def eigencam(activation: torch.Tensor) -> torch.Tensor:
 # --------------------------------------------------------------------------------------------
 # Memory: bytes beyond the shared forward pass, per method
 # --------------------------------------------------------------------------------------------
-
-
-def forward_passes(method: str, channels: int) -> int:
-    """Forward passes (of the whole network, or for Ablation-CAM of the part after the layer)
-    one map costs beyond the first forward, at most: K for the per-channel methods, 0 else."""
-    return channels if METHODS[check_method(method)].kind is Kind.PER_CHANNEL else 0
 
 
 def estimate_memory_bytes(
