@@ -1,12 +1,13 @@
-"""The eight CAM methods: equal to pytorch-grad-cam (the reference implementation, run on a
-private copy of the model) on two small networks at several layers and classes, by hand on a
-toy layer, the counterfactual, the batched per-channel methods, errors, and the shared model
-left untouched."""
+"""The CAM methods: the registry complete and the one place a method is named, every method
+equal to pytorch-grad-cam (the reference implementation, run on a private copy of the model) on
+two small networks at several layers and classes, by hand on a toy layer, the counterfactual,
+the batched per-channel methods, errors, and the shared model left untouched."""
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 
 import numpy as np
 import pytest
@@ -30,6 +31,10 @@ from resnet_viz.analysis.attribution import methods as cam_methods
 from resnet_viz.analysis.attribution.cam import CAM_METHODS, grad_cam, grad_cam_strip
 from resnet_viz.analysis.attribution.methods import (
     GRADIENT_METHODS,
+    METHODS,
+    CamMethod,
+    Kind,
+    Paper,
     ablationcam_weights,
     estimate_memory_bytes,
     scorecam_weights,
@@ -95,6 +100,104 @@ def test_the_methods_are_exported_in_order():
         "eigencam",
     )  # fmt: skip
     assert set(LIBRARY) == set(CAM_METHODS)
+
+
+# --------------------------------------------------------------------------------------------
+# The registry
+# --------------------------------------------------------------------------------------------
+
+
+def test_every_entry_is_complete_and_the_tables_are_derived_from_it():
+    assert list(METHODS) == [entry.key for entry in METHODS.values()]
+    labels = [entry.label for entry in METHODS.values()]
+    assert len(set(labels)) == len(labels)
+    by_kind = {kind: tuple(k for k, m in METHODS.items() if m.kind is kind) for kind in Kind}
+    assert tuple(METHODS) == cam_methods.CAM_METHODS
+    assert by_kind[Kind.GRADIENT] == GRADIENT_METHODS
+    assert by_kind[Kind.PER_CHANNEL] == cam_methods.PER_CHANNEL_METHODS
+    assert all(by_kind.values()), "every kind has a method"
+    assert {k: m.label for k, m in METHODS.items()} == cam_methods.METHOD_LABELS
+    assert list(cam_methods.METHOD_LABELS) == list(CAM_METHODS)
+    for key, entry in METHODS.items():
+        assert all((entry.label, entry.formula, entry.needs)), key
+        assert all(dataclasses.astuple(entry.paper)), key
+        assert entry.paper.year >= 2016, key  # CAM itself (Zhou et al.) is from 2016
+        batched = entry.kind is Kind.PER_CHANNEL
+        assert (entry.default_batch_size is not None) == batched, key
+        if batched:
+            assert 1 <= entry.default_batch_size <= cam_methods.MAX_BATCH_SIZE
+            assert cam_methods.DEFAULT_BATCH_SIZE[key] == entry.default_batch_size
+    assert set(cam_methods.DEFAULT_BATCH_SIZE) == set(by_kind[Kind.PER_CHANNEL])
+
+
+def test_the_docstring_table_lists_every_entry():
+    doc = cam_methods.__doc__
+    assert "[the table" not in doc
+    for entry in METHODS.values():
+        row = next(line for line in doc.splitlines() if line.startswith(f'``"{entry.key}"``'))
+        assert row.split() == [f'``"{entry.key}"``', *entry.formula.split(), *entry.needs.split()]
+
+
+def test_the_default_batches_are_the_librarys():
+    """The library's ScoreCAM and AblationCAM, on a layer with more channels than either batch,
+    run the whole network on batches of exactly the entries' defaults."""
+    assert inspect.signature(AblationCAM).parameters["batch_size"].default == 32
+    model = tiny_model("bottleneck")
+    x = image_for(model.spec)
+    peer = copy.deepcopy(model)
+    assert peer.layer4[-1].conv3.out_channels == 32
+    for method in cam_methods.PER_CHANNEL_METHODS:
+        images = []
+        hook = peer.conv1.register_forward_pre_hook(
+            lambda m, args, seen=images: seen.append(len(args[0]))
+        )
+        try:
+            with LIBRARY[method](model=peer, target_layers=[peer.layer4]) as cam:
+                cam(input_tensor=x.clone(), targets=[ClassifierOutputTarget(1)])
+        finally:
+            hook.remove()
+        assert max(images) == METHODS[method].default_batch_size
+
+
+def toy_entry(key: str, kind: Kind, weigh) -> CamMethod:
+    return CamMethod(
+        key=key, label=key.title(), kind=kind, weigh=weigh, formula="toy", needs="nothing",
+        paper=Paper("Nobody", 2024, "A toy", "nowhere"), memory=lambda sizes, batch: 0,
+    )  # fmt: skip
+
+
+def test_a_new_method_is_one_entry(monkeypatch):
+    """Registered in the registry alone, a method is accepted, computed on the path its kind
+    asks for (the gradient for a gradient method, with its counterfactual) and estimated."""
+    monkeypatch.setitem(METHODS, "channelsum", toy_entry(
+        "channelsum", Kind.ACTIVATION_ONLY, lambda x: x.activation.sum(1, keepdim=True)
+    ))  # fmt: skip
+    monkeypatch.setitem(METHODS, "gradsum", toy_entry(
+        "gradsum", Kind.GRADIENT, lambda x: x.gradient.sum(1, keepdim=True)
+    ))  # fmt: skip
+    x, g0, g1 = hand_gradients()
+    # layer1 = [relu(x), relu(-x)]: the channels sum to |x|.
+    result = grad_cam(toy_model(), TOY_IMAGE, target_layer="layer1", target_class=0,
+                      method="channelsum")  # fmt: skip
+    assert result.method == "channelsum"
+    np.testing.assert_allclose(result.raw, np.abs(x), atol=1e-7)
+    gradient = grad_cam(toy_model(), TOY_IMAGE, target_layer="layer1", target_class=0,
+                        method="gradsum")  # fmt: skip
+    np.testing.assert_allclose(gradient.raw, np.maximum(g0 + g1, 0), atol=1e-7)
+    against = grad_cam(toy_model(), TOY_IMAGE, target_layer="layer1", target_class=0,
+                       method="gradsum", counterfactual=True)  # fmt: skip
+    np.testing.assert_allclose(against.raw, np.maximum(-(g0 + g1), 0), atol=1e-7)
+    assert against.raw.max() > 0
+    with pytest.raises(ValueError, match="Channelsum uses no gradient"):
+        grad_cam(toy_model(), TOY_IMAGE, method="channelsum", counterfactual=True)
+    spec, size = toy_model().spec, (1, 4, 4)
+    base = estimate_memory_bytes(spec, size, "channelsum", "layer1")
+    assert base == 3 * max(r.activation_bytes for r in summarize(spec, size).layers)
+
+
+# --------------------------------------------------------------------------------------------
+# Against pytorch-grad-cam
+# --------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("kind", list(MODELS))

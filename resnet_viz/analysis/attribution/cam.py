@@ -65,12 +65,14 @@ inference mode for its duration (``torch.inference_mode(False)``) and copies an
 inference-mode input into a normal tensor. Calls inside ``torch.no_grad()`` work: gradient
 recording is switched on locally.
 
-Other methods. ``method=`` picks one of eight class activation maps
-(:data:`resnet_viz.analysis.attribution.methods.CAM_METHODS`): the four other gradient methods
-(Grad-CAM++, XGrad-CAM, HiResCAM, LayerCAM) reuse the activation and gradient of this same path and
-only weigh them differently; Score-CAM and Ablation-CAM run the network (or the part after the
-layer) once per channel, in batches; Eigen-CAM needs only the activation, from a ``no_grad``
-forward. :mod:`resnet_viz.analysis.attribution.methods` holds the formulas and their papers.
+Other methods. ``method=`` picks one of the class activation maps of
+:data:`resnet_viz.analysis.attribution.methods.METHODS`, and its entry's kind picks the path:
+the other gradient methods (Grad-CAM++, XGrad-CAM, HiResCAM, LayerCAM) reuse the activation and
+gradient of this same path and only weigh them differently; Score-CAM and Ablation-CAM run the
+network (or the part after the layer) once per channel, in batches; Eigen-CAM needs only the
+activation. Those take the activations from one ``no_grad`` forward. Either way each layer's
+map is the entry's own (:func:`resnet_viz.analysis.attribution.methods.cam_map`);
+:mod:`resnet_viz.analysis.attribution.methods` holds the formulas and their papers.
 
 The pictures (coloured heatmaps, overlays) are drawn by :mod:`resnet_viz.present.heatmaps`.
 This module does not import streamlit.
@@ -89,6 +91,7 @@ import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
 from ...core.build import ResNet
 from ...core.split import (
     LayerNameError,
+    Step,
     forward_steps,
     layer_label,
     run_steps,
@@ -98,7 +101,7 @@ from ...core.split import (
 from ...runtime.device import run_with_cpu_fallback
 from ...runtime.locks import model_lock
 from . import methods
-from .methods import CAM_METHODS, GRADIENT_METHODS, check_method
+from .methods import CAM_METHODS, METHODS, Kind, check_method
 from .model_checks import as_normal_tensor as _as_normal_tensor
 from .model_checks import check_class as _check_class
 from .model_checks import check_device as _check_device
@@ -307,7 +310,7 @@ def _attempt(
     """One try on one device, holding the model's lock, outside inference mode."""
     with model_lock(model), torch.inference_mode(False):
         x = _as_normal_tensor(image).to(where, _model_dtype(model))
-        if options.method in GRADIENT_METHODS:
+        if METHODS[options.method].kind is Kind.GRADIENT:
             maps, logits, chosen = _gradient_maps(model, x, layers, target, options)
         else:
             maps, logits, chosen = _forward_maps(model, x, layers, target, options)
@@ -348,13 +351,16 @@ def _gradient_maps(
         chosen = int(logits[0].argmax()) if target is None else target
         activations = [kept[i] for i in wanted]
         gradients = torch.autograd.grad(logits[0, chosen], activations)
+    logits = logits.detach()
     maps = {
-        i: methods.gradient_map(
-            options.method, a.detach(), g, counterfactual=options.counterfactual
+        i: methods.cam_map(
+            options.method,
+            _inputs(steps, i, image, a.detach(), g, logits, chosen, options),
+            counterfactual=options.counterfactual,
         )
         for i, a, g in zip(wanted, activations, gradients, strict=True)
     }
-    return maps, logits.detach(), chosen
+    return maps, logits, chosen
 
 
 def _forward_maps(
@@ -364,10 +370,10 @@ def _forward_maps(
     target: int | None,
     options: _Options,
 ) -> tuple[dict[int, torch.Tensor], torch.Tensor, int]:
-    """Score-CAM, Ablation-CAM or Eigen-CAM at every layer in ``layers``: one ``no_grad``
-    forward keeps the activations and gives the logits; then each layer's channel weights
-    (Score-CAM: the whole network on masked images; Ablation-CAM: the steps after the layer
-    on ablated activations) or its principal projection (Eigen-CAM)."""
+    """A method without gradients at every layer in ``layers``: one ``no_grad`` forward keeps
+    the activations and gives the logits; then each layer's map is the method's own (Score-CAM
+    runs the whole network on masked images, Ablation-CAM the steps after the layer on ablated
+    activations, Eigen-CAM only the activation)."""
     steps = forward_steps(model)
     wanted = sorted({step_index(model, name) for name in layers})
     kept = {}
@@ -379,27 +385,39 @@ def _forward_maps(
                 kept[i] = x
     logits = x
     chosen = int(logits[0].argmax()) if target is None else target
-    maps = {}
-    for i in wanted:
-        activation = kept[i]
-        if options.method == "eigencam":
-            maps[i] = methods.eigencam(activation)
-            continue
-        if options.method == "scorecam":
-            weights = methods.scorecam_weights(
-                lambda batch: run_steps(steps, batch), image, activation, chosen,
-                batch_size=options.batch_size, progress=options.progress,
-            )  # fmt: skip
-        else:
-            tail = steps[i + 1 :]
-            weights = methods.ablationcam_weights(
-                lambda batch, tail=tail: run_steps(tail, batch), activation,
-                float(logits[0, chosen]), chosen,
-                batch_size=options.batch_size, progress=options.progress,
-            )  # fmt: skip
-        weighted = torch.sum(weights[None, :, None, None] * activation, dim=1, keepdim=True)
-        maps[i] = F.relu(weighted)
+    maps = {
+        i: methods.cam_map(
+            options.method, _inputs(steps, i, image, kept[i], None, logits, chosen, options)
+        )
+        for i in wanted
+    }
     return maps, logits, chosen
+
+
+def _inputs(
+    steps: Sequence[tuple[str, Step]],
+    index: int,
+    image: torch.Tensor,
+    activation: torch.Tensor,
+    gradient: torch.Tensor | None,
+    logits: torch.Tensor,
+    chosen: int,
+    options: _Options,
+) -> methods.CamInputs:
+    """What step ``index`` offers a method: its activation (and gradient), the input, the whole
+    network and the steps after it as functions of a batch, the logits and the class."""
+    tail = steps[index + 1 :]
+    return methods.CamInputs(
+        activation=activation,
+        gradient=gradient,
+        image=image,
+        network=lambda batch: run_steps(steps, batch),
+        tail=lambda batch: run_steps(tail, batch),
+        logits=logits,
+        target=chosen,
+        batch_size=options.batch_size,
+        progress=options.progress,
+    )
 
 
 def _result(
