@@ -80,7 +80,7 @@ def test_a_tie_names_no_winner():
 
 
 def test_the_random_map_beating_every_method_on_deletion_is_said():
-    # The screen: random deletion 0.14 against 0.15-0.16, Grad-CAM++ "most faithful".
+    # A screen that misled: random deletion 0.14 against 0.15-0.16, Grad-CAM++ "most faithful".
     text = faithfulness_sentence(
         {"gradcam": curves(0.16, 0.75), "layercam": curves(0.15, 0.76),
          "eigencam": curves(0.155, 0.70)},

@@ -85,7 +85,7 @@ from resnet_viz.ui.choice import (  # noqa: E402
 TABS = {"tab": ["Stages", "Layers", "Diagram", "Compare", "Code"]}
 
 
-def test_the_issue_link_says_what_was_ignored_and_what_is_shown():
+def test_a_link_with_bad_values_says_what_was_ignored_and_what_is_shown():
     params = {"preset": "resnet9999", "h": "-5"}
     notes = ignored_link_values(params)
     assert notes == {

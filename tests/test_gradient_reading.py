@@ -86,7 +86,7 @@ def test_steps_mention_the_losses():
 
 
 def test_both_growing_says_which_grows_more_and_owns_up_when_it_is_the_resnet():
-    # The numbers after 5 SGD steps: ResNet 7.8x, plain 2.1x.
+    # Numbers seen after 5 SGD steps: ResNet 7.8x, plain 2.1x.
     sentences = reading(report_with(7.8, 1.0, 2.1, 1.0, steps=5), step=5)
     assert sentences[1] == (
         "From the last conv layer to the first, in both networks the gradient grows toward the "

@@ -49,7 +49,7 @@ def test_landscape_reading_names_the_rougher_surface():
 
 
 def test_a_coarse_grid_judges_no_roughness():
-    # The 5x5 grid: 100 % against 44.4 % is 9 of 9 points against 4 of 9.
+    # A 5x5 grid seen on the page: 100 % against 44.4 % is 9 of 9 points against 4 of 9.
     sentences = landscape_reading(
         {"plain-20": 0.333, "plain-56": 1.0, "resnet-20": 0.111, "resnet-56": 0.444},
         {"plain-20": 0.0, "plain-56": 0.502, "resnet-20": 0.0, "resnet-56": 0.006},
@@ -84,7 +84,7 @@ def test_anatomy_reading():
     ]
     assert "plain block" in anatomy_reading(anatomy("none", 3.0))[0]
     assert "much larger than its input" in anatomy_reading(anatomy("none", 3.0))[1]
-    # The block: 1.96 is about twice, not "about as large".
+    # A block seen on the page: 1.96 is about twice, not "about as large".
     assert anatomy_reading(anatomy("identity", 1.96))[1] == (
         "‖F(x)‖ / ‖x‖ = 1.96: the branch F(x) is about twice as large as its input x."
     )
@@ -159,7 +159,7 @@ def test_receptive_field_page():
 
 
 def test_receptive_field_page_at_the_first_block_says_what_its_numbers_show():
-    # The screen: every field at 100 % of the theoretical 7 px.
+    # A screen seen on the page: every field at 100 % of the theoretical 7 px.
     at = open_page("pages/receptive_field.py", erf_layer="layer1.0", erf_side="32")
     assert_clean(at)
     table = at.dataframe[0].value

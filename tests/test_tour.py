@@ -186,7 +186,7 @@ def test_the_last_step_offers_the_start_and_the_way_out():
 
 @pytest.mark.slow
 def test_step_4_after_resnet152_on_step_3_shows_its_own_network():
-    """The issue's case: ResNet-152 on step 3, Next: step 4 showed "needs about 10.8 GiB" (the
+    """A lecture's case: ResNet-152 on step 3, Next: step 4 showed "needs about 10.8 GiB" (the
     gradient study of ResNet-152 at 224) instead of its ResNet-56 chart."""
     at = open_step(3)
     at.number_input(key="h").set_value(512).run()

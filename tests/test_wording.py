@@ -411,7 +411,7 @@ def test_separate_run_note_is_silent_only_for_one_number(here, there, same_machi
 
 
 @pytest.mark.parametrize("resolution", [5, 21])
-def test_the_issue_screens(resolution):
+def test_screens_that_once_misled(resolution):
     """Two teaching-lab screens, with their numbers: four effective receptive fields all at the
     full theoretical 7 px (nothing about fractions, one being smaller, or a change), and loss
     landscapes whose roughness a 5 x 5 grid is too coarse to rank (a 21 x 21 grid is not)."""

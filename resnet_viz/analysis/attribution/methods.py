@@ -435,9 +435,9 @@ def eigencam(activation: torch.Tensor) -> torch.Tensor:
     building the (h w) x (h w) matrix ``U``.
 
     Speed: numpy's OpenBLAS splits this small SVD over its own threads, which then wait on
-    the cores torch's threads hold: on a 2-core machine the 49 x 2048 SVD of ResNet-50's layer4
-    took 0.2-0.7 s that way and 5 ms on one BLAS thread. So the SVD runs on one BLAS thread
-    when threadpoolctl is installed (it comes with scikit-learn; same result either way).
+    the cores torch's threads hold, so it is about a hundred times slower than on one BLAS
+    thread (figures: bench/README.md, the CAM methods bench). So the SVD runs on one BLAS
+    thread when threadpoolctl is installed (it comes with scikit-learn; same result either way).
     """
     values = activation[0].detach().to("cpu").numpy().copy()
     values[np.isnan(values)] = 0
