@@ -1,9 +1,12 @@
 """Errors whose message is written for the user, in a module that imports nothing heavy.
 
-Pages catch these and show ``str(error)`` in place of the failed section (anything else is a
-bug and goes to the server log). They live apart from the code that raises them so that the
-pages that never touch images or weights (home, architecture) can catch them without importing
-torch and torchvision. :class:`~resnet_viz.core.spec.SpecError` lives with the spec it guards.
+Every such error is a :class:`UserError`: pages catch that one base and show ``str(error)`` in
+place of the failed section (anything else is a bug and goes to the server log). They live
+apart from the code that raises them so that the pages that never touch images or weights
+(home, architecture) can catch them without importing torch and torchvision.
+:class:`~resnet_viz.core.spec.SpecError` lives with the spec it guards and
+:class:`~resnet_viz.runtime.memory.BudgetError` with the memory budget; both are UserErrors.
+This module imports nothing from the package, so every layer, ``core`` included, may use it.
 """
 
 from __future__ import annotations
@@ -11,11 +14,20 @@ from __future__ import annotations
 from pathlib import Path
 
 
-class ImageError(ValueError):
+class UserError(Exception):
+    """An error whose ``str(error)`` is meant for the user: what went wrong and what to do.
+
+    Each subclass keeps the built-in base that says what kind of failure it is (``ValueError``
+    for bad input, ``RuntimeError`` for weights that could not be obtained), so code that
+    catches those still does.
+    """
+
+
+class ImageError(UserError, ValueError):
     """An upload that cannot be used as an image. ``str(error)`` is meant for the student."""
 
 
-class WeightsError(RuntimeError):
+class WeightsError(UserError, RuntimeError):
     """Weights that could not be obtained or read; ``str(error)`` is meant for the user."""
 
 
@@ -33,5 +45,5 @@ class WeightsUnavailable(WeightsError):  # noqa: N818 (the name the page uses)
         self.url = url
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """An uploaded file that is not a usable checkpoint for the chosen network."""

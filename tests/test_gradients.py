@@ -19,6 +19,7 @@ from resnet_viz.analysis.gradients import (
     initialize,
 )
 from resnet_viz.core.build import Add
+from resnet_viz.runtime.memory import BudgetError
 
 # ResNet-20 with projection shortcuts (option B): small, and it has downsample convs.
 SMALL = dataclasses.replace(preset("resnet20"), shortcut="B")
@@ -312,9 +313,9 @@ def test_user_batch_is_checked():
 
 
 def test_memory_guard_refuses_with_the_numbers():
-    with pytest.raises(SpecError, match=r"about \d+\.\d GiB.*3\.0 GiB"):
+    with pytest.raises(BudgetError, match=r"about \d+\.\d GiB.*3\.0 GiB"):
         gradient_norms(preset("resnet152"), batch_size=64, device="cpu")
-    with pytest.raises(SpecError, match="GiB"):
+    with pytest.raises(BudgetError, match="GiB"):
         gradient_norms(SMALL, memory_budget_bytes=1024, device="cpu")
     small = estimate_memory_bytes(SMALL, batch_size=16)
     assert estimate_memory_bytes(SMALL, batch_size=32) > small > 0

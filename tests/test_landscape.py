@@ -23,6 +23,7 @@ from resnet_viz.core.spec import SpecError
 from resnet_viz.data.digits import load_digits
 from resnet_viz.experiments.degradation import digits_spec
 from resnet_viz.experiments.landscape import SETTINGS, landscape_record, shipped_settings
+from resnet_viz.runtime.memory import BudgetError
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +127,7 @@ def test_bad_arguments_and_the_memory_budget(tiny):
     with pytest.raises(SpecError, match="Labels"):
         loss_landscape(model, x, y[:3])
     needed = estimate_memory_bytes(model, x)
-    with pytest.raises(SpecError, match="GiB, more than"):
+    with pytest.raises(BudgetError, match="GiB, more than"):
         loss_landscape(model, x, y, memory_budget=needed - 1)
 
 

@@ -15,6 +15,7 @@ from resnet_viz.core.build import build_model
 from resnet_viz.core.presets import spec_for_depth
 from resnet_viz.core.spec import SpecError
 from resnet_viz.core.split import split_at
+from resnet_viz.runtime.memory import BudgetError
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +114,7 @@ def test_model_untouched_and_memory_refused_before_work(resnet20_twins):
     assert not any(m.training for m in residual.modules())
     assert hook_count(residual) == 0
     needed = estimate_memory_bytes(residual, (3, 96, 96), 8)
-    with pytest.raises(SpecError, match="GiB, more than"):
+    with pytest.raises(BudgetError, match="GiB, more than"):
         effective_receptive_field(residual, (3, 96, 96), memory_budget=needed - 1)
     with pytest.raises(SpecError, match="input channels"):
         effective_receptive_field(residual, (1, 32, 32))

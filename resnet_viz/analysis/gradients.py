@@ -87,12 +87,11 @@ from ..core.build import Add
 from ..core.layout import parameter_count
 from ..core.spec import BYTES_PER_FLOAT32, ResNetSpec, SpecError
 from ..core.summary import summarize
-from ..runtime import device as device_module
+from ..runtime import memory
 from .twins import INITS, build_twins, initialize, make_twins, residual_spec
 
 __all__ = [
     "BACKWARD_FACTOR",
-    "CPU_MEMORY_BUDGET_BYTES",
     "DEFAULT_LR",
     "DEFAULT_MOMENTUM",
     "INITS",
@@ -116,9 +115,6 @@ Progress = Callable[[float, str], None]
 DEFAULT_LR = 0.01
 DEFAULT_MOMENTUM = 0.9
 MAX_STEPS = 100
-#: Work refused above this estimate on the CPU (see :func:`estimate_memory_bytes`); the one
-#: budget every heavy job shares (:func:`resnet_viz.runtime.device.memory_budget_bytes`).
-CPU_MEMORY_BUDGET_BYTES = device_module.CPU_MEMORY_BUDGET_BYTES
 #: Peak memory of a forward + backward over the summary's activation total (every layer's
 #: output, float32): the measured ratio (peak RSS growth of one train-mode step over the summary
 #: total, ``docs/gradients.md``) stays below 1.5 for the presets; 2 keeps a margin.
@@ -242,23 +238,18 @@ def estimate_memory_bytes(
     return BACKWARD_FACTOR * activations + 2 * 3 * weights
 
 
-def _memory_budget(device: torch.device) -> int:
-    return device_module.memory_budget_bytes(device)
-
-
 def _check_memory(
     spec: ResNetSpec, input_size: tuple[int, int, int], batch_size: int, budget: int
 ) -> None:
-    needed = estimate_memory_bytes(spec, input_size, batch_size)
-    if needed > budget:
-        gib = 1024**3
-        raise SpecError(
-            f"Comparing gradients of this network and its plain twin on a batch of {batch_size} "
-            f"at {input_size[1]}x{input_size[2]} needs about {needed / gib:.1f} GiB "
-            f"(activations for the backward pass plus weights), more than the "
-            f"{budget / gib:.1f} GiB available here. Use a smaller batch, a smaller input or a "
-            "shallower network."
-        )
+    memory.refuse_over_budget(
+        estimate_memory_bytes(spec, input_size, batch_size),
+        budget,
+        f"Comparing gradients of this network and its plain twin on a batch of {batch_size} "
+        f"at {input_size[1]}x{input_size[2]}",
+        "Use a smaller batch, a smaller input or a shallower network.",
+        wording="{doing} needs about {needed:.1f} GiB (activations for the backward pass plus "
+        "weights), more than the {budget:.1f} GiB available here. {advice}",
+    )
 
 
 def _resolve_device(device: torch.device | str | None) -> torch.device:
@@ -340,13 +331,14 @@ def gradient_norms(
         batch: ``(x, y)`` to use instead of the random batch (a real dataset).
         lr, momentum: SGD settings for ``steps > 0`` (see :data:`DEFAULT_LR`).
         device: ``None`` means CUDA when available, else the CPU.
-        memory_budget_bytes: refuse above this estimate; default 3 GiB on the CPU, 90 % of the
-            free memory on a GPU.
+        memory_budget_bytes: refuse above this estimate (see :func:`estimate_memory_bytes`);
+            default :func:`~resnet_viz.runtime.memory.memory_budget_bytes` of ``device``.
         progress: called as ``progress(fraction, message)`` with fraction from 0 to 1.
 
     Raises:
-        SpecError: a bad argument, or work whose memory estimate exceeds the budget (the
-            message names both numbers).
+        SpecError: a bad argument.
+        BudgetError: work whose memory estimate exceeds the budget (the message names both
+            numbers).
     """
     if batch_norm is not None:
         spec = dataclasses.replace(spec, batch_norm=batch_norm)
@@ -364,7 +356,9 @@ def gradient_norms(
     # summarize validates input_size and batch_size with human messages.
     input_size = summarize(rspec, input_size, batch_size).input_size  # type: ignore[assignment]
     device = _resolve_device(device)
-    budget = _memory_budget(device) if memory_budget_bytes is None else memory_budget_bytes
+    budget = (
+        memory.memory_budget_bytes(device) if memory_budget_bytes is None else memory_budget_bytes
+    )
     _check_memory(rspec, input_size, batch_size, budget)
 
     def report(fraction: float, message: str) -> None:

@@ -187,7 +187,8 @@ def loss_landscape(
             :func:`~resnet_viz.runtime.memory.memory_budget_bytes` of the model's device.
 
     Raises:
-        SpecError: bad arguments, or work over the memory budget (before any work).
+        SpecError: bad arguments.
+        BudgetError: work over the memory budget (before any work).
     """
     x, y = _check(images, labels, resolution, span, dims)
     param = next(model.parameters())

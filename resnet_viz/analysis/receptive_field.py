@@ -150,7 +150,8 @@ def effective_receptive_field(
             :func:`~resnet_viz.runtime.memory.memory_budget_bytes` of the model's device.
 
     Raises:
-        SpecError: a bad size, layer name or number of images, or work over the memory budget.
+        SpecError: a bad size, layer name or number of images.
+        BudgetError: work over the memory budget (before any work).
     """
     if not isinstance(model, ResNet):
         raise TypeError(f"Expected a resnet_viz ResNet, got {type(model).__name__}.")

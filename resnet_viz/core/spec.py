@@ -19,6 +19,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
+from ..errors import UserError
+
 BlockType = Literal["basic", "bottleneck"]
 StemType = Literal["imagenet", "cifar", "deep"]
 ShortcutOption = Literal["A", "B", "C"]
@@ -49,7 +51,7 @@ WEIGHT_BUDGET_BYTES = 2 * 1024**3
 BYTES_PER_FLOAT32 = 4
 
 
-class SpecError(ValueError):
+class SpecError(UserError, ValueError):
     """An impossible or unreasonable ResNet description; the message is meant for the user."""
 
 

@@ -1,7 +1,8 @@
 """Which device runs the heavy work, and what to do when it runs out of memory.
 
 Preference: a CUDA GPU, then Apple's MPS, then the CPU. Grad-CAM and the gradient study use
-this; the architecture explorer needs no device at all (it is analytic).
+this; the architecture explorer needs no device at all (it is analytic). How much memory a job
+may plan to use on a device is :mod:`resnet_viz.runtime.memory`'s.
 """
 
 from __future__ import annotations
@@ -34,21 +35,6 @@ def device_label(device: str | torch.device) -> str:
     if device.type == "mps":
         return "Apple GPU (MPS)"
     return f"CPU ({torch.get_num_threads()} threads)"
-
-
-#: Heavy work refused above this memory estimate on the CPU (the 2-core, 24 GiB machines the app
-#: is served from run two heavy jobs at once next to the models themselves).
-CPU_MEMORY_BUDGET_BYTES = 3 * 1024**3
-
-
-def memory_budget_bytes(device: str | torch.device) -> int:
-    """How much memory one heavy job may plan to use on ``device``: 90 % of what CUDA reports
-    free, or :data:`CPU_MEMORY_BUDGET_BYTES` elsewhere."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-        return int(0.9 * free)
-    return CPU_MEMORY_BUDGET_BYTES
 
 
 def is_out_of_memory(error: BaseException) -> bool:

@@ -30,7 +30,6 @@ from ..analysis.attribution.methods import (
     estimate_memory_bytes,
 )
 from ..analysis.attribution.sanity import sanity_check
-from ..core.spec import SpecError
 from ..core.split import layer_label, target_layers
 from ..present.cam import (
     blank_map_message,
@@ -42,7 +41,7 @@ from ..present.cam import (
     sanity_sentence,
 )
 from ..present.heatmaps import heatmap_image, overlay
-from ..runtime.device import memory_budget_bytes
+from ..runtime.memory import memory_budget_bytes, refuse_over_budget
 from ..runtime.timing import WarmTimer
 from ..runtime.workload import heavy_work_slot
 from ..weights import LoadedModel
@@ -214,14 +213,13 @@ def compute(loaded: LoadedModel, tensor, digest: str, layer: str, target, method
     if method in PER_CHANNEL_METHODS:
         side = tuple(tensor.shape[-2:])
         size = (loaded.spec.in_channels, *side)
-        need = estimate_memory_bytes(loaded.spec, size, method, layer)
-        budget = memory_budget_bytes(next(loaded.model.parameters()).device)
-        if need > budget:
-            raise SpecError(
-                f"{label} at {layer} needs about {need / 2**30:.1f} GiB here, more than the "
-                f"{budget / 2**30:.1f} GiB one job may use: pick an earlier layer or a "
-                "gradient method."
-            )
+        refuse_over_budget(
+            estimate_memory_bytes(loaded.spec, size, method, layer),
+            memory_budget_bytes(next(loaded.model.parameters()).device),
+            f"{label} at {layer}", "pick an earlier layer or a gradient method.",
+            wording="{doing} needs about {needed:.1f} GiB here, more than the {budget:.1f} GiB "
+            "one job may use: {advice}",
+        )  # fmt: skip
         with heavy_work_with_progress(f"{label}: starting…") as bar:
             timed = _timer().time(
                 (loaded.name, device, layer),

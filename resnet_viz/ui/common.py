@@ -10,16 +10,11 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from ..core.spec import SpecError
-from ..errors import CheckpointError, ImageError, WeightsError
+from ..errors import UserError
 from ..runtime.workload import heavy_work_slot
 from .choice import unknown_menu_value
 
 log = logging.getLogger("resnet_viz")
-
-#: Errors whose message is written for the user; anything else is a bug and goes to the log.
-USER_ERRORS = (SpecError, ImageError, CheckpointError, WeightsError)
-
 
 _imports_frozen = False
 
@@ -59,11 +54,14 @@ def shown_errors(doing: str) -> Iterator[None]:
     """Run a section of a page; show a failure as a message in place of the section, never as
     a traceback, and let the rest of the page go on.
 
+    A :class:`~resnet_viz.errors.UserError`'s message is written for the user and shown as it
+    is; anything else is a bug: the page says so in general terms and the log gets the details.
+
     Streamlit's own control flow (st.stop, st.rerun) derives from BaseException and passes.
     """
     try:
         yield
-    except USER_ERRORS as error:
+    except UserError as error:
         st.error(str(error), icon=":material/error:")
     except Exception:
         log.exception("failed while %s", doing)
