@@ -44,6 +44,8 @@ _EXPORTS = {
     "summarize": ".core.summary",
     "load_image": ".data.images",
     "ImageError": ".errors",
+    "UserError": ".errors",
+    "BudgetError": ".runtime.memory",
 }
 
 
@@ -75,11 +77,13 @@ if TYPE_CHECKING:  # static checkers and IDEs see the names as ordinary imports
     from .core.spec import ResNetSpec, SpecError
     from .core.summary import summarize
     from .data.images import load_image
-    from .errors import ImageError
+    from .errors import ImageError, UserError
     from .experiments.degradation import degradation_curves
+    from .runtime.memory import BudgetError
 
 __all__ = [
     "CAM_METHODS",
+    "BudgetError",
     "CamResult",
     "Faithfulness",
     "GradientReport",
@@ -88,6 +92,7 @@ __all__ = [
     "ResNetSpec",
     "SanityCheck",
     "SpecError",
+    "UserError",
     "block_anatomy",
     "build_model",
     "degradation_curves",
