@@ -31,7 +31,6 @@ from ..analysis.attribution.methods import (
 )
 from ..analysis.attribution.sanity import sanity_check
 from ..core.spec import SpecError
-from ..core.split import layer_label, target_layers
 from ..present import attention_charts as charts
 from ..present.cam_reading import (
     blank_map_message,
@@ -99,45 +98,6 @@ def _store() -> _Store:
 
 
 # Controls ------------------------------------------------------------------------------------
-
-
-def link_values() -> dict[str, list[str]]:
-    """The bound parameters of the link as it was opened. Call it before any widget: a widget
-    bound to the URL drops an invalid value from it when it is created."""
-    return {key: st.query_params.get_all(key) for key in ("layer", "methods", "cls")}
-
-
-def url_messages(loaded: LoadedModel, link: dict[str, list[str]]) -> None:
-    """Say when a link asks for what this model cannot do. Streamlit ignores an invalid bound
-    value silently (the widget falls back to its default); the user should know why."""
-    spec = loaded.spec
-    size = (spec.in_channels, loaded.preprocessing.size, loaded.preprocessing.size)
-    names = target_layers(spec)
-    labels = {layer_label(spec, name, size) for name in names} | set(names)
-    bad_layers = [v for v in link.get("layer", []) if v not in labels]
-    if bad_layers:
-        st.warning(
-            f"The link asks for layer “{bad_layers[0]}”, which this network does not have: "
-            f"showing its last stage, layer{spec.num_stages}. It has layer1 to "
-            f"layer{spec.num_stages} and their blocks (layer2.0, layer2.1, …).",
-            icon=":material/link_off:",
-        )
-    unknown = [m for m in link.get("methods", []) if m not in LABEL_TO_METHOD]
-    unknown = [m for m in unknown if m not in CAM_METHODS]
-    if unknown:
-        st.warning(
-            f"Unknown CAM method in the link: {', '.join(repr(m) for m in unknown)}. The "
-            f"methods are {', '.join(METHOD_LABELS.values())}.",
-            icon=":material/link_off:",
-        )
-    classes = ("Top-1 prediction", *loaded.categories)
-    bad_classes = [c for c in link.get("cls", []) if c not in classes]
-    if bad_classes:
-        st.warning(
-            f"The link asks to explain class “{bad_classes[0]}”, which this model does not "
-            f"have ({len(loaded.categories)} classes): explaining its top-1 prediction instead.",
-            icon=":material/link_off:",
-        )
 
 
 def workbench_controls() -> Workbench:

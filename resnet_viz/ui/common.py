@@ -20,6 +20,11 @@ log = logging.getLogger("resnet_viz")
 #: Errors whose message is written for the user; anything else is a bug and goes to the log.
 USER_ERRORS = (SpecError, ImageError, CheckpointError, WeightsError)
 
+#: The image uploaders' filter (by file name only: resnet_viz.data.images checks the bytes) and
+#: their size cap, stricter than the server's (.streamlit/config.toml).
+IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
+MAX_IMAGE_MB = 20
+
 
 _imports_frozen = False
 

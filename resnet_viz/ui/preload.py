@@ -33,7 +33,7 @@ log = logging.getLogger("resnet_viz")
 #: The modules behind the torch pages (pages/*.py import them under ``loading_torch``).
 PAGE_MODULES = (
     "resnet_viz.ui.grad_cam",
-    "resnet_viz.ui.attention",
+    "resnet_viz.ui.models",
     "resnet_viz.ui.gradients",
     "resnet_viz.ui.lab",
     "resnet_viz.ui.landscape",
