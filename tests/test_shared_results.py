@@ -188,3 +188,23 @@ def test_a_fresh_request_during_a_computation_takes_its_result():
     joined(first, second)
     assert got == ["run 1", "run 1"]
     assert results.get_or_compute("k", run, fresh=True) == "run 2"  # later: a new run
+
+
+# On a page: a result computed under a progress bar, asked for again -------------------------
+
+
+@pytest.mark.slow
+def test_a_second_live_landscape_with_the_same_depths_reuses_the_trained_networks():
+    """The networks are trained under the page's progress bar and kept for the next run; a
+    cached function that drew that bar would fail on its first cache hit."""
+    from tests.app_support import assert_clean, open_page
+
+    at = open_page("pages/landscape.py", ls_shallow="8", ls_deep="14", ls_res="5")
+    at.button[0].click().run()
+    assert_clean(at)
+    at.select_slider(key="ls_res").set_value(7).run()
+    at.button[0].click().run()
+    assert_clean(at)
+    assert not at.error
+    assert any(c.value.startswith("Surfaces: live run, just now") for c in at.caption)
+    assert "7×7 grid" in " ".join(c.value for c in at.caption)
