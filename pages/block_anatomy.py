@@ -17,13 +17,14 @@ st.markdown(
 )
 with loading_torch():  # a spinner on a cold server, nothing after
     from resnet_viz.ui import block_anatomy as anatomy
+    from resnet_viz.ui import models
 notice = st.container()  # in the main area: what runs when ImageNet weights are missing
 with st.sidebar:
     st.header("Model")
-    key = anatomy.model_control(notice)
+    key = models.model_control("an_model", notice)
     loaded = None
     with shown_errors("loading the model"):
-        loaded = anatomy.load_model(key, notice)
+        loaded = models.load_model(key, notice)
     if loaded is not None:
         st.caption(f"Using the {loaded.source}.")
         st.header("Block")

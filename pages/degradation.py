@@ -16,10 +16,10 @@ st.markdown(
     "weights for each depth."
 )
 with loading_torch():  # a spinner on a cold server, nothing after
-    from resnet_viz.ui import lab
+    from resnet_viz.ui import degradation
 notice = st.container()  # in the main area: link values the controls cannot use
 with st.sidebar:
     st.header("Experiment")
-    settings = lab.degradation_controls(notice)
+    settings = degradation.degradation_controls(notice)
 with shown_errors("running the degradation experiment"):
-    lab.degradation_section(settings)
+    degradation.degradation_section(settings)

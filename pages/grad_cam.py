@@ -18,31 +18,32 @@ st.markdown(
     "sanity check."
 )
 with loading_torch():  # a spinner on a cold server, nothing after
-    from resnet_viz.ui import attention
     from resnet_viz.ui import grad_cam as cam
-link = attention.link_values()  # before any widget: bound widgets drop invalid values
+    from resnet_viz.ui import models
+link = cam.link_values()  # before any widget: bound widgets drop invalid values
 notice = st.container()  # the model's own messages, in the main area
 
 with st.sidebar:
     st.header("Model")
     key = st.selectbox(
-        "Model", cam.MODEL_KEYS, format_func=cam.model_label, key="model", bind="query-params"
+        "Model", cam.MODEL_KEYS, format_func=models.model_label, key="model", bind="query-params"
     )
     loaded = None
     with shown_errors("loading the model"):
         loaded = (
-            cam.checkpoint_controls() if key == cam.CHECKPOINT else cam.shared_model(key, notice)
+            models.checkpoint_controls()
+            if key == models.CHECKPOINT
+            else models.shared_model(key, notice)
         )
     if loaded is not None:
         st.caption(f"Using the {loaded.source}.")
         st.header("Explanation")
-        settings = cam.cam_controls(loaded)
-        workbench = attention.workbench_controls()
+        settings, workbench = cam.explanation_controls(loaded)
 
 if loaded is None:
     st.stop()
 
-attention.url_messages(loaded, link)
+cam.url_messages(loaded, link)
 images = cam.image_inputs(loaded)
 if not images:
     st.info("Upload an image or pick a bundled sample to see its Grad-CAM.")

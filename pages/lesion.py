@@ -15,6 +15,6 @@ st.markdown(
     "off: its skip connections give it many paths of different lengths."
 )
 with loading_torch():  # a spinner on a cold server, nothing after
-    from resnet_viz.ui import lab
+    from resnet_viz.ui import lesion
 with shown_errors("running the lesion study"):
-    lab.lesion_section()
+    lesion.lesion_section()

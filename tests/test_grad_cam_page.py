@@ -12,7 +12,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from resnet_viz.data.synthetic_shapes import sample_image
-from resnet_viz.ui import grad_cam as page_module
+from resnet_viz.ui import models as page_module
 from resnet_viz.weights import weights_path
 from tests.app_support import assert_clean, marker_pickle, open_page
 

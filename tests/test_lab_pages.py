@@ -86,7 +86,7 @@ def test_degradation_page_live_run_with_small_settings():
     text = " ".join(m.value for m in at.markdown)
     assert "After 2 epochs, training error: plain-8" in text
     # The library's run with the page's settings: the defaults but for these depths and
-    # epochs, the warm-up shortened to 1 epoch to fit in 2 (resnet_viz/ui/lab.py).
+    # epochs, the warm-up shortened to 1 epoch to fit in 2 (resnet_viz/ui/degradation.py).
     curves = train_curves((8, 14), epochs=2, seed=0, warmup_epochs=1)
     for shown in final_errors(curves):
         assert shown in text

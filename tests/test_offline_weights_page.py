@@ -13,7 +13,7 @@ import torchvision
 from streamlit.runtime.forward_msg_queue import ForwardMsgQueue
 
 from resnet_viz.data.samples import bundled_samples
-from resnet_viz.ui import grad_cam as page_module
+from resnet_viz.ui import models as page_module
 from resnet_viz.weights import imagenet as imagenet_module
 from resnet_viz.weights import load_demo_model, weights_path
 from resnet_viz.weights.domain import bundled_shape_digests, outside_training, trained_on

@@ -2,18 +2,15 @@
 times, counter-evidence, blank maps explained, one cell's receptive field on the image, the
 faithfulness curves and the sanity check.
 
-Results are kept per server in a small LRU store (not ``st.cache_data``): the per-channel
-methods and the two studies draw a progress bar while they run, and an element drawn from
-inside a cached function would be replayed on every later hit (see
-``grad_cam._download_with_progress``). Every computation holds a heavy-work slot; the shared
-model is only read (all the library calls leave it as found).
+Results are shared by every session, the 512 most recently used kept, through
+:func:`~resnet_viz.ui.shared_results.computed_once` (not ``st.cache_data``: the per-channel
+methods and the two studies draw a progress bar while they run). Every computation holds a
+heavy-work slot; the shared model is only read (all the library calls leave it as found).
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import streamlit as st
@@ -30,7 +27,6 @@ from ..analysis.attribution.methods import (
     estimate_memory_bytes,
 )
 from ..analysis.attribution.sanity import sanity_check
-from ..core.split import layer_label, target_layers
 from ..present.cam import (
     blank_map_message,
     draw_receptive_field,
@@ -43,10 +39,10 @@ from ..present.cam import (
 from ..present.heatmaps import heatmap_image, overlay
 from ..runtime.memory import memory_budget_bytes, refuse_over_budget
 from ..runtime.timing import WarmTimer
-from ..runtime.workload import heavy_work_slot
 from ..weights import LoadedModel
-from .common import heavy_work_with_progress, shown_errors
+from .common import shown_errors
 from .lecture import show_chart
+from .shared_results import SharedResults, computed_once, shared_results
 
 BIND = "query-params"
 MAX_COLUMNS = 4
@@ -71,74 +67,12 @@ class Shown:
     seconds: float
 
 
-class _Store:
-    """A small thread-safe LRU of results, shared by the server's sessions."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[Hashable, object] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable):
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        return None
-
-    def put(self, key: Hashable, value: object) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-
-@st.cache_resource
-def _store() -> _Store:
-    return _Store(512)
+def _results() -> SharedResults:
+    """Maps and studies, one key space: ("cam" | "faith" | "sanity", ...)."""
+    return shared_results("attention workbench", 512)
 
 
 # Controls ------------------------------------------------------------------------------------
-
-
-def link_values() -> dict[str, list[str]]:
-    """The bound parameters of the link as it was opened. Call it before any widget: a widget
-    bound to the URL drops an invalid value from it when it is created."""
-    return {key: st.query_params.get_all(key) for key in ("layer", "methods", "cls")}
-
-
-def url_messages(loaded: LoadedModel, link: dict[str, list[str]]) -> None:
-    """Say when a link asks for what this model cannot do. Streamlit ignores an invalid bound
-    value silently (the widget falls back to its default); the user should know why."""
-    spec = loaded.spec
-    size = (spec.in_channels, loaded.preprocessing.size, loaded.preprocessing.size)
-    names = target_layers(spec)
-    labels = {layer_label(spec, name, size) for name in names} | set(names)
-    bad_layers = [v for v in link.get("layer", []) if v not in labels]
-    if bad_layers:
-        st.warning(
-            f"The link asks for layer “{bad_layers[0]}”, which this network does not have: "
-            f"showing its last stage, layer{spec.num_stages}. It has layer1 to "
-            f"layer{spec.num_stages} and their blocks (layer2.0, layer2.1, …).",
-            icon=":material/link_off:",
-        )
-    unknown = [m for m in link.get("methods", []) if m not in LABEL_TO_METHOD]
-    unknown = [m for m in unknown if m not in CAM_METHODS]
-    if unknown:
-        st.warning(
-            f"Unknown CAM method in the link: {', '.join(repr(m) for m in unknown)}. The "
-            f"methods are {', '.join(METHOD_LABELS.values())}.",
-            icon=":material/link_off:",
-        )
-    classes = ("Top-1 prediction", *loaded.categories)
-    bad_classes = [c for c in link.get("cls", []) if c not in classes]
-    if bad_classes:
-        st.warning(
-            f"The link asks to explain class “{bad_classes[0]}”, which this model does not "
-            f"have ({len(loaded.categories)} classes): explaining its top-1 prediction instead.",
-            icon=":material/link_off:",
-        )
 
 
 def workbench_controls() -> Workbench:
@@ -193,24 +127,39 @@ def _timer() -> WarmTimer:
 
 def compute(loaded: LoadedModel, tensor, digest: str, layer: str, target, method: str,
             counterfactual: bool) -> Shown:  # fmt: skip
-    """One method's map, from the store or computed now and timed warm (per-channel methods
-    with a progress bar, after checking their memory estimate against this device's budget).
+    """One method's map, as some session computed it, or computed now and timed warm
+    (per-channel methods with a progress bar, after checking their memory estimate against
+    this device's budget).
 
     The first map computed for a model, device and layer is preceded by an untimed Grad-CAM
     run there (:class:`~resnet_viz.runtime.timing.WarmTimer`), so that no method's time
     carries the network's one-time start-up."""
     counterfactual = counterfactual and method in GRADIENT_METHODS
     key = ("cam", digest, loaded.name, layer, target, method, counterfactual)
-    found = _store().get(key)
+    found = _results().get(key)
     if found is not None:
         return found
     label = METHOD_LABELS[method]
     device = str(next(loaded.model.parameters()).device)
+    per_channel = method in PER_CHANNEL_METHODS
 
     def warm_up():
         grad_cam(loaded.model, tensor, target_layer=layer, target_class=target)
 
-    if method in PER_CHANNEL_METHODS:
+    def run(bar: Callable[[float, str], None]) -> Shown:
+        timed = _timer().time(
+            (loaded.name, device, layer),
+            lambda: grad_cam(
+                loaded.model, tensor, target_layer=layer, target_class=target,
+                method=method, counterfactual=counterfactual,
+                progress=(lambda d, t: bar(d / t, f"{label}: {d} of {t} channels"))
+                if per_channel else None,
+            ),
+            warm_up=warm_up,
+        )  # fmt: skip
+        return Shown(method, timed.value, timed.seconds)
+
+    if per_channel:
         side = tuple(tensor.shape[-2:])
         size = (loaded.spec.in_channels, *side)
         refuse_over_budget(
@@ -220,29 +169,12 @@ def compute(loaded: LoadedModel, tensor, digest: str, layer: str, target, method
             wording="{doing} needs about {needed:.1f} GiB here, more than the {budget:.1f} GiB "
             "one job may use: {advice}",
         )  # fmt: skip
-        with heavy_work_with_progress(f"{label}: starting…") as bar:
-            timed = _timer().time(
-                (loaded.name, device, layer),
-                lambda: grad_cam(
-                    loaded.model, tensor, target_layer=layer, target_class=target,
-                    method=method,
-                    progress=lambda d, t: bar(d / t, f"{label}: {d} of {t} channels"),
-                ),
-                warm_up=warm_up,
-            )  # fmt: skip
-    else:
-        with heavy_work_slot():
-            timed = _timer().time(
-                (loaded.name, device, layer),
-                lambda: grad_cam(
-                    loaded.model, tensor, target_layer=layer, target_class=target,
-                    method=method, counterfactual=counterfactual,
-                ),
-                warm_up=warm_up,
-            )  # fmt: skip
-    shown = Shown(method, timed.value, timed.seconds)
-    _store().put(key, shown)
-    return shown
+    # Per-channel methods with a progress bar; gradient methods (one forward and backward)
+    # without one.
+    return computed_once(
+        _results(), key, run, f"{label}: starting…" if per_channel else None,
+        waiting_text=f"Another session is computing {label} on this same image…",
+    )  # fmt: skip
 
 
 def method_grid(crop: Image.Image, shown: list[Shown], loaded: LoadedModel, settings,
@@ -335,14 +267,9 @@ def faithfulness_section(tensor, shown: list[Shown], loaded: LoadedModel, digest
 
 
 def _stored_or_computed(store_key: tuple, starting: str, compute: Callable):
-    """A heavy result this session already has, or ``compute(progress)`` in a heavy-work slot
-    with a progress bar, kept for the next rerun."""
-    found = _store().get(store_key)
-    if found is None:
-        with heavy_work_with_progress(starting) as bar:
-            found = compute(bar)
-        _store().put(store_key, found)
-    return found
+    """A heavy result some session already computed, or ``compute(progress)`` in a heavy-work
+    slot with a progress bar, kept for the next rerun and the other sessions."""
+    return computed_once(_results(), store_key, compute, starting)
 
 
 def _faithfulness(tensor, shown: list[Shown], loaded: LoadedModel, bar: Callable):

@@ -26,21 +26,12 @@ from ..present.anatomy import (
 from ..present.heatmaps import overlay
 from ..runtime.memory import memory_budget_bytes, refuse_over_budget
 from ..runtime.workload import heavy_work_slot
-from ..weights import IMAGENET_MODELS, LoadedModel
-from .checkpoint import opened_checkpoint
-from .common import say_unknown_link_value
-from .grad_cam import (
-    DEMO,
-    IMAGE_TYPES,
-    MAX_IMAGE_MB,
-    loaded_from_opened,
-    model_label,
-    shared_model,
-)
+from ..weights import LoadedModel
+from .common import IMAGE_TYPES, MAX_IMAGE_MB, say_unknown_link_value
 from .lecture import show_chart
+from .models import DEMO
 
 BIND = "query-params"
-MODEL_KEYS = [DEMO, *IMAGENET_MODELS]
 DEFAULT_BLOCK = "layer2.0"
 
 
@@ -48,32 +39,6 @@ DEFAULT_BLOCK = "layer2.0"
 class AnatomySettings:
     block: str
     channels: int
-
-
-OPENED = "opened"
-
-
-def model_control(notice=None) -> str:
-    """The model: the demo, an ImageNet network, or the checkpoint this session opened. A link's
-    unknown model is said in ``notice`` (a main-area container)."""
-    opened = opened_checkpoint()
-    keys = [*MODEL_KEYS, OPENED] if opened is not None else MODEL_KEYS
-
-    def label(key: str) -> str:
-        return f"Your checkpoint: {opened.label}" if key == OPENED else model_label(key)
-
-    labels = [label(k) for k in keys]
-    say_unknown_link_value(notice, "an_model", "the model", labels, labels[0])
-    return st.selectbox("Model", keys, format_func=label, key="an_model", bind=BIND)
-
-
-def load_model(key: str, notice=None) -> LoadedModel:
-    """The chosen model (a shared one, or this session's opened checkpoint). Missing ImageNet
-    weights are explained in ``notice`` (a main-area container), as on the Grad-CAM page."""
-    opened = opened_checkpoint()
-    if key == OPENED and opened is not None:
-        return loaded_from_opened(opened)
-    return shared_model(key, notice)
 
 
 def anatomy_controls(loaded: LoadedModel, notice=None) -> AnatomySettings:

@@ -16,6 +16,12 @@ from .choice import unknown_menu_value
 
 log = logging.getLogger("resnet_viz")
 
+#: The image uploaders' filter (by file name only: resnet_viz.data.images checks the bytes) and
+#: their size cap, stricter than the server's (.streamlit/config.toml).
+IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
+MAX_IMAGE_MB = 20
+
+
 _imports_frozen = False
 
 

@@ -1,15 +1,12 @@
-"""Models, controls and drawing for the Grad-CAM page.
+"""Controls and drawing for the Grad-CAM page.
 
-Models are loaded once per server (``st.cache_resource``) and shared by every session (never
-mutated: grad_cam leaves them as found and serialises its work per model). An uploaded
-checkpoint belongs to its session only (a session-scoped ``st.cache_resource``). The maps of
-every method are kept per (image, model, layer, class, method) by :mod:`.attention`, which also
+The page's model comes from :mod:`.models`. The maps of every method are kept per (image,
+model, layer, class, method) by :mod:`.attention`, the workbench this module calls, which also
 draws the workbench's studies; the per-stage strip is cached here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 from dataclasses import dataclass
@@ -18,225 +15,68 @@ import streamlit as st
 from PIL import Image
 
 from ..analysis.attribution.cam import CamResult, grad_cam_strip
-from ..analysis.attribution.methods import METHOD_LABELS, PER_CHANNEL_METHODS
-from ..core.presets import PRESETS, preset_for
-from ..core.spec import ResNetSpec, default_input_size
+from ..analysis.attribution.methods import CAM_METHODS, METHOD_LABELS, PER_CHANNEL_METHODS
 from ..core.split import layer_label, target_layers
 from ..core.summary import summarize
-from ..data.images import IMAGENET_MEAN, IMAGENET_STD, load_image
+from ..data.images import load_image
 from ..data.samples import Sample, bundled_samples
 from ..present.cam import top_k_figure
 from ..present.heatmaps import heatmap_image, overlay
-from ..runtime.device import pick_device
 from ..runtime.workload import heavy_work_slot
-from ..weights import (
-    IMAGENET_MODELS,
-    LoadedModel,
-    Preprocessing,
-    WeightsUnavailable,
-    download_weights,
-    imagenet_preprocessing,
-    imagenet_weights,
-    load_checkpoint,
-    load_demo_model,
-    load_imagenet_model,
-    weights_path,
-    weights_url,
-)
-from ..weights.domain import model_name, outside_training, trained_on
+from ..weights import LoadedModel
+from ..weights.domain import model_name, outside_training
 from . import attention, site
-from .checkpoint import (
-    CHECKPOINT_TYPES,
-    MAX_CHECKPOINT_MB,
-    OpenedCheckpoint,
-    open_checkpoint_control,
-    opened_checkpoint,
-)
-from .common import shown_errors
+from .common import IMAGE_TYPES, MAX_IMAGE_MB, shown_errors
 from .lecture import show_chart
+from .models import CHECKPOINT, DEMO, SHARED_MODELS
 from .network_controls import url_params_for
 
 BIND = "query-params"
-DEMO, CHECKPOINT = "demo", "checkpoint"
-MODEL_KEYS = [DEMO, *IMAGENET_MODELS, CHECKPOINT]
-IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
-MAX_IMAGE_MB = 20
-READ_FROM_FILE = "auto"
+#: The model menu: the shared models, then a state_dict uploaded for a chosen preset.
+MODEL_KEYS = [*SHARED_MODELS, CHECKPOINT]
 COLORMAPS = ["jet", "turbo", "inferno", "viridis"]
 
 
-def model_label(key: str) -> str:
-    if key == DEMO:
-        return "Demo: shapes ResNet (offline, bundled)"
-    if key == CHECKPOINT:
-        return "Upload a checkpoint…"
-    cached = " (weights cached)" if weights_path(key).is_file() else " (downloads weights)"
-    return f"{PRESETS[key].label}, ImageNet{cached}"
-
-
-# Shared models -------------------------------------------------------------------------------
-
-
-def shared_model(key: str, notice=None) -> LoadedModel:
-    """The demo or an ImageNet model, loaded once per server onto the compute device.
-
-    A missing ImageNet weights file is downloaded with a progress bar in the page. If that
-    fails, the demo model is used instead, and the page says so in ``notice`` (a container in
-    the main area, where the results are; by default where this is called): which weights are
-    missing, where to put the file, and that the demo model knows only its synthetic shapes.
-    """
-    if key == DEMO:
-        return _cached_model(DEMO)
-    try:
-        if not weights_path(key).is_file():
-            _download_with_progress(key)
-        with st.spinner(f"Loading {PRESETS[key].label} weights…"):  # shown after 0.5 s only
-            return _cached_model(key)
-    except WeightsUnavailable as error:
-        demo = _cached_model(DEMO)
-        label = PRESETS[key].label
-        where = notice if notice is not None else st
-        where.warning(
-            f"**{label} is not available here.** {error} Showing the bundled demo model "
-            f"instead (the {model_name(demo)}): it was trained on {trained_on(demo).what}, so "
-            "it cannot explain photographs.",
-            icon=":material/wifi_off:",
-        )
-        if notice is not None:
-            st.caption(f"{label}: no weights here (see the page).")
-        return demo
-
-
-@st.cache_resource(max_entries=1 + len(IMAGENET_MODELS), show_spinner=False)
-def _cached_model(key: str) -> LoadedModel:
-    """One model per key for the whole server. st.cache_resource lets one thread load a key
-    while the others asking for it wait, and does not cache a load that raised."""
-    if key == DEMO:
-        return load_demo_model(device=pick_device())
-    return load_imagenet_model(key, device=pick_device())
-
-
-def _download_with_progress(key: str) -> None:
-    """Download ``key``'s weights file with a progress bar.
-
-    Outside the cached loader on purpose: streamlit records every element call made while a
-    cached function runs, to replay it on later cache hits. A progress callback passed into
-    _cached_model (as an unhashed ``_progress`` argument) draws on a bar created outside it, so
-    every later hit failed with CacheReplayClosureError ("a streamlit element is called on some
-    layout block created outside the function"; streamlit 1.67, measured in AppTest). The file
-    on disk is the download's cache, and download_weights lets one session fetch it while the
-    others asking for it wait.
-    """
-    name = weights_path(key).name
-    bar = st.progress(0.0, text=f"Downloading {name}…")
-
-    def progress(done: int, total: int) -> None:
-        fraction = done / total if total else 0.0
-        bar.progress(min(fraction, 1.0), text=f"Downloading {name}: "
-                     f"{done / 1e6:.0f} of {total / 1e6:.0f} MB")  # fmt: skip
-
-    try:
-        download_weights(
-            weights_url(key), weights_path(key), progress=progress, label=PRESETS[key].label
-        )
-    finally:
-        bar.empty()
-
-
-# Uploaded checkpoints (one session's own) ------------------------------------------------------
-
-
-def checkpoint_controls() -> LoadedModel | None:
-    """A state_dict for a chosen preset, or a checkpoint of any ResNet (the network read from its
-    weights: the last choice, and the checkpoint opened on another page if there is one); the
-    model lives in this session only."""
-    choices = [*PRESETS, READ_FROM_FILE]
-    arch = st.selectbox(
-        "Architecture of the checkpoint",
-        choices,
-        index=len(PRESETS) if opened_checkpoint() is not None else 0,
-        format_func=lambda n: "Read it from the file" if n == READ_FROM_FILE else PRESETS[n].label,
-        key="ckpt_arch",
-    )
-    if arch == READ_FROM_FILE:
-        opened = open_checkpoint_control(key="ckpt_open")
-        if opened is None:
-            st.info("Upload a checkpoint to explain its predictions.", icon=":material/upload:")
-            return None
-        return loaded_from_opened(opened)
-    classes = st.number_input(
-        "Classes in its fc layer",
-        min_value=1,
-        max_value=100_000,
-        value=PRESETS[arch].spec.num_classes,
-        key="ckpt_classes",
-    )
-    upload = st.file_uploader(
-        "State dict (.pt / .pth, torch.save of model.state_dict())",
-        type=CHECKPOINT_TYPES,
-        key="ckpt_file",
-        max_upload_size=MAX_CHECKPOINT_MB,
-        help="Read with torch.load(weights_only=True): tensors only, never pickled code.",
-    )
-    if upload is None:
-        st.info("Upload a checkpoint to explain its predictions.", icon=":material/upload:")
-        return None
-    data = upload.getvalue()
-    spec = dataclasses.replace(PRESETS[arch].spec, num_classes=classes)
-    return _session_checkpoint(hashlib.sha256(data).hexdigest(), arch, spec, data, upload.name)
-
-
-def loaded_from_opened(opened: OpenedCheckpoint) -> LoadedModel:
-    """The session's opened checkpoint as a model source: ImageNet class names and preprocessing
-    when it is a torchvision network with 1000 classes, numbered classes otherwise."""
-    spec = opened.reading.spec
-    twin = preset_for(spec)
-    arch = twin.name if twin is not None else None
-    side = default_input_size(spec)[1]
-    return LoadedModel(
-        model=opened.model.to(pick_device()),  # the session's own model, not a shared one
-        spec=spec,
-        categories=_categories_for(arch, spec.num_classes),
-        preprocessing=_preprocessing_for(arch) if arch else _imagenet_statistics(side),
-        source=f"checkpoint {opened.label}",
-        name=f"checkpoint-{opened.digest[:12]}",
-    )
-
-
-@st.cache_resource(scope="session", max_entries=1, show_spinner=False)
-def _session_checkpoint(
-    digest: str, arch: str, spec: ResNetSpec, _data: bytes, _file_name: str
-) -> LoadedModel:
-    """The uploaded model, kept for this session only and one at a time (a new upload replaces
-    it; the session's end drops it). Keyed by the file's SHA-256 and the spec: the bytes
-    themselves are not hashed again, and a re-upload under another name reuses the model."""
-    return LoadedModel(
-        model=load_checkpoint(_data, spec).to(pick_device()),
-        spec=spec,
-        categories=_categories_for(arch, spec.num_classes),
-        preprocessing=_preprocessing_for(arch),
-        source=f"uploaded checkpoint {_file_name} ({PRESETS[arch].label})",
-        name=f"checkpoint-{digest[:12]}",
-    )
-
-
-def _categories_for(arch: str | None, classes: int) -> list[str]:
-    if arch in IMAGENET_MODELS and classes == 1000:
-        return list(imagenet_weights(arch).meta["categories"])
-    return [f"class {i}" for i in range(classes)]
-
-
-def _preprocessing_for(arch: str) -> Preprocessing:
-    if arch in IMAGENET_MODELS:
-        return imagenet_preprocessing(arch)
-    return _imagenet_statistics(PRESETS[arch].input_size[1])
-
-
-def _imagenet_statistics(side: int) -> Preprocessing:
-    return Preprocessing(size=side, resize=None, mean=IMAGENET_MEAN, std=IMAGENET_STD)
-
-
 # Controls -------------------------------------------------------------------------------------
+
+
+def link_values() -> dict[str, list[str]]:
+    """The bound parameters of the link as it was opened. Call it before any widget: a widget
+    bound to the URL drops an invalid value from it when it is created."""
+    return {key: st.query_params.get_all(key) for key in ("layer", "methods", "cls")}
+
+
+def url_messages(loaded: LoadedModel, link: dict[str, list[str]]) -> None:
+    """Say when a link asks for what this model cannot do. Streamlit ignores an invalid bound
+    value silently (the widget falls back to its default); the user should know why."""
+    spec = loaded.spec
+    size = (spec.in_channels, loaded.preprocessing.size, loaded.preprocessing.size)
+    names = target_layers(spec)
+    labels = {layer_label(spec, name, size) for name in names} | set(names)
+    bad_layers = [v for v in link.get("layer", []) if v not in labels]
+    if bad_layers:
+        st.warning(
+            f"The link asks for layer “{bad_layers[0]}”, which this network does not have: "
+            f"showing its last stage, layer{spec.num_stages}. It has layer1 to "
+            f"layer{spec.num_stages} and their blocks (layer2.0, layer2.1, …).",
+            icon=":material/link_off:",
+        )
+    unknown = [m for m in link.get("methods", []) if m not in attention.LABEL_TO_METHOD]
+    unknown = [m for m in unknown if m not in CAM_METHODS]
+    if unknown:
+        st.warning(
+            f"Unknown CAM method in the link: {', '.join(repr(m) for m in unknown)}. The "
+            f"methods are {', '.join(METHOD_LABELS.values())}.",
+            icon=":material/link_off:",
+        )
+    classes = ("Top-1 prediction", *loaded.categories)
+    bad_classes = [c for c in link.get("cls", []) if c not in classes]
+    if bad_classes:
+        st.warning(
+            f"The link asks to explain class “{bad_classes[0]}”, which this model does not "
+            f"have ({len(loaded.categories)} classes): explaining its top-1 prediction instead.",
+            icon=":material/link_off:",
+        )
 
 
 @dataclass(frozen=True)
@@ -278,6 +118,12 @@ def cam_controls(loaded: LoadedModel) -> CamSettings:
     alpha = st.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="alpha", bind=BIND)
     colormap = st.selectbox("Colour map", COLORMAPS, key="cmap", bind=BIND)
     return CamSettings(layer, target, alpha, colormap)
+
+
+def explanation_controls(loaded: LoadedModel) -> tuple[CamSettings, attention.Workbench]:
+    """The sidebar's explanation settings: :func:`cam_controls`, then the workbench's methods
+    and counter-evidence toggle."""
+    return cam_controls(loaded), attention.workbench_controls()
 
 
 def image_inputs(loaded: LoadedModel) -> list[tuple[str, bytes]]:

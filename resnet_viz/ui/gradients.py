@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import streamlit as st
 
@@ -12,8 +11,8 @@ from ..core.presets import spec_label
 from ..core.spec import ResNetSpec
 from ..data.study_data import DATA_SOURCES, study_batch
 from ..present.gradients import branch_ratio_figure, gradient_norms_figure, reading
-from .common import heavy_work_with_progress
 from .lecture import show_chart
+from .shared_results import computed_once, shared_results
 
 BIND = "query-params"
 _INIT_LABELS = {
@@ -75,61 +74,37 @@ def study_controls() -> dict[str, object]:
     return values
 
 
-@dataclass
-class _Study:
-    """The report of one settings, once computed. ``lock`` makes a second session asking for
-    the same settings wait for the first one's result instead of computing it again."""
-
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    report: GradientReport | None = None
-
-
-# Streamlit keeps the studies: one entry per settings, shared by every session, the 32 most
-# recently used kept (an LRU with a lock per key). The computation itself runs outside the
-# cached function, under the entry's own lock, because it draws a live progress bar, and
-# Streamlit records every element a cached function draws so as to replay it on each cache hit
-# (measured with streamlit 1.67.0): passing the page's progress callback in (as ``_progress``)
-# made the first cache hit fail with CacheReplayClosureError (the bar belongs to the run that
-# created it), and drawing the bar inside the cached function replayed it, 45 messages for a
-# 20-step study, on every rerun of the page, e.g. at each move of the "Show step" slider.
-@st.cache_resource(max_entries=32, show_spinner=False)
-def _study(settings: StudySettings) -> _Study:
-    return _Study()
-
-
 def run_study(settings: StudySettings) -> GradientReport:
-    """The study for these settings: from the shared cache, or computed with a progress bar.
+    """The study for these settings: from the server's shared results, or computed with a
+    progress bar (:func:`~resnet_viz.ui.shared_results.computed_once`: the bar cannot be drawn
+    from inside ``st.cache_data``).
 
-    Reports are immutable and depend only on the settings, so every session shares them. A
-    failed computation (a refused or impossible network) is not cached: it raises again.
+    Reports are immutable and depend only on the settings, so every session shares them, the
+    32 most recently used kept. A failed computation (a refused or impossible network) is not
+    kept: it raises again.
     """
-    study = _study(settings)
-    if not study.lock.acquire(blocking=False):
-        with st.spinner("Another session is computing this same study…"):
-            study.lock.acquire()
-    try:
-        if study.report is None:
-            with heavy_work_with_progress() as progress:
-                study.report = gradient_norms(
-                    settings.spec,
-                    input_size=settings.input_size,
-                    batch_size=settings.batch_size,
-                    seed=settings.seed,
-                    steps=settings.steps,
-                    init=settings.init,
-                    batch_norm=settings.batch_norm,
-                    batch=study_batch(
-                        settings.data,
-                        settings.spec,
-                        settings.input_size,
-                        settings.batch_size,
-                        settings.seed,
-                    ),
-                    progress=progress,
-                )
-        return study.report
-    finally:
-        study.lock.release()
+    return computed_once(
+        shared_results("gradient studies", 32),
+        settings,
+        lambda progress: gradient_norms(
+            settings.spec,
+            input_size=settings.input_size,
+            batch_size=settings.batch_size,
+            seed=settings.seed,
+            steps=settings.steps,
+            init=settings.init,
+            batch_norm=settings.batch_norm,
+            batch=study_batch(
+                settings.data,
+                settings.spec,
+                settings.input_size,
+                settings.batch_size,
+                settings.seed,
+            ),
+            progress=progress,
+        ),
+        waiting_text="Another session is computing this same study…",
+    )
 
 
 def show_study(report: GradientReport, data: str = "random") -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from functools import cache
 
 import numpy as np
@@ -21,11 +22,14 @@ from ..experiments.landscape import (
 )
 from ..present.landscape import landscape_figure, landscape_reading, shipped_runs_note
 from ..runtime.memory import memory_budget_bytes, refuse_over_budget
-from .common import heavy_work_with_progress, say_unknown_link_value
-from .lab import CIFAR_DEPTHS
+from .common import say_unknown_link_value
+from .degradation import CIFAR_DEPTHS
 from .lecture import show_chart
+from .shared_results import computed_once, shared_results
 
 BIND = "query-params"
+#: This session's last live run, (settings, grids): it stays on screen while the settings do.
+LIVE_KEY = "landscape_live"
 VIEWS = ["Contour", "3-D surface"]
 RESOLUTIONS = [5, 7, 11, 15, 21, 31]
 SPANS = [0.25, 0.5, 1.0, 2.0]
@@ -101,11 +105,16 @@ def _shipped() -> tuple[LandscapeSettings, Grids, dict]:
     return shipped_settings(record), grids, record
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _trained(depths: tuple[int, ...], _progress=None) -> dict:
-    """The trained networks of ``depths``, shared by every session (never mutated: the
-    landscape works on private copies)."""
-    return train_for(dataclasses.replace(SETTINGS, depths=depths), _progress)
+def _trained(depths: tuple[int, ...], progress: Callable[[float, str], None]) -> dict:
+    """The trained networks of ``depths``, shared by every session, the 4 most recently used
+    kept (never mutated: the landscape works on private copies). Trained, when they are not
+    there yet, under the caller's progress bar and heavy-work slot: not in ``st.cache_resource``,
+    which cannot keep a function that draws progress (:mod:`.shared_results`)."""
+    return shared_results("landscape networks", 4).get_or_compute(
+        depths,
+        lambda: train_for(dataclasses.replace(SETTINGS, depths=depths), progress),
+        waiting=lambda: st.spinner("Another session is training these same networks…"),
+    )
 
 
 def check_memory(settings: LandscapeSettings) -> None:
@@ -124,9 +133,12 @@ def check_memory(settings: LandscapeSettings) -> None:
 
 
 def _run_live(settings: LandscapeSettings) -> Grids:
+    """Train (or take from the server's cache) the networks and map their grids now. Always a
+    new map (the button says "Recompute"); a session pressing it while another one computes the
+    same settings waits for that run and shows its grids."""
     check_memory(settings)
-    with heavy_work_with_progress("Training the networks…") as progress:
 
+    def compute(progress) -> dict:
         def training(fraction: float, message: str) -> None:
             progress(0.15 * fraction, f"Training: {message}")
 
@@ -134,7 +146,16 @@ def _run_live(settings: LandscapeSettings) -> Grids:
             progress(0.15 + 0.85 * fraction, f"Loss landscape, {message}")
 
         networks = _trained(tuple(settings.depths), training)
-        grids = compute_grids(settings, networks=networks, progress=mapping)
+        return compute_grids(settings, networks=networks, progress=mapping)
+
+    grids = computed_once(
+        shared_results("landscape live runs", 0),  # a run in progress only: nothing kept
+        settings,
+        compute,
+        "Training the networks…",
+        waiting_text="Another session is computing these same landscapes…",
+        fresh=True,
+    )
     first = next(iter(grids.values()))
     return Grids(
         alphas=first.alphas,
@@ -147,7 +168,7 @@ def _run_live(settings: LandscapeSettings) -> Grids:
 def landscape_section(settings: LandscapeSettings, view: str) -> None:
     """Shipped grids at once for the default settings; a live recompute on request."""
     shipped_settings_, shipped, record = _shipped()
-    live = st.session_state.get("landscape_live")
+    live = st.session_state.get(LIVE_KEY)
     note = None
     rerun = st.button(
         "Recompute live", icon=":material/play_arrow:", type="primary",
@@ -156,7 +177,7 @@ def landscape_section(settings: LandscapeSettings, view: str) -> None:
     )  # fmt: skip
     if rerun:
         grids = _run_live(settings)
-        st.session_state["landscape_live"] = (settings, grids)
+        st.session_state[LIVE_KEY] = (settings, grids)
         source = "live run, just now"
     elif live is not None and live[0] == settings:
         grids, source = live[1], "live run earlier in this session"

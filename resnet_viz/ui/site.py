@@ -72,7 +72,7 @@ GRAD_CAM = Page(
     ":material/image_search:",
     "Explore",
     "upload an image and see where a ResNet looks when it names a class.",
-    preloads=("resnet_viz.ui.attention", "resnet_viz.ui.grad_cam"),
+    preloads=("resnet_viz.ui.grad_cam", "resnet_viz.ui.models"),
 )
 DEGRADATION = Page(
     "degradation",
@@ -82,7 +82,7 @@ DEGRADATION = Page(
     "train plain and residual networks of two depths side by side and watch the deeper plain "
     "one fall behind.",
     home_name="Degradation, live",
-    preloads=("resnet_viz.ui.lab",),
+    preloads=("resnet_viz.ui.degradation",),
 )
 LESION = Page(
     "lesion",
@@ -90,7 +90,7 @@ LESION = Page(
     ":material/content_cut:",
     "Teaching lab",
     "remove one block from a trained ResNet or its plain twin.",
-    preloads=("resnet_viz.ui.lab",),
+    preloads=("resnet_viz.ui.lesion",),
 )
 LANDSCAPE = Page(
     "landscape",
@@ -116,7 +116,7 @@ BLOCK_ANATOMY = Page(
     ":material/view_module:",
     "Teaching lab",
     "x, F(x), the shortcut and the output of one block on your image.",
-    preloads=("resnet_viz.ui.block_anatomy",),
+    preloads=("resnet_viz.ui.block_anatomy", "resnet_viz.ui.models"),
 )
 
 #: Every page, in the menu's order (a section's pages next to each other).

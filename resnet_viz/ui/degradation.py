@@ -1,4 +1,4 @@
-"""The teaching lab's pages: the degradation experiment and the lesion study."""
+"""The degradation page: shipped curves at once, a live run on request, drawn as it trains."""
 
 from __future__ import annotations
 
@@ -7,20 +7,25 @@ from functools import cache
 
 import streamlit as st
 
-from ..analysis.lesion import lesion_study
-from ..core.presets import spec_for_depth
+from ..core.presets import valid_depths
 from ..data.digits import DIGITS_COUNT, DIGITS_SIZE
 from ..experiments.degradation import DEFAULTS, CurveSettings, degradation_record, train_curves
 from ..experiments.landscape import landscape_record
-from ..experiments.lesion import CHANCE, DEPTH, HELD_OUT, TRAIN_IMAGES, held_out_digits, load_pair
 from ..present.degradation import degradation_figure, degradation_reading
 from ..present.landscape import shipped_runs_note
-from ..present.lesion import lesion_figure, lesion_reading, path_length_figure
-from .common import heavy_work_with_progress, say_unknown_link_value
+from .common import say_unknown_link_value
 from .lecture import show_chart
+from .shared_results import computed_once, shared_results
 
 BIND = "query-params"
-CIFAR_DEPTHS = [8, 14, 20, 26, 32, 38, 44, 56, 74, 110]
+#: This session's last live run, (settings, curves): it stays on screen while the settings do.
+LIVE_KEY = "degradation_live"
+#: The deepest network a live run offers: ResNet-110 (He et al. 2015, Table 6; their
+#: ResNet-1202 is beyond a live run).
+DEEPEST = 110
+#: The depths the live runs offer, here and on the loss-landscape page (which trains with this
+#: page's recipe): every CIFAR depth (6n + 2) up to DEEPEST.
+CIFAR_DEPTHS = valid_depths("cifar", limit=DEEPEST)
 
 
 def degradation_controls(notice=None) -> CurveSettings:
@@ -77,13 +82,13 @@ def _shipped_note() -> str | None:
 def degradation_section(settings: CurveSettings) -> None:
     """Shipped curves at once for the default settings; a live run on request."""
     shipped_settings, shipped_curves, record = _shipped()
-    live = st.session_state.get("degradation_live")
+    live = st.session_state.get(LIVE_KEY)
     note = None
     rerun = st.button("Re-run live", icon=":material/play_arrow:", type="primary")
     chart = st.empty()
     if rerun:
         curves = _run_live(settings, chart)
-        st.session_state["degradation_live"] = (settings, curves)
+        st.session_state[LIVE_KEY] = (settings, curves)
         source = "live run, just now"
     elif live is not None and live[0] == settings:
         curves, source = live[1], "live run earlier in this session"
@@ -114,6 +119,9 @@ def degradation_section(settings: CurveSettings) -> None:
 
 
 def _run_live(settings: CurveSettings, chart) -> dict[str, list[float]]:
+    """Train the curves of ``settings`` now, drawn in ``chart`` epoch by epoch. Always a new
+    run (the button says "Re-run"); a session pressing it while another one trains the same
+    settings waits for that run and shows its curves."""
     partial: dict[str, list[float]] = {}
 
     def on_epoch(name: str, epoch: int, error: float) -> None:
@@ -124,54 +132,18 @@ def _run_live(settings: CurveSettings, chart) -> dict[str, list[float]]:
                 key=f"degradation_live_{name}_{epoch}",
             )
 
-    with heavy_work_with_progress("Training…") as progress:
-        curves = train_curves(
+    return computed_once(
+        shared_results("degradation live runs", 0),  # a run in progress only: nothing kept
+        settings,
+        lambda progress: train_curves(
             settings.depths,
             epochs=settings.epochs,
             seed=settings.seed,
             warmup_epochs=settings.warmup_epochs,
             progress=progress,
             on_epoch=on_epoch,
-        )
-    return curves
-
-
-@st.cache_resource(show_spinner=f"Loading the trained ResNet-{DEPTH} and plain-{DEPTH}…")
-def _lesion_results():
-    resnet, plain = load_pair()
-    batch = held_out_digits()
-    return lesion_study(resnet, batch), lesion_study(plain, batch), resnet.spec
-
-
-def _blocks(depth: int) -> int:
-    """Residual blocks of the CIFAR network of ``depth``."""
-    return sum(spec_for_depth(depth, "cifar").layers)
-
-
-def lesion_section() -> None:
-    """Accuracy with each block removed, ResNet vs plain twin, and the path-length picture."""
-    resnet, plain, spec = _lesion_results()
-    layers = spec.layers
-    show_chart(lesion_figure(resnet, plain, chance=CHANCE), key="lesion")
-    for sentence in lesion_reading(resnet, plain, chance=CHANCE):
-        st.markdown(f"- {sentence}")
-    widths = "/".join(str(w) for w in spec.widths)
-    st.caption(
-        f"ResNet-{spec.depth} and its plain twin (CIFAR-style, {widths} filters), trained from "
-        f"identical weights on {TRAIN_IMAGES:,} UCI digits; accuracy on the {HELD_OUT:,} digits "
-        "after them. Only blocks whose output has their input's shape can be removed "
-        f"({len(resnet.accuracy)} of {sum(layers)})."
-    )
-    st.subheader("Why: a ResNet is many paths")
-    blocks = st.slider(
-        "Residual blocks", 1, 200, sum(layers), key="paths", bind=BIND,
-        help=f"ResNet-{spec.depth} has {sum(layers)}; ResNet-56 {_blocks(56)}; "
-        f"ResNet-110 {_blocks(110)}.",
-    )  # fmt: skip
-    show_chart(path_length_figure(blocks), key="paths_chart")
-    st.markdown(
-        f"With {blocks} blocks there are 2^{blocks} paths from input to output, each block "
-        "taken or skipped. Most are of medium length (a binomial), so removing one block "
-        "removes only the paths through it: half of them, and the rest still carry the signal. "
-        "A plain network has a single path: cut one layer and nothing gets through."
+        ),
+        "Training…",
+        waiting_text="Another session is training these same networks…",
+        fresh=True,
     )
