@@ -7,7 +7,7 @@ Each page file is named like its URL (pages/architecture.py is /architecture) an
 ``require_app_shell()``: Streamlit still discovers pages/ the "v1" way until the first
 st.navigation call in the process, so a shared link as a fresh server's first request would run
 the page file on its own, without this entry point (see resnet_viz/ui/app_shell.py).
-tests/test_browser.py opens a deep link on a fresh server to keep it working.
+tests/browser/test_app.py opens a deep link on a fresh server to keep it working.
 """
 
 import streamlit as st

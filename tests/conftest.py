@@ -40,7 +40,7 @@ def app_test_runs_like_a_warm_server(monkeypatch):
     start in Streamlit's legacy pages/ mode and take the app-shell guard's rerun (see
     resnet_viz.ui.app_shell.require_app_shell), which drops button clicks. A real server decides
     that once per process; emulate a server past its first request. The first-request path
-    itself is covered in a real browser (tests/test_browser.py)."""
+    itself is covered in a real browser (tests/browser/test_app.py)."""
     from streamlit.runtime.pages_manager import PagesManager
 
     original = PagesManager.__init__
@@ -58,7 +58,7 @@ def no_background_preload_in_the_test_process(monkeypatch):
     freezes every live object out of the garbage collector's view (resnet_viz/ui/preload.py).
     In this process that would make whatever a test holds at that moment immortal (a test that
     checks a model is collected would fail by chance), so AppTest runs skip it; the servers of
-    the browser tests run it, and tests/test_preload.py checks it in fresh interpreters."""
+    the browser tests run it, and tests/unit/ui/test_preload.py checks it in fresh interpreters."""
     import resnet_viz.ui.preload
 
     monkeypatch.setattr(resnet_viz.ui.preload, "preload_in_background", lambda *a, **k: None)

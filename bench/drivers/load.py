@@ -2,7 +2,7 @@
 image and waits for its Grad-CAM, in its own browser context (its own Streamlit session).
 
 Used by bench/load_test.py (10-30 users, figures in bench/README.md) and by
-tests/test_load.py (3 users in CI, so a regression in session isolation shows).
+tests/operational/test_load.py (3 users in CI, so a regression in session isolation shows).
 
 Cross-talk check: every user downloads its overlay PNG and compares it with a direct
 ``grad_cam`` call on the same image in this process; a user who sees another user's image,

@@ -1,6 +1,7 @@
 """Many Grad-CAM calls in a row in one process: memory stays flat and the model unchanged.
 
-Shared by tests/test_soak.py (a short run in CI) and bench/soak.py (200 calls on ResNet-50).
+Shared by tests/operational/test_soak.py (a short run in CI) and bench/soak.py (200 calls on
+ResNet-50).
 """
 
 from __future__ import annotations

@@ -11,9 +11,9 @@ the label can only be read off the object's *shape*:
 - all classes have the same area distribution: the scale is drawn as an *area-equivalent
   diameter* (the diameter of the circle with the object's area), uniform in 25-45 % of the side,
   and each class is scaled by ``sqrt(pi / unit_area)``; so neither area, colour nor position
-  tells the class (``tests/test_shapes.py`` checks that a classifier on them stays at chance).
-  The extent for a given area does differ (a star reaches further than a disc; the larger side
-  of the box spans 23-65 % of the image side), but that is shape;
+  tells the class (``tests/unit/data/test_synthetic_shapes.py`` checks that a classifier on them
+  stays at chance). The extent for a given area does differ (a star reaches further than a disc;
+  the larger side of the box spans 23-65 % of the image side), but that is shape;
 - distractors are short thin line segments (no class is a line), half of them in the object's
   own colour; a segment that would come within ``_GAP`` of the object (2 % of the side, at
   least 1.5 px) is left out entirely, so distractors never touch or change its outline.

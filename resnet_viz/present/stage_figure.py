@@ -9,7 +9,7 @@ took ~0.2 s of browser time per click to redraw the three charts it replaces, fo
 whole round trip of a bare Streamlit page (bench/app_latency.py; bench/README.md, "Architecture
 page latency"). A static SVG costs the browser a DOM insert. Hovering a bar or point shows its
 exact value (an SVG ``<title>``); the page's table has every number too.
-tests/test_stage_figure.py reads the numbers back out of the SVG.
+tests/unit/present/test_stage_figure.py reads the numbers back out of the SVG.
 
 Text uses ``currentColor``, so the figure follows the page's light or dark theme; the
 downloaded file (:func:`standalone_svg`) sets its own colours and fonts.

@@ -1,10 +1,10 @@
 """Train the app's bundled demo ResNet on the synthetic shapes data, deterministically on a CPU.
 
 The Grad-CAM page needs a model that works offline out of the box; a small ResNet trained on
-:mod:`resnet_viz.data.synthetic_shapes` is that model, and because every object's mask is known,
-its CAMs can be *measured* (pointing game, ``tests/test_demo_model.py``). This module trains it
-and writes the checkpoint ``resnet_viz/assets/demo_resnet.pt`` in the app's checkpoint format
-(:mod:`resnet_viz.weights.checkpoint`, which also reads it), with the shapes' class names,
+:mod:`resnet_viz.data.synthetic_shapes` is that model, and because every object's mask is known, its
+CAMs can be *measured* (pointing game, ``tests/unit/training/test_demo_model.py``). This module
+trains it and writes the checkpoint ``resnet_viz/assets/demo_resnet.pt`` in the app's checkpoint
+format (:mod:`resnet_viz.weights.checkpoint`, which also reads it), with the shapes' class names,
 ``input_size`` :data:`INPUT_SIZE` and the shapes' ``MEAN``/``STD``.
 
 Data. Every epoch draws *fresh* images, ``make_batch(train_images, seed=TRAIN_SEED + epoch)``:

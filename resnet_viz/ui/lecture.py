@@ -81,7 +81,7 @@ def let_the_url_decide(query: Mapping[str, str]) -> None:
     wins, a missing parameter restores the default", Streamlit 1.67's history navigation), so
     this run is marked as one, after the URL is set to ``query``. That uses Streamlit's
     internals (the run context's flag and its query-parameter store), pinned to the version in
-    requirements.txt; tests/test_tour.py fails if an upgrade changes them.
+    requirements.txt; tests/pages/test_tour.py fails if an upgrade changes them.
     """
     ctx = get_script_run_ctx()
     if ctx is None:  # not in a Streamlit run (bare mode)

@@ -14,8 +14,8 @@ PyTorch" spinner.
 Once imported, the new objects are moved out of the garbage collector's view, as app.py does
 for Streamlit's at startup (see resnet_viz/ui/common.py, freeze_imported_objects).
 
-Set ``RESNET_VIZ_PRELOAD=0`` to skip it (a memory-tight deployment serving only the
-architecture page; tests/test_cold_path.py, which checks what the pages themselves import).
+Set ``RESNET_VIZ_PRELOAD=0`` to skip it (a memory-tight deployment serving only the architecture
+page; tests/operational/test_cold_path.py, which checks what the pages themselves import).
 """
 
 from __future__ import annotations

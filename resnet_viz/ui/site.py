@@ -3,7 +3,7 @@ about each, and what each imports under its "Loading PyTorch" spinner.
 
 app.py builds its navigation and sidebar menu from :data:`PAGES`, the home page draws its links
 from it, the lecture tour names its steps' pages by these entries and the background preload
-(ui/preload.py) imports what they list. A page is added here and in pages/; tests/test_site.py
+(ui/preload.py) imports what they list. A page is added here and in pages/; tests/pages/test_site.py
 checks that the two agree. Plain data, no Streamlit: tests and the tour read it without a
 running app.
 """

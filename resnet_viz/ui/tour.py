@@ -75,7 +75,7 @@ STEPS: tuple[TourStep, ...] = (
             "Read the table stage by stage: in the paper's networks each stage after the first "
             "halves the spatial size and doubles the channels, so a layer costs about as much "
             "in every stage (He et al. 2015, Sec. 3.3).",
-            # Checked against the summary in tests/test_tour.py.
+            # Checked against the summary in tests/pages/test_tour.py.
             "This step's ResNet-152 has 60.2 M parameters and 36 of its 50 bottleneck blocks "
             "in stage 3: the % params and % MACs columns say where they go.",
         ),

@@ -25,17 +25,17 @@ differences in *how* (not *what*) is computed, both faster and numerically the s
   a time (the library materialises all K of them: 1.2 GB for ResNet-50's layer4 at 224 px),
   and on the CPU feeds them to the network in channels-last memory order (about 10 % faster).
 
-One method is one entry of :data:`METHODS` (a :class:`CamMethod`): its key, label, kind,
-the function that builds ``M`` from what the layer offers (:class:`CamInputs`), its default
-batch, its memory estimate, its paper and its formula. The tuples the pages and tests read
-(:data:`CAM_METHODS`, :data:`GRADIENT_METHODS`, :data:`PER_CHANNEL_METHODS`,
-:data:`METHOD_LABELS`, :data:`DEFAULT_BATCH_SIZE`), the table above and the dispatch in
-:mod:`resnet_viz.analysis.attribution.cam` are all read from it. Adding a method is one entry
-in :data:`METHODS`, in the place the page should list it, plus its tests in
-``tests/test_cam_methods.py``: add its pytorch-grad-cam class to ``LIBRARY`` there (the
-comparison then covers it) or, for a method the library lacks, a test by hand. The pages
-list it from :data:`CAM_METHODS`. Only a method that needs what :class:`CamInputs` does not
-offer changes :mod:`~resnet_viz.analysis.attribution.cam` too.
+One method is one entry of :data:`METHODS` (a :class:`CamMethod`): its key, label, kind, the
+function that builds ``M`` from what the layer offers (:class:`CamInputs`), its default batch, its
+memory estimate, its paper and its formula. The tuples the pages and tests read
+(:data:`CAM_METHODS`, :data:`GRADIENT_METHODS`, :data:`PER_CHANNEL_METHODS`, :data:`METHOD_LABELS`,
+:data:`DEFAULT_BATCH_SIZE`), the table above and the dispatch in
+:mod:`resnet_viz.analysis.attribution.cam` are all read from it. Adding a method is one entry in
+:data:`METHODS`, in the place the page should list it, plus its tests in
+``tests/unit/analysis/attribution/test_methods.py``: add its pytorch-grad-cam class to ``LIBRARY``
+there (the comparison then covers it) or, for a method the library lacks, a test by hand. The pages
+list it from :data:`CAM_METHODS`. Only a method that needs what :class:`CamInputs` does not offer
+changes :mod:`~resnet_viz.analysis.attribution.cam` too.
 
 No function here touches a model's parameters, registers a hook or calls ``backward``; the
 caller holds the model's lock (:func:`resnet_viz.runtime.locks.model_lock`). This module does

@@ -13,7 +13,7 @@ import pytest
 
 import resnet_viz
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 INIT = ROOT / "resnet_viz" / "__init__.py"
 
 

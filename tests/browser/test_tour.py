@@ -5,7 +5,8 @@ value per URL parameter, and tour links that are not cut off.
 
 The browser is what AppTest cannot be here: on a page change it sends the server only app.py's
 widget values and appends the page's bound URL parameters to the link's (see
-resnet_viz.ui.lecture.let_the_url_decide); tests/test_tour.py covers the same rules in AppTest.
+resnet_viz.ui.lecture.let_the_url_decide); tests/pages/test_tour.py covers the same rules in
+AppTest.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from resnet_viz.data.synthetic_shapes import (
 )
 
 FIELDS = ("images", "labels", "masks", "boxes", "colors")
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from setuptools import find_namespace_packages, find_packages
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 SCRIPTS = PYPROJECT["project"]["scripts"]
 

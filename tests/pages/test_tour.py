@@ -4,7 +4,7 @@ A run after ``switch_page`` is what a click on a tour link does, with more left 
 sends back every widget value of the page it last drew, where the browser sends only app.py's
 (the lecture toggle) on a page change. What the browser adds to the link's parameters, the
 current page's bound ones (so ``lecture=true`` twice), :func:`follow` adds too.
-tests/test_browser_tour.py walks the same tour in a real browser.
+tests/browser/test_tour.py walks the same tour in a real browser.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def assert_url_is_one_value_per_key(at: AppTest) -> None:
 
 
 def test_step_on_page_needs_the_steps_own_page():
-    # (tests/test_lab_pages.py checks each step's page and link)
+    # (tests/pages/test_degradation_and_lesion.py checks each step's page and link)
     for number, current in enumerate(STEPS, start=1):
         assert step_on_page(current.query(number), current.url_path) == number
     assert step_on_page({"tour": "4"}, "gradients") == 4

@@ -19,7 +19,12 @@ from resnet_viz.analysis.attribution.sanity import cascade, sanity_check, spearm
 from resnet_viz.data.images import load_image
 from resnet_viz.data.samples import bundled_samples
 from resnet_viz.weights import load_demo_model
-from tests.test_cam import assert_unchanged, image_for, snapshot, tiny_model
+from tests.unit.analysis.attribution.test_cam import (
+    assert_unchanged,
+    image_for,
+    snapshot,
+    tiny_model,
+)
 
 # One intra-op thread (see tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("one_intra_op_thread")

@@ -30,8 +30,8 @@ from resnet_viz.present.gradients import reading
 from resnet_viz.present.landscape import landscape_reading, separate_run_note
 from resnet_viz.present.lesion import lesion_reading
 from resnet_viz.present.receptive_field import erf_reading
-from tests.test_cam_reading import result
-from tests.test_gradient_reading import report_with
+from tests.unit.present.test_cam import result
+from tests.unit.present.test_gradients import report_with
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

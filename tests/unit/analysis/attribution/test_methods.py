@@ -41,7 +41,12 @@ from resnet_viz.analysis.attribution.methods import (
 )
 from resnet_viz.core.summary import summarize
 from tests.model_support import sign_split_model
-from tests.test_cam import assert_unchanged, image_for, snapshot, tiny_model
+from tests.unit.analysis.attribution.test_cam import (
+    assert_unchanged,
+    image_for,
+    snapshot,
+    tiny_model,
+)
 
 # One intra-op thread (see tests/conftest.py).
 pytestmark = pytest.mark.usefixtures("one_intra_op_thread")

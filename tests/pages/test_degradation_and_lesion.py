@@ -109,7 +109,7 @@ def test_lesion_page():
 
 def test_tour_steps_link_to_real_pages_in_lecture_mode():
     for number, current in enumerate(STEPS, start=1):
-        assert current.target in PAGES  # app.py's navigation (tests/test_site.py)
+        assert current.target in PAGES  # app.py's navigation (tests/pages/test_site.py)
         assert (Path(APP).parent / current.page).is_file()
         assert "lecture=true" in current.url(number)
         assert step(number) is current

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 HEAVY = ("torch", "torchvision", "captum", "pytorch_grad_cam", "timm")
 
 SCRIPT = f"""
@@ -34,7 +34,7 @@ print(sorted(m for m in {HEAVY!r} if m in sys.modules))
 
 
 def test_home_and_architecture_pages_import_no_torch():
-    # The pages' own imports, without app.py's background preload (tests/test_preload.py).
+    # The pages' own imports, without app.py's background preload (tests/unit/ui/test_preload.py).
     env = {**os.environ, "RESNET_VIZ_PRELOAD": "0"}
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT], cwd=REPO, capture_output=True, text=True, timeout=300,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "resnet_viz"
+PACKAGE = Path(__file__).resolve().parents[2] / "resnet_viz"
 
 #: Subpackage (or top-level module) -> its layer, bottom first. Equal numbers are peers, which
 #: must not import each other.
