@@ -1,1 +1,2 @@
-"""Turning results into what a person reads: charts, tables, diagrams, readings, code, the tour."""
+"""Turning results into what a person reads, by topic: figures, tables, diagrams, code and the
+plain-language readings (their words and thresholds in :mod:`.wording`). No Streamlit here."""

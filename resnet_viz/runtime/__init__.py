@@ -1,2 +1,2 @@
-"""Where and how heavy work runs: device choice with CPU fallback, heavy-work slots, per-model
-locks."""
+"""Where and how heavy work runs: device choice with CPU fallback, the memory budget, heavy-work
+slots, per-model locks, thread and kernel settings, warm timing."""

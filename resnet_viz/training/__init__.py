@@ -1,1 +1,2 @@
-"""Training loops and the command-line tools that train the shipped models."""
+"""Training: the loop every run shares (deterministic setting, schedule, one epoch) and the
+Grad-CAM page's demo model. The shipped experiments that use it: :mod:`resnet_viz.experiments`."""
