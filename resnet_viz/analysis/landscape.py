@@ -38,8 +38,9 @@ A 1-D curve uses the second difference.
 Cost: one forward pass of the images per grid point, the floor; the perturbation itself is
 one fused add per axis over the weights. On the CPU the work runs with one intra-op thread
 (restored afterwards): with other jobs on the cores, two threads make a forward pass of these
-small networks several times slower (figures and the command: ``bench/README.md``, the
-landscape bench, which also measures the cost per point).
+small networks several times slower (figures and the command, ``python -m
+bench.landscape_bench``, which also measures the cost per point: ``docs/teaching_lab.md``,
+"Speed").
 """
 
 from __future__ import annotations
