@@ -22,6 +22,9 @@ _EXPORTS = {
     "CAM_METHODS": ".analysis.attribution.cam",
     "CamResult": ".analysis.attribution.cam",
     "grad_cam": ".analysis.attribution.cam",
+    "ATTRIBUTION_METHODS": ".analysis.attribution.pixel",
+    "PixelAttribution": ".analysis.attribution.pixel",
+    "attribute": ".analysis.attribution.pixel",
     "Faithfulness": ".analysis.attribution.faithfulness",
     "faithfulness": ".analysis.attribution.faithfulness",
     "inverted": ".analysis.attribution.faithfulness",
@@ -66,6 +69,7 @@ if TYPE_CHECKING:  # static checkers and IDEs see the names as ordinary imports
     from .analysis.anatomy import block_anatomy
     from .analysis.attribution.cam import CAM_METHODS, CamResult, grad_cam
     from .analysis.attribution.faithfulness import Faithfulness, faithfulness, inverted
+    from .analysis.attribution.pixel import ATTRIBUTION_METHODS, PixelAttribution, attribute
     from .analysis.attribution.sanity import SanityCheck, sanity_check
     from .analysis.gradients import GradientReport, GradientSnapshot, gradient_norms
     from .analysis.landscape import loss_landscape
@@ -82,6 +86,7 @@ if TYPE_CHECKING:  # static checkers and IDEs see the names as ordinary imports
     from .runtime.memory import BudgetError
 
 __all__ = [
+    "ATTRIBUTION_METHODS",
     "CAM_METHODS",
     "BudgetError",
     "CamResult",
@@ -89,10 +94,12 @@ __all__ = [
     "GradientReport",
     "GradientSnapshot",
     "ImageError",
+    "PixelAttribution",
     "ResNetSpec",
     "SanityCheck",
     "SpecError",
     "UserError",
+    "attribute",
     "block_anatomy",
     "build_model",
     "degradation_curves",
