@@ -9,6 +9,7 @@ import streamlit as st
 from ..core.presets import PRESETS, spec_label
 from ..core.spec import ResNetSpec, default_input_size
 from ..core.summary import Summary, summarize
+from ..errors import UserError
 from ..present.codegen import resnet_viz_snippet, timm_snippet, torchvision_snippet
 from ..present.compare_table import compare_csv, compare_table_html, metric_delta
 from ..present.diagram import SHORTCUT_LEGEND, block_dot, block_formula, network_dot
@@ -17,6 +18,7 @@ from ..present.reference import check_reference
 from ..present.stage_figure import stage_figure_svg, standalone_svg
 from ..present.stage_table import COLUMN_HELP, stage_csv, stage_table_html
 from ..present.svg import render_svg, svg_renderer
+from ..runtime.workload import heavy_work_slot
 from .graphviz import fresh_graphviz_chart
 from .lecture import LECTURE_FONT_SCALE
 
@@ -136,6 +138,62 @@ def layers_section(summary: Summary) -> None:
     )
     st.dataframe(table, hide_index=True, column_config=_COLUMNS, height=420)
     st.caption(f"{len(table):,} rows. Shapes leave out the batch dimension.")
+    torchinfo_section(summary)
+
+
+_TORCHINFO_KEY = "torchinfo_report"  # session state: (network and input, report)
+
+
+def torchinfo_section(summary: Summary) -> None:
+    """The real ``torchinfo.summary`` of this network at this input, on request (a button: it
+    builds a model and imports torch, so never on the page's first load), with the analytic
+    totals checked against it and the text downloadable."""
+    st.markdown("**torchinfo.summary**")
+    wanted = (summary.spec, summary.input_size, summary.batch_size)
+    if st.button(
+        "Run torchinfo",
+        key="torchinfo_run",
+        icon=":material/play_arrow:",
+        help="Builds this network afresh, weightless (PyTorch's meta device), and runs "
+        "torchinfo.summary on it at this input size.",
+    ):
+        from ..analysis.torchinfo_view import torchinfo_report  # imports torch: on request only
+
+        st.session_state.pop(_TORCHINFO_KEY, None)
+        try:
+            with st.spinner("Running torchinfo.summary…"), heavy_work_slot():
+                report = torchinfo_report(summary.spec, summary.input_size, summary.batch_size)
+        except UserError as error:
+            st.error(str(error), icon=":material/error:")
+            return
+        st.session_state[_TORCHINFO_KEY] = (wanted, report)
+    shown = st.session_state.get(_TORCHINFO_KEY)
+    if shown is None or shown[0] != wanted:
+        st.caption(
+            "The table above is computed from the spec, without building the network; "
+            "torchinfo builds it and runs it, so you can check every number."
+        )
+        return
+    from ..analysis.torchinfo_view import compare_totals
+    from ..present.torchinfo_view import torchinfo_call, torchinfo_file_name, totals_verdict
+
+    report = shown[1]
+    verdict = totals_verdict(compare_totals(summary, report))
+    if verdict.matched:
+        st.success(verdict.message, icon=":material/check_circle:")
+    else:
+        st.warning(verdict.message, icon=":material/warning:")
+    st.code(torchinfo_call(report), language="python")
+    st.code(report.text, language=None, height=420)
+    st.download_button(
+        "Download torchinfo summary (TXT)",
+        report.text,
+        file_name=torchinfo_file_name(spec_label(summary.spec)),
+        mime="text/plain",
+        icon=":material/download:",
+        key="torchinfo_txt",
+        on_click="ignore",  # see resnet_viz/ui/grad_cam.py: no rerun, no race
+    )
 
 
 def _block_choice_label(summary: Summary, name: str) -> str:
