@@ -35,13 +35,19 @@ from ...runtime.device import run_with_cpu_fallback
 from ...runtime.locks import model_lock
 from .model_checks import (
     as_normal_tensor,
-    check_class,
     check_eval_mode,
     cpu_copy,
     model_device,
     model_dtype,
 )
-from .road import DEFAULT_BATCH_SIZE, as_spec_error, check_count, class_scores, prepared_map
+from .road import (
+    DEFAULT_BATCH_SIZE,
+    as_spec_error,
+    check_count,
+    check_target,
+    class_scores,
+    prepared_map,
+)
 
 __all__ = ["AverageDrop", "average_drop"]
 
@@ -143,7 +149,7 @@ def _average_drop(
     if targets is None:
         targets = before.argmax(dim=1).tolist()
     for each in targets:
-        as_spec_error(check_class, each, classes)
+        check_target(each, classes)
     after = class_scores(model, images * maps, batch_size)
     index = torch.tensor(targets, device=before.device)[:, None]
     y = before.gather(1, index)[:, 0].cpu().numpy().astype(np.float64)

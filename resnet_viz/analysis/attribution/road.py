@@ -56,7 +56,6 @@ from ...runtime.device import run_with_cpu_fallback
 from ...runtime.locks import model_lock
 from .model_checks import (
     as_normal_tensor,
-    check_class,
     check_eval_mode,
     cpu_copy,
     model_device,
@@ -223,6 +222,13 @@ def check_count(name: str, value: object, limit: int) -> None:
         raise SpecError(f"{name} must be a whole number from 1 to {limit}; got {value!r}.")
 
 
+def check_target(target: object, classes: int) -> None:
+    if target is None:
+        return
+    if not isinstance(target, int) or isinstance(target, bool) or not 0 <= target < classes:
+        raise SpecError(f"target must be a class index from 0 to {classes - 1}; got {target!r}.")
+
+
 def as_spec_error(check, *args) -> None:
     """Run one of the shared checks, its ValueError turned into the user-facing SpecError."""
     try:
@@ -286,7 +292,7 @@ def _road(
     batch_size: int,
 ) -> Road:
     probabilities = class_scores(model, image, 1)
-    as_spec_error(check_class, target, probabilities.shape[1])
+    check_target(target, probabilities.shape[1])
     chosen = int(probabilities[0].argmax()) if target is None else target
     generator = torch.Generator().manual_seed(seed)
     after = []
