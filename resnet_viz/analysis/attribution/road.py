@@ -29,9 +29,11 @@ Jacobi-preconditioned conjugate gradients in float64, batched over the percentil
 model's device, to a relative residual of 1e-8; pytorch-grad-cam solves it with SciPy's
 sparse LU, which the app does not depend on. The imputed images agree to float32 rounding.
 Where nothing is kept (percentile 0, or a flat map) there is nothing to interpolate from and
-the system has no unique solution (the library's solver returns NaN): the removed pixels
-become 0, the dataset's mean colour in normalised space (as in the deletion curve), plus the
-noise. The noise comes from a ``torch.Generator`` seeded with ``seed``, drawn in the library's
+the system has no unique solution; both solvers then return 0, so the removed pixels become
+the dataset's mean colour in normalised space (as in the deletion curve), plus the noise.
+On a CPU the solves are the slow part (the iterations grow with the image's side, so a
+224 x 224 map takes longer than its forward passes); on a GPU they are batched tensor work.
+The noise comes from a ``torch.Generator`` seeded with ``seed``, drawn in the library's
 order (LeRF at each percentile, then MoRF), so a run is repeatable and, with the library run
 after ``torch.manual_seed(seed)``, identical to it.
 

@@ -97,7 +97,7 @@ def test_road_equals_pytorch_grad_cams_combined_score_seeded():
     assert ours.forward_passes == 1 + 2 * len(DEFAULT_PERCENTILES)
 
 
-@pytest.mark.parametrize("percentile", [0.5, 25, 50, 77.7, 100])
+@pytest.mark.parametrize("percentile", [0, 0.5, 25, 50, 77.7, 100])  # 0: all removed
 def test_each_curve_point_equals_the_library_without_noise(percentile):
     model, x = tiny_model().eval(), image_for(TINY, side=SIDE)
     heat = upsampled(coarse_map(4))
