@@ -28,6 +28,10 @@ _EXPORTS = {
     "Faithfulness": ".analysis.attribution.faithfulness",
     "faithfulness": ".analysis.attribution.faithfulness",
     "inverted": ".analysis.attribution.faithfulness",
+    "Road": ".analysis.attribution.road",
+    "road": ".analysis.attribution.road",
+    "AverageDrop": ".analysis.attribution.confidence",
+    "average_drop": ".analysis.attribution.confidence",
     "SanityCheck": ".analysis.attribution.sanity",
     "sanity_check": ".analysis.attribution.sanity",
     "degradation_curves": ".experiments.degradation",
@@ -68,8 +72,10 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # static checkers and IDEs see the names as ordinary imports
     from .analysis.anatomy import block_anatomy
     from .analysis.attribution.cam import CAM_METHODS, CamResult, grad_cam
+    from .analysis.attribution.confidence import AverageDrop, average_drop
     from .analysis.attribution.faithfulness import Faithfulness, faithfulness, inverted
     from .analysis.attribution.pixel import ATTRIBUTION_METHODS, PixelAttribution, attribute
+    from .analysis.attribution.road import Road, road
     from .analysis.attribution.sanity import SanityCheck, sanity_check
     from .analysis.gradients import GradientReport, GradientSnapshot, gradient_norms
     from .analysis.landscape import loss_landscape
@@ -88,6 +94,7 @@ if TYPE_CHECKING:  # static checkers and IDEs see the names as ordinary imports
 __all__ = [
     "ATTRIBUTION_METHODS",
     "CAM_METHODS",
+    "AverageDrop",
     "BudgetError",
     "CamResult",
     "Faithfulness",
@@ -96,10 +103,12 @@ __all__ = [
     "ImageError",
     "PixelAttribution",
     "ResNetSpec",
+    "Road",
     "SanityCheck",
     "SpecError",
     "UserError",
     "attribute",
+    "average_drop",
     "block_anatomy",
     "build_model",
     "degradation_curves",
@@ -112,6 +121,7 @@ __all__ = [
     "load_image",
     "loss_landscape",
     "preset",
+    "road",
     "sanity_check",
     "spec_for_depth",
     "spec_from_state_dict",
