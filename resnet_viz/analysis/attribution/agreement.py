@@ -16,8 +16,8 @@ With a gradient ``g^k`` that does not depend on (i, j):
   ``M_ij = sum_k g^k_ij A^k_ij = sum_k g^k A^k_ij``: Grad-CAM's sum, term by term;
 - XGrad-CAM (Fu et al. 2020, arXiv:2008.02312) weighs by
   ``alpha_k = sum_ij g^k_ij A^k_ij / sum_ab A^k_ab = g^k sum_ij A^k_ij / sum_ab A^k_ab = g^k``
-  (to within its epsilon, 1e-7 next to ``sum A^k``; a channel with ``sum A^k = 0`` is zero
-  everywhere after the ReLU, so it adds nothing to either map).
+  (to within its epsilon, 1e-7 next to ``sum A^k``; the stage's output comes out of a ReLU,
+  so a channel with ``sum A^k = 0`` is zero everywhere and adds nothing to any of the maps).
 
 So the three maps are the same map, before and after the ReLU, and correlate 1 up to rounding.
 HiResCAM's paper makes the same point: for a CNN whose head is one pooled linear layer, HiResCAM
