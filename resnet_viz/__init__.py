@@ -29,6 +29,8 @@ _EXPORTS = {
     "faithfulness": ".analysis.attribution.faithfulness",
     "inverted": ".analysis.attribution.faithfulness",
     "Road": ".analysis.attribution.road",
+    "method_agreement": ".analysis.attribution.agreement",
+    "MethodAgreement": ".analysis.attribution.agreement",
     "road": ".analysis.attribution.road",
     "AverageDrop": ".analysis.attribution.confidence",
     "average_drop": ".analysis.attribution.confidence",
@@ -71,6 +73,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # static checkers and IDEs see the names as ordinary imports
     from .analysis.anatomy import block_anatomy
+    from .analysis.attribution.agreement import MethodAgreement, method_agreement
     from .analysis.attribution.cam import CAM_METHODS, CamResult, grad_cam
     from .analysis.attribution.confidence import AverageDrop, average_drop
     from .analysis.attribution.faithfulness import Faithfulness, faithfulness, inverted
@@ -101,6 +104,7 @@ __all__ = [
     "GradientReport",
     "GradientSnapshot",
     "ImageError",
+    "MethodAgreement",
     "PixelAttribution",
     "ResNetSpec",
     "Road",
@@ -120,6 +124,7 @@ __all__ = [
     "lesion_study",
     "load_image",
     "loss_landscape",
+    "method_agreement",
     "preset",
     "road",
     "sanity_check",
