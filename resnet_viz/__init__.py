@@ -29,6 +29,8 @@ _EXPORTS = {
     "faithfulness": ".analysis.attribution.faithfulness",
     "inverted": ".analysis.attribution.faithfulness",
     "Road": ".analysis.attribution.road",
+    "lrp": ".analysis.attribution.lrp",
+    "LrpResult": ".analysis.attribution.lrp",
     "method_agreement": ".analysis.attribution.agreement",
     "MethodAgreement": ".analysis.attribution.agreement",
     "road": ".analysis.attribution.road",
@@ -77,6 +79,7 @@ if TYPE_CHECKING:  # static checkers and IDEs see the names as ordinary imports
     from .analysis.attribution.cam import CAM_METHODS, CamResult, grad_cam
     from .analysis.attribution.confidence import AverageDrop, average_drop
     from .analysis.attribution.faithfulness import Faithfulness, faithfulness, inverted
+    from .analysis.attribution.lrp import LrpResult, lrp
     from .analysis.attribution.pixel import ATTRIBUTION_METHODS, PixelAttribution, attribute
     from .analysis.attribution.road import Road, road
     from .analysis.attribution.sanity import SanityCheck, sanity_check
@@ -104,6 +107,7 @@ __all__ = [
     "GradientReport",
     "GradientSnapshot",
     "ImageError",
+    "LrpResult",
     "MethodAgreement",
     "PixelAttribution",
     "ResNetSpec",
@@ -124,6 +128,7 @@ __all__ = [
     "lesion_study",
     "load_image",
     "loss_landscape",
+    "lrp",
     "method_agreement",
     "preset",
     "road",
