@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 __all__ = [
+    "ABSOLUTE_NOTE",
     "BASELINE_LABELS",
     "BASELINE_NOTE",
     "COMPLETE",
@@ -42,8 +43,11 @@ SIGNED_PERCENTILE = 99.0
 SIGNED_NOTE = (
     "Signed view: the attribution summed over the colour channels; red pixels raise the class "
     "score, blue ones lower it, white ones do not count (the scale ends at the "
-    f"{SIGNED_PERCENTILE:g}th percentile of its size). Absolute view: its size, as a heatmap "
-    "over the image like the CAMs."
+    f"{SIGNED_PERCENTILE:g}th percentile of its size)."
+)
+ABSOLUTE_NOTE = (
+    "Absolute view: the size of the attribution summed over the colour channels, scaled to "
+    "[0, 1], as a heatmap over the image like the CAMs."
 )
 
 
