@@ -1,6 +1,7 @@
-"""The attention workbench on the Grad-CAM page: several CAM methods side by side with their
-times, counter-evidence, blank maps explained, one cell's receptive field on the image, the
-faithfulness curves and the sanity check.
+"""The attention workbench on the Grad-CAM page: several CAM methods and pixel attributions
+(captum's, :mod:`resnet_viz.analysis.attribution.pixel`) side by side with their times,
+counter-evidence, blank maps explained, the convergence delta, one cell's receptive field on the
+image, the faithfulness curves and the sanity check.
 
 Results are shared by every session, the 512 most recently used kept, through
 :func:`~resnet_viz.ui.shared_results.computed_once` (not ``st.cache_data``: the per-channel
@@ -10,8 +11,10 @@ heavy-work slot; the shared model is only read (all the library calls leave it a
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import contextlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import streamlit as st
 from PIL import Image
@@ -26,7 +29,10 @@ from ..analysis.attribution.methods import (
     PER_CHANNEL_METHODS,
     estimate_memory_bytes,
 )
+from ..analysis.attribution.pixel import METHODS as PIXEL_METHODS
+from ..analysis.attribution.pixel import PixelAttribution, attribute
 from ..analysis.attribution.sanity import sanity_check
+from ..errors import UserError
 from ..present.cam import (
     blank_map_message,
     draw_receptive_field,
@@ -37,6 +43,14 @@ from ..present.cam import (
     sanity_sentence,
 )
 from ..present.heatmaps import heatmap_image, overlay
+from ..present.pixel import (
+    ABSOLUTE_NOTE,
+    BASELINE_LABELS,
+    BASELINE_NOTE,
+    SIGNED_NOTE,
+    completeness_sentence,
+    signed_image,
+)
 from ..runtime.memory import memory_budget_bytes, refuse_over_budget
 from ..runtime.timing import WarmTimer
 from ..weights import LoadedModel
@@ -48,14 +62,35 @@ BIND = "query-params"
 MAX_COLUMNS = 4
 FAITHFULNESS_STEPS = 16
 LABEL_TO_METHOD = {label: method for method, label in METHOD_LABELS.items()}
+PIXEL_LABEL_TO_METHOD = {entry.label: key for key, entry in PIXEL_METHODS.items()}
+LABEL_TO_BASELINE = {label: key for key, label in BASELINE_LABELS.items()}
+#: The pixel methods' options a page shows, by option name, with the URL key of each control
+#: (the batch sizes and seeds keep their defaults: they change the cost, not the map).
+PIXEL_CONTROLS = {
+    "steps": "px_steps",
+    "samples": "px_samples",
+    "noise_level": "px_noise",
+    "baseline": "px_baseline",
+    "window": "px_window",
+    "stride": "px_stride",
+}
 
 
 @dataclass(frozen=True)
 class Workbench:
-    """The methods to show and whether to show counter-evidence."""
+    """The methods to show and whether to show counter-evidence; the pixel methods, their
+    options (by option name, shared by the methods that have it) and their view."""
 
     methods: tuple[str, ...]
     counterfactual: bool
+    pixel_methods: tuple[str, ...] = ()
+    pixel_options: Mapping[str, Any] = field(default_factory=dict)
+    signed: bool = True
+
+    def options_for(self, method: str) -> dict[str, Any]:
+        """The options the page sets for one pixel method (the others keep their defaults)."""
+        names = {option.name for option in PIXEL_METHODS[method].options}
+        return {k: v for k, v in self.pixel_options.items() if k in names}
 
 
 @dataclass(frozen=True)
@@ -67,16 +102,26 @@ class Shown:
     seconds: float
 
 
+@dataclass(frozen=True)
+class PixelShown:
+    """One pixel method's attribution on one image, and what it cost."""
+
+    method: str
+    result: PixelAttribution
+    seconds: float
+
+
 def _results() -> SharedResults:
-    """Maps and studies, one key space: ("cam" | "faith" | "sanity", ...)."""
+    """Maps and studies, one key space: ("cam" | "pixel" | "faith" | "sanity", ...)."""
     return shared_results("attention workbench", 512)
 
 
 # Controls ------------------------------------------------------------------------------------
 
 
-def workbench_controls() -> Workbench:
-    """The method picker and the counter-evidence toggle (both in the URL)."""
+def workbench_controls(image_side: int | None = None) -> Workbench:
+    """The method pickers, the counter-evidence toggle and the pixel methods' settings (all in
+    the URL); ``image_side``: the model's input side, the largest occlusion window."""
     asked = st.query_params.get_all("methods")
     if asked and "methods" not in st.session_state:
         # A hand-written link may name the methods ("layercam"), not their labels.
@@ -101,7 +146,81 @@ def workbench_controls() -> Workbench:
         "presence lowers the class score. Gradient methods only.",
     )
     chosen = tuple(m for m in CAM_METHODS if m in methods) or ("gradcam",)
-    return Workbench(chosen, counterfactual)
+    pixel_methods, options, signed = _pixel_controls(image_side)
+    return Workbench(chosen, counterfactual, pixel_methods, options, signed)
+
+
+def _pixel_controls(image_side: int | None) -> tuple[tuple[str, ...], dict[str, Any], bool]:
+    """The pixel-method picker (none by default), the view toggle and, in an expander, the
+    chosen methods' options, each widget limited to the option's range."""
+    asked = st.query_params.get_all("pixel")
+    if asked and "pixel" not in st.session_state:
+        keys = [PIXEL_LABEL_TO_METHOD.get(m, m) for m in asked]
+        st.session_state["pixel"] = [m for m in PIXEL_METHODS if m in keys]
+    picked = st.multiselect(
+        "Pixel methods",
+        list(PIXEL_METHODS),
+        default=[],
+        format_func=lambda key: PIXEL_METHODS[key].label,
+        key="pixel",
+        bind=BIND,
+        help="captum's attributions of every input pixel: Saliency and Input x Gradient cost "
+        "one backward pass, the noise tunnels one per sample, Integrated Gradients one per "
+        "step, Occlusion one forward pass per window position.",
+    )
+    chosen = tuple(m for m in PIXEL_METHODS if m in picked)
+    if not chosen:
+        return (), {}, True
+    signed = (
+        st.segmented_control(
+            "Pixel map view",
+            ["signed", "absolute"],
+            default="signed",
+            key="px_view",
+            bind=BIND,
+            help=f"{SIGNED_NOTE} {ABSOLUTE_NOTE}",
+        )
+        != "absolute"
+    )
+    options = {}
+    wanted = {o.name: o for m in chosen for o in PIXEL_METHODS[m].options}
+    wanted = {name: wanted[name] for name in PIXEL_CONTROLS if name in wanted}
+    if wanted:
+        with st.expander("Pixel method settings"):
+            for name, option in wanted.items():
+                options[name] = _option_widget(option, PIXEL_CONTROLS[name], image_side)
+    return chosen, options, signed
+
+
+def option_text(label: str) -> str:
+    """A registry label as a widget's ("The number of steps" -> "Number of steps")."""
+    return label.removeprefix("The ")[:1].upper() + label.removeprefix("The ")[1:]
+
+
+def _option_widget(option, key: str, image_side: int | None):
+    """One option's widget, its range the registry's (an occlusion window or stride at most the
+    image's side): a value out of range cannot be entered."""
+    label = option_text(option.label)
+    if option.choices is not None:
+        asked = st.query_params.get(key)
+        if asked in option.choices and key not in st.session_state:
+            # A hand-written link may name the choice ("mean"), not the menu's label for it.
+            st.session_state[key] = asked
+        value = st.selectbox(
+            label, option.choices, index=option.choices.index(option.default),
+            format_func=lambda c: BASELINE_LABELS.get(c, c), key=key, bind=BIND,
+        )  # fmt: skip
+        if option.name == "baseline":
+            st.caption(BASELINE_NOTE)
+        return value
+    if not option.integer:
+        return st.slider(label, float(option.low), float(option.high), float(option.default),
+                         0.01, key=key, bind=BIND)  # fmt: skip
+    high = int(option.high)
+    if option.name in ("window", "stride") and image_side is not None:
+        high = min(high, image_side)
+    return int(st.number_input(label, int(option.low), high, min(int(option.default), high),
+                               1, key=key, bind=BIND))  # fmt: skip
 
 
 # The method grid -----------------------------------------------------------------------------
@@ -114,7 +233,8 @@ def seconds_text(value: float) -> str:
 #: What a method's time includes, shown under the times (see :mod:`..runtime.timing`).
 TIMES_NOTE = (
     "Each time is one run of the method on this image, measured warm: the network ran once "
-    "untimed at this layer on this device first, so the one-time start-up cost is left out "
+    "untimed at this layer on this device first (for the pixel methods, one Saliency run), so "
+    "the one-time start-up cost is left out "
     "and the times compare the methods."
 )
 
@@ -177,15 +297,98 @@ def compute(loaded: LoadedModel, tensor, digest: str, layer: str, target, method
     )  # fmt: skip
 
 
-def method_grid(crop: Image.Image, shown: list[Shown], loaded: LoadedModel, settings,
+def compute_pixel(loaded: LoadedModel, tensor, digest: str, layer: str, target, method: str,
+                  options: Mapping[str, Any]) -> PixelShown:  # fmt: skip
+    """One pixel method's attribution (:func:`~resnet_viz.analysis.attribution.pixel.attribute`
+    on the page's model, with its normalisation), as some session computed it, or computed now
+    and timed warm: the first pixel map for a model and device is preceded by an untimed
+    Saliency run (one forward and backward pass to the input). Guided Grad-CAM uses the page's
+    target layer."""
+    entry = PIXEL_METHODS[method]
+    options = dict(options)
+    if any(option.name == "layer" for option in entry.options):
+        options["layer"] = layer
+    key = ("pixel", digest, loaded.name, target, method, tuple(sorted(options.items())))
+    found = _results().get(key)
+    if found is not None:
+        return found
+    device = str(next(loaded.model.parameters()).device)
+    mean, std = loaded.preprocessing.mean, loaded.preprocessing.std
+
+    def run(_bar) -> PixelShown:
+        timed = _timer().time(
+            (loaded.name, device, "pixel"),
+            lambda: attribute(loaded.model, tensor, method, target, mean=mean, std=std,
+                              **options),
+            warm_up=lambda: _warm_up(loaded, tensor, target),
+        )  # fmt: skip
+        return PixelShown(method, timed.value, timed.seconds)
+
+    with st.spinner(f"{entry.label}…"):
+        return computed_once(
+            _results(), key, run, None,
+            waiting_text=f"Another session is computing {entry.label} on this same image…",
+        )  # fmt: skip
+
+
+def _warm_up(loaded: LoadedModel, tensor, target) -> None:
+    """One untimed Saliency run. A refusal here (over the memory budget) is not shown: the
+    method timed next meets its own check and names itself."""
+    with contextlib.suppress(UserError):
+        attribute(loaded.model, tensor, "saliency", target,
+                  mean=loaded.preprocessing.mean, std=loaded.preprocessing.std)  # fmt: skip
+
+
+def pixel_maps(loaded: LoadedModel, tensor, digest: str, settings,
+               workbench: Workbench) -> list[PixelShown]:  # fmt: skip
+    """The chosen pixel methods' attributions; a failing one is a message in its place."""
+    out = []
+    for method in workbench.pixel_methods:
+        with shown_errors(f"computing {PIXEL_METHODS[method].label}"):
+            out.append(compute_pixel(loaded, tensor, digest, settings.layer, settings.target,
+                                     method, workbench.options_for(method)))  # fmt: skip
+    return out
+
+
+def _pixel_cell(column, crop: Image.Image, item: PixelShown, loaded: LoadedModel, settings,
                 workbench: Workbench) -> None:  # fmt: skip
+    result = item.result
+    entry = PIXEL_METHODS[item.method]
+    _, h, w = result.raw.shape
+    picture = (
+        signed_image(result.raw)
+        if workbench.signed
+        else overlay(crop, result.heatmap, alpha=settings.alpha, colormap=settings.colormap)
+    )
+    view = "signed" if workbench.signed else "absolute"
+    column.image(
+        picture,
+        caption=f"{entry.label}: {seconds_text(item.seconds)}, {h}×{w} pixels, {view}",
+        width="stretch",
+    )
+    if result.delta is not None:
+        column.caption(
+            completeness_sentence(float(result.raw.sum(dtype="float64")), result.delta,
+                                  has_steps="steps" in result.options)
+        )  # fmt: skip
+    if result.fell_back_to_cpu:
+        column.caption("Ran on the CPU (the GPU ran out of memory).")
+
+
+def method_grid(crop: Image.Image, shown: list[Shown], loaded: LoadedModel, settings,
+                workbench: Workbench, pixels: list[PixelShown] = ()) -> None:  # fmt: skip
     """The chosen methods' overlays side by side, each with its time and map size, and the
-    reason when a map is blank."""
+    reason when a map is blank; then the pixel methods' maps in the same grid, each with its
+    time and, for Integrated Gradients and DeepLift, whether completeness holds."""
     last = f"layer{loaded.spec.num_stages}"
-    for start in range(0, len(shown), MAX_COLUMNS):
-        row = shown[start : start + MAX_COLUMNS]
-        columns = st.columns(min(len(shown), MAX_COLUMNS))
+    cells = [*shown, *pixels]
+    for start in range(0, len(cells), MAX_COLUMNS):
+        row = cells[start : start + MAX_COLUMNS]
+        columns = st.columns(min(len(cells), MAX_COLUMNS))
         for column, item in zip(columns, row, strict=False):
+            if isinstance(item, PixelShown):
+                _pixel_cell(column, crop, item, loaded, settings, workbench)
+                continue
             result = item.result
             label = METHOD_LABELS[item.method]
             if result.counterfactual:
@@ -201,6 +404,8 @@ def method_grid(crop: Image.Image, shown: list[Shown], loaded: LoadedModel, sett
                 column.info(blank_map_message(result, name, last), icon=":material/blur_off:")
             elif workbench.counterfactual and item.method not in GRADIENT_METHODS:
                 column.caption("No counter-evidence map: this method uses no gradient.")
+    if pixels:
+        st.caption(SIGNED_NOTE if workbench.signed else ABSOLUTE_NOTE)
     st.caption(TIMES_NOTE)
 
 

@@ -20,6 +20,7 @@ from ..core.split import layer_label, target_layers
 from ..core.summary import summarize
 from ..data.images import load_image
 from ..data.samples import Sample, bundled_samples
+from ..errors import UserError
 from ..present.cam import top_k_figure
 from ..present.heatmaps import heatmap_image, overlay
 from ..runtime.workload import heavy_work_slot
@@ -43,7 +44,8 @@ COLORMAPS = ["jet", "turbo", "inferno", "viridis"]
 def link_values() -> dict[str, list[str]]:
     """The bound parameters of the link as it was opened. Call it before any widget: a widget
     bound to the URL drops an invalid value from it when it is created."""
-    return {key: st.query_params.get_all(key) for key in ("layer", "methods", "cls")}
+    keys = ("layer", "methods", "cls", "pixel", *attention.PIXEL_CONTROLS.values())
+    return {key: st.query_params.get_all(key) for key in keys}
 
 
 def url_messages(loaded: LoadedModel, link: dict[str, list[str]]) -> None:
@@ -69,6 +71,7 @@ def url_messages(loaded: LoadedModel, link: dict[str, list[str]]) -> None:
             f"methods are {', '.join(METHOD_LABELS.values())}.",
             icon=":material/link_off:",
         )
+    _pixel_url_messages(loaded, link)
     classes = ("Top-1 prediction", *loaded.categories)
     bad_classes = [c for c in link.get("cls", []) if c not in classes]
     if bad_classes:
@@ -77,6 +80,49 @@ def url_messages(loaded: LoadedModel, link: dict[str, list[str]]) -> None:
             f"have ({len(loaded.categories)} classes): explaining its top-1 prediction instead.",
             icon=":material/link_off:",
         )
+
+
+def _pixel_url_messages(loaded: LoadedModel, link: dict[str, list[str]]) -> None:
+    """Unknown pixel methods and pixel-method settings out of their range, named."""
+    pixel = attention.PIXEL_METHODS
+    unknown = [m for m in link.get("pixel", []) if m not in pixel]
+    unknown = [m for m in unknown if m not in attention.PIXEL_LABEL_TO_METHOD]
+    if unknown:
+        st.warning(
+            f"Unknown pixel method in the link: {', '.join(repr(m) for m in unknown)}. The "
+            f"methods are {', '.join(entry.label for entry in pixel.values())}.",
+            icon=":material/link_off:",
+        )
+    options = {o.name: o for entry in pixel.values() for o in entry.options}
+    side = loaded.preprocessing.size
+    for name, key in attention.PIXEL_CONTROLS.items():
+        option = options[name]
+        for value in link.get(key, []):
+            problem = _option_problem(option, value, side)
+            if problem:
+                st.warning(
+                    f"The link's {key}={value!r}: {problem} Using the default, {option.default}.",
+                    icon=":material/link_off:",
+                )
+
+
+def _option_problem(option, value: str, side: int) -> str | None:
+    """Why a link's text for a pixel-method option cannot be used, or None."""
+    if option.choices is not None:
+        parsed: object = attention.LABEL_TO_BASELINE.get(value, value)
+    else:
+        try:
+            parsed = int(value) if option.integer else float(value)
+        except ValueError:
+            kind = "a whole number" if option.integer else "a number"
+            return f"{attention.option_text(option.label)} must be {kind}."
+    try:
+        option.check(parsed)
+    except UserError as error:
+        return str(error)
+    if option.name in ("window", "stride") and parsed > side:
+        return f"{attention.option_text(option.label)} must be at most the image's side, {side}."
+    return None
 
 
 @dataclass(frozen=True)
@@ -121,9 +167,9 @@ def cam_controls(loaded: LoadedModel) -> CamSettings:
 
 
 def explanation_controls(loaded: LoadedModel) -> tuple[CamSettings, attention.Workbench]:
-    """The sidebar's explanation settings: :func:`cam_controls`, then the workbench's methods
-    and counter-evidence toggle."""
-    return cam_controls(loaded), attention.workbench_controls()
+    """The sidebar's explanation settings: :func:`cam_controls`, then the workbench's methods,
+    counter-evidence toggle and pixel methods."""
+    return cam_controls(loaded), attention.workbench_controls(loaded.preprocessing.size)
 
 
 def image_inputs(loaded: LoadedModel) -> list[tuple[str, bytes]]:
@@ -211,6 +257,7 @@ def explain_image(
             ))  # fmt: skip
     if not shown:
         return
+    pixels = attention.pixel_maps(loaded, tensor, digest, settings, workbench)
     main = shown[0].result
     composite = overlay(crop, main.heatmap, alpha=settings.alpha, colormap=settings.colormap)
     label = METHOD_LABELS[main.method] + (" counter-evidence" if main.counterfactual else "")
@@ -247,8 +294,8 @@ def explain_image(
     )
     where = "the CPU (the GPU ran out of memory)" if main.fell_back_to_cpu else main.device
     actions.caption(f"Ran on {where}.")
-    if len(shown) > 1:
-        attention.method_grid(crop, shown, loaded, settings, workbench)
+    if len(shown) > 1 or pixels:
+        attention.method_grid(crop, shown, loaded, settings, workbench, pixels)
     elif main.blank:
         last = f"layer{loaded.spec.num_stages}"
         name = loaded.categories[main.target_class]
