@@ -58,6 +58,7 @@ import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
 from ...core.spec import ResNetSpec
 from ...core.split import check_layer
 from ...core.summary import summarize
+from .doc_table import rst_table, with_table
 
 __all__ = [
     "ABLATION_VALUE",
@@ -681,23 +682,14 @@ DEFAULT_BATCH_SIZE = {
 }
 
 
-def _method_table(methods: dict[str, CamMethod]) -> str:
-    """The reStructuredText table of the module's docstring: key, formula, cost."""
-    rows = [("method", "M (before the ReLU)", "needs")]
-    rows += [(f'``"{m.key}"``', m.formula, m.needs) for m in methods.values()]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    rule = "  ".join("=" * w for w in widths)
-    lines = [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
-    ]
-    return "\n".join([rule, lines[0], rule, *lines[1:], rule])
-
-
-if __doc__:  # None under python -OO
-    __doc__ = __doc__.replace(
-        "[the table of METHODS: each entry's key, formula and cost, filled in on import]",
-        _method_table(METHODS),
-    )
+__doc__ = with_table(
+    __doc__,
+    "[the table of METHODS: each entry's key, formula and cost, filled in on import]",
+    rst_table(
+        ("method", "M (before the ReLU)", "needs"),
+        [(f'``"{m.key}"``', m.formula, m.needs) for m in METHODS.values()],
+    ),
+)
 
 
 @functools.cache

@@ -78,6 +78,7 @@ from ...runtime.locks import model_lock
 from ...runtime.memory import memory_budget_bytes, refuse_over_budget
 from ..copies import private_eval_copy
 from .cam import _frozen, _min_max, grad_cam
+from .doc_table import rst_table, with_table
 from .methods import Paper
 from .model_checks import as_normal_tensor, cpu_copy, model_device, model_dtype
 
@@ -841,24 +842,14 @@ def _number(value: float) -> str:
     return f"{value:g}" if isinstance(value, float) else f"{value:,}".replace(",", " ")
 
 
-def _method_table(methods: dict[str, PixelMethod]) -> str:
-    """The reStructuredText table of the module's docstring: key, captum, options."""
-    rows = [("method", "captum", "options")]
-    rows += [
-        (f'``"{m.key}"``', m.captum, ", ".join(o.name for o in m.options) or "-")
-        for m in methods.values()
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    rule = "  ".join("=" * w for w in widths)
-    lines = [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
-    ]
-    return "\n".join([rule, lines[0], rule, *lines[1:], rule])
-
-
-if __doc__:  # None under python -OO
-    __doc__ = __doc__.replace(
-        "[the table of METHODS: each entry's key, captum attribution and options, filled in on "
-        "import]",
-        _method_table(METHODS),
-    )
+__doc__ = with_table(
+    __doc__,
+    "[the table of METHODS: each entry's key, captum attribution and options, filled in on import]",
+    rst_table(
+        ("method", "captum", "options"),
+        [
+            (f'``"{m.key}"``', m.captum, ", ".join(o.name for o in m.options) or "-")
+            for m in METHODS.values()
+        ],
+    ),
+)
