@@ -29,15 +29,18 @@ import resnet_viz
 from resnet_viz import ResNetSpec
 from resnet_viz.analysis.attribution import methods as cam_methods
 from resnet_viz.analysis.attribution.cam import CAM_METHODS, grad_cam, grad_cam_strip
+from resnet_viz.analysis.attribution.cam_weights import (
+    MAX_BATCH_SIZE,
+    ablationcam_weights,
+    scorecam_weights,
+)
 from resnet_viz.analysis.attribution.methods import (
     GRADIENT_METHODS,
     METHODS,
     CamMethod,
     Kind,
     Paper,
-    ablationcam_weights,
     estimate_memory_bytes,
-    scorecam_weights,
 )
 from resnet_viz.core.summary import summarize
 from tests.model_support import sign_split_model
@@ -130,7 +133,7 @@ def test_every_entry_is_complete_and_the_tables_are_derived_from_it():
         batched = entry.kind is Kind.PER_CHANNEL
         assert (entry.default_batch_size is not None) == batched, key
         if batched:
-            assert 1 <= entry.default_batch_size <= cam_methods.MAX_BATCH_SIZE
+            assert 1 <= entry.default_batch_size <= MAX_BATCH_SIZE
             assert cam_methods.DEFAULT_BATCH_SIZE[key] == entry.default_batch_size
     assert set(cam_methods.DEFAULT_BATCH_SIZE) == set(by_kind[Kind.PER_CHANNEL])
 
