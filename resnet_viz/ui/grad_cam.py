@@ -26,7 +26,7 @@ from ..present.heatmaps import heatmap_image, overlay
 from ..runtime.workload import heavy_work_slot
 from ..weights import LoadedModel
 from ..weights.domain import model_name, outside_training
-from . import attention, site
+from . import attention, pixel_workbench, site, workbench_common
 from .common import IMAGE_TYPES, MAX_IMAGE_MB, shown_errors
 from .lecture import show_chart
 from .models import CHECKPOINT, DEMO, SHARED_MODELS
@@ -44,7 +44,7 @@ COLORMAPS = ["jet", "turbo", "inferno", "viridis"]
 def link_values() -> dict[str, list[str]]:
     """The bound parameters of the link as it was opened. Call it before any widget: a widget
     bound to the URL drops an invalid value from it when it is created."""
-    keys = ("layer", "methods", "cls", "pixel", *attention.PIXEL_CONTROLS.values())
+    keys = ("layer", "methods", "cls", "pixel", *pixel_workbench.PIXEL_CONTROLS.values())
     return {key: st.query_params.get_all(key) for key in keys}
 
 
@@ -84,9 +84,9 @@ def url_messages(loaded: LoadedModel, link: dict[str, list[str]]) -> None:
 
 def _pixel_url_messages(loaded: LoadedModel, link: dict[str, list[str]]) -> None:
     """Unknown pixel methods and pixel-method settings out of their range, named."""
-    pixel = attention.PIXEL_METHODS
+    pixel = pixel_workbench.PIXEL_METHODS
     unknown = [m for m in link.get("pixel", []) if m not in pixel]
-    unknown = [m for m in unknown if m not in attention.PIXEL_LABEL_TO_METHOD]
+    unknown = [m for m in unknown if m not in pixel_workbench.PIXEL_LABEL_TO_METHOD]
     if unknown:
         st.warning(
             f"Unknown pixel method in the link: {', '.join(repr(m) for m in unknown)}. The "
@@ -95,7 +95,7 @@ def _pixel_url_messages(loaded: LoadedModel, link: dict[str, list[str]]) -> None
         )
     options = {o.name: o for entry in pixel.values() for o in entry.options}
     side = loaded.preprocessing.size
-    for name, key in attention.PIXEL_CONTROLS.items():
+    for name, key in pixel_workbench.PIXEL_CONTROLS.items():
         option = options[name]
         for value in link.get(key, []):
             problem = _option_problem(option, value, side)
@@ -109,19 +109,21 @@ def _pixel_url_messages(loaded: LoadedModel, link: dict[str, list[str]]) -> None
 def _option_problem(option, value: str, side: int) -> str | None:
     """Why a link's text for a pixel-method option cannot be used, or None."""
     if option.choices is not None:
-        parsed: object = attention.LABEL_TO_BASELINE.get(value, value)
+        parsed: object = pixel_workbench.LABEL_TO_BASELINE.get(value, value)
     else:
         try:
             parsed = int(value) if option.integer else float(value)
         except ValueError:
             kind = "a whole number" if option.integer else "a number"
-            return f"{attention.option_text(option.label)} must be {kind}."
+            return f"{pixel_workbench.option_text(option.label)} must be {kind}."
     try:
         option.check(parsed)
     except UserError as error:
         return str(error)
     if option.name in ("window", "stride") and parsed > side:
-        return f"{attention.option_text(option.label)} must be at most the image's side, {side}."
+        return (
+            f"{pixel_workbench.option_text(option.label)} must be at most the image's side, {side}."
+        )
     return None
 
 
@@ -257,7 +259,7 @@ def explain_image(
             ))  # fmt: skip
     if not shown:
         return
-    pixels = attention.pixel_maps(loaded, tensor, digest, settings, workbench)
+    pixels = pixel_workbench.pixel_maps(loaded, tensor, digest, settings, workbench)
     main = shown[0].result
     composite = overlay(crop, main.heatmap, alpha=settings.alpha, colormap=settings.colormap)
     label = METHOD_LABELS[main.method] + (" counter-evidence" if main.counterfactual else "")
@@ -266,7 +268,7 @@ def explain_image(
     middle.image(
         heatmap_image(main.heatmap, settings.colormap),
         caption=f"{label} at {main.layer} ({main.raw.shape[0]}×{main.raw.shape[1]} map, "
-        f"{attention.seconds_text(shown[0].seconds)})",
+        f"{workbench_common.seconds_text(shown[0].seconds)})",
         width="stretch",
     )
     right.image(

@@ -140,7 +140,7 @@ def test_the_first_method_shown_does_not_carry_the_start_up(monkeypatch):
     method, calls = slow_first_call(clock, 0.337, 0.005, work=attention_module.grad_cam)
     monkeypatch.setattr(attention_module, "grad_cam", method)
     timer = WarmTimer(clock)
-    monkeypatch.setattr(attention_module, "_timer", lambda: timer)
+    monkeypatch.setattr(attention_module, "timer", lambda: timer)
     at = one_sample(open_cam(methods=["Grad-CAM", "Grad-CAM++"]))
     assert_clean(at)
     texts = image_captions(at)

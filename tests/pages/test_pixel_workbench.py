@@ -10,7 +10,7 @@ import re
 import pytest
 
 from resnet_viz.analysis.attribution import pixel as pixel_module
-from resnet_viz.analysis.attribution.pixel import MAX_STEPS, METHODS
+from resnet_viz.analysis.attribution.pixel_methods import MAX_STEPS, METHODS
 from resnet_viz.core.spec import SpecError
 from resnet_viz.present.pixel import ABSOLUTE_NOTE, BASELINE_NOTE, SIGNED_NOTE
 from tests.app_support import assert_clean

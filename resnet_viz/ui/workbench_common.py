@@ -1,0 +1,49 @@
+"""What the attention workbench's views share: the URL binding, the one store of results every
+session shares (:func:`~resnet_viz.ui.shared_results.computed_once`), the warm timer and how a
+time is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from ..analysis.attribution.cam import CamResult
+from ..runtime.timing import WarmTimer
+from .shared_results import SharedResults, shared_results
+
+BIND = "query-params"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One method's map on one image, and what it cost."""
+
+    method: str
+    result: CamResult
+    seconds: float
+
+
+def results() -> SharedResults:
+    """Maps and studies, one key space: ("cam" | "pixel" | "faith" | "sanity", ...)."""
+    return shared_results("attention workbench", 512)
+
+
+def seconds_text(value: float) -> str:
+    return f"{value * 1e3:.0f} ms" if value < 1 else f"{value:.1f} s"
+
+
+#: What a method's time includes, shown under the times (see :mod:`..runtime.timing`).
+TIMES_NOTE = (
+    "Each time is one run of the method on this image, measured warm: the network ran once "
+    "untimed at this layer on this device first (for the pixel methods, one Saliency run), so "
+    "the one-time start-up cost is left out "
+    "and the times compare the methods."
+)
+
+
+@st.cache_resource
+def timer() -> WarmTimer:
+    """One warm-up record per server, like the models it times."""
+    return WarmTimer()
