@@ -184,11 +184,12 @@ def method_grid(crop: Image.Image, shown: list[Shown], loaded: LoadedModel, sett
 
 
 def workbench_sections(crop, tensor, shown: list[Shown], loaded: LoadedModel, digest: str,
-                       settings) -> None:  # fmt: skip
-    """Receptive field, faithfulness and the sanity check under one image."""
+                       settings, pixels: list[PixelShown] = ()) -> None:  # fmt: skip
+    """Receptive field, faithfulness and the sanity check under one image (the CAMs in
+    ``shown`` and the pixel maps in ``pixels``)."""
     with shown_errors("drawing the receptive field"):
         receptive_field_section(crop, shown[0], loaded, digest)
     with shown_errors("measuring faithfulness"):
-        faithfulness_section(tensor, shown, loaded, digest)
+        faithfulness_section(tensor, shown, loaded, digest, pixels)
     with shown_errors("running the sanity check"):
-        sanity_section(tensor, shown, crop, loaded, digest, settings)
+        sanity_section(tensor, shown, crop, loaded, digest, settings, pixels)

@@ -305,7 +305,7 @@ def explain_image(
     cheap = main.method if main.method not in PER_CHANNEL_METHODS else "gradcam"
     strip = _strip_maps(digest, loaded.name, main.target_class, cheap, loaded.model, tensor)
     _strip(crop, strip, loaded, settings)
-    attention.workbench_sections(crop, tensor, shown, loaded, digest, settings)
+    attention.workbench_sections(crop, tensor, shown, loaded, digest, settings, pixels)
 
 
 def _strip(crop: Image.Image, strip: list[CamResult], loaded: LoadedModel, settings: CamSettings):

@@ -27,6 +27,7 @@ from ..present.cam import (
 from ..present.heatmaps import heatmap_image
 from ..weights import LoadedModel
 from .lecture import show_chart
+from .pixel_workbench import PixelShown
 from .shared_results import computed_once
 from .workbench_common import Shown, results
 
@@ -63,7 +64,8 @@ def _requested(kind: str, key: str, label: str, help_text: str) -> bool:
     return key in asked
 
 
-def faithfulness_section(tensor, shown: list[Shown], loaded: LoadedModel, digest: str):
+def faithfulness_section(tensor, shown: list[Shown], loaded: LoadedModel, digest: str,
+                         pixels: list[PixelShown] = ()) -> None:  # fmt: skip
     """RISE's deletion and insertion curves of every shown map, with random and inverted maps."""
     st.markdown("#### Faithfulness: do the map's top pixels carry the prediction?")
     first = shown[0].result
@@ -115,7 +117,7 @@ def _faithfulness(tensor, shown: list[Shown], loaded: LoadedModel, bar: Callable
 
 
 def sanity_section(tensor, shown: list[Shown], crop: Image.Image, loaded: LoadedModel,
-                   digest: str, settings) -> None:  # fmt: skip
+                   digest: str, settings, pixels: list[PixelShown] = ()) -> None:  # fmt: skip
     """Cascading randomisation of a private copy; the correlation plotted against depth."""
     st.markdown("#### Sanity check: does the map depend on the weights?")
     first = shown[0]
