@@ -47,3 +47,7 @@ class WeightsUnavailable(WeightsError):  # noqa: N818 (the name the page uses)
 
 class CheckpointError(UserError, ValueError):
     """An uploaded file that is not a usable checkpoint for the chosen network."""
+
+
+class DatasetError(UserError, ValueError):
+    """A set of training images (a zip of class folders, uploads per class) that cannot be used."""
