@@ -22,13 +22,14 @@ import numpy as np
 import torch
 
 from ...core.build import ResNet
+from ...core.spec import ResNetSpec
 from ...core.split import step_index, target_layers
 from .cam import grad_cam_strip
 from .faithfulness import DEFAULT_BATCH_SIZE, DEFAULT_STEPS, Faithfulness, faithfulness
 from .fused import GAMMA, FusedCam, check_fusion, fuse_results, stage_layers
 from .model_checks import spec_of
 
-__all__ = ["FUSED", "LayerFaithfulness", "LayerRow", "layer_faithfulness"]
+__all__ = ["FUSED", "LayerFaithfulness", "LayerRow", "layer_faithfulness", "measured_maps"]
 
 #: The name of the fused map's row.
 FUSED = "fused"
@@ -89,6 +90,12 @@ class LayerFaithfulness:
         return self.rows[-1]
 
 
+def measured_maps(spec: ResNetSpec) -> int:
+    """How many maps :func:`layer_faithfulness` measures: one per block (a stage shares its
+    last block's) and the fused map. Each costs ``2 x (steps + 1) + 1`` forward passes."""
+    return sum(spec.layers) + 1
+
+
 def layer_faithfulness(
     model: ResNet,
     image: torch.Tensor,
@@ -120,7 +127,7 @@ def layer_faithfulness(
     chosen = results[0].target_class
     depth = {name: step_index(model, name) - 1 for name in names}
     distinct = sorted(set(depth.values()))
-    total = len(distinct) + 1
+    total = measured_maps(spec_of(model))
     measured: dict[int, Faithfulness] = {}
 
     def measure(heatmap: np.ndarray) -> Faithfulness:

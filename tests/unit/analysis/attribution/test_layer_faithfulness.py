@@ -10,7 +10,11 @@ import pytest
 from resnet_viz.analysis.attribution.cam import grad_cam, target_layers
 from resnet_viz.analysis.attribution.faithfulness import faithfulness
 from resnet_viz.analysis.attribution.fused import FusionError, fused_cam
-from resnet_viz.analysis.attribution.layer_faithfulness import FUSED, layer_faithfulness
+from resnet_viz.analysis.attribution.layer_faithfulness import (
+    FUSED,
+    layer_faithfulness,
+    measured_maps,
+)
 from tests.unit.analysis.attribution.test_cam import (
     assert_unchanged,
     image_for,
@@ -51,6 +55,7 @@ def test_every_row_equals_faithfulness_called_directly():
     assert report.fused_row.map_size == (32, 32)
     # ResNet (1, 2, 1, 1): 5 blocks, each stage is its last block's tensor: 5 maps + the fused
     distinct = sum(model.spec.layers) + 1
+    assert measured_maps(model.spec) == distinct
     assert calls == [(i, distinct) for i in range(1, distinct + 1)]
     assert report.forward_passes == distinct * (2 * (STEPS + 1) + 1)
     rows = {r.layer: r for r in report.rows}
