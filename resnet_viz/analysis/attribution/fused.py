@@ -2,22 +2,27 @@
 
 Maps from early stages are fine-grained but noisy, maps from the last stage coarse but about
 the class. Jiang et al. 2021 ("LayerCAM: Exploring Hierarchical Class Activation Maps for
-Localization", IEEE Trans. Image Processing 30, doi:10.1109/TIP.2021.3089943, Sec. III-C,
-Eq. 9) combine them. The values of a shallow layer's map are small next to a deep layer's, so
-each shallow map ``M`` is first rescaled
+Localization", IEEE Trans. Image Processing 30, doi:10.1109/TIP.2021.3089943) combine them. The
+values of a shallow layer's map are small next to a deep layer's, so each shallow map ``M`` is
+first rescaled
 
-    M_hat = tanh(gamma * M / max(M)),   gamma = 2                                  (Eq. 9)
+    M_hat = tanh(gamma * M / max(M)),   gamma = 2                      (the paper's Eq. 9)
 
 which lifts its weak responses towards 1 without changing where it is high. Then every map,
 upsampled to the image, is combined with the element-wise maximum: a pixel is as important as
-the most confident layer says it is. The combination by maximum is the one torchcam
-(``torchcam.methods.LayerCAM.fuse_cams``, whose scaling cites the paper's Eq. 9) implements; the
-paper's own code (github.com/PengtaoJiang/LayerCAM-jittor) computes one layer at a time and has
-no fusion step, so the maximum is taken from that reimplementation.
+the most confident layer says it is.
+
+Sources, and what could not be checked: the paper's own code
+(github.com/PengtaoJiang/LayerCAM-jittor, ``test.py``) computes one layer's map at a time and
+has no fusion step; the combination by maximum is torchcam's
+(``torchcam.methods.core._CAM._fuse_cams``), whose LayerCAM scaling cites the paper's Eq. 9
+(``torchcam.methods.gradient.LayerCAM._scale_cams``). The paper's text itself was not at hand
+when this was written, so the maximum rests on that reimplementation.
 
 Rules (``rule=``), the first the default:
 
-- ``"layercam"``: the paper's. Every map but the deepest is scaled by Eq. 9, the deepest is
+- ``"layercam"``: the paper's, as read above. Every map but the deepest is scaled by Eq. 9 (the
+  paper rescales the shallow maps because their values are small), the deepest is
   divided by its maximum (``M / max(M)``, in [0, 1]); the fused map is their element-wise
   maximum, in [0, 1] (1 wherever the deepest map peaks). torchcam differs in two details: it
   min-max normalises every map before Eq. 9 instead of dividing by the maximum, and it scales
