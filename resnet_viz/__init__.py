@@ -28,6 +28,10 @@ _EXPORTS = {
     "Faithfulness": ".analysis.attribution.faithfulness",
     "faithfulness": ".analysis.attribution.faithfulness",
     "inverted": ".analysis.attribution.faithfulness",
+    "FusedCam": ".analysis.attribution.fused",
+    "fused_cam": ".analysis.attribution.fused",
+    "LayerFaithfulness": ".analysis.attribution.layer_faithfulness",
+    "layer_faithfulness": ".analysis.attribution.layer_faithfulness",
     "Road": ".analysis.attribution.road",
     "lrp": ".analysis.attribution.lrp",
     "LrpResult": ".analysis.attribution.lrp",
@@ -79,6 +83,8 @@ if TYPE_CHECKING:  # static checkers and IDEs see the names as ordinary imports
     from .analysis.attribution.cam import CAM_METHODS, CamResult, grad_cam
     from .analysis.attribution.confidence import AverageDrop, average_drop
     from .analysis.attribution.faithfulness import Faithfulness, faithfulness, inverted
+    from .analysis.attribution.fused import FusedCam, fused_cam
+    from .analysis.attribution.layer_faithfulness import LayerFaithfulness, layer_faithfulness
     from .analysis.attribution.lrp import LrpResult, lrp
     from .analysis.attribution.pixel import ATTRIBUTION_METHODS, PixelAttribution, attribute
     from .analysis.attribution.road import Road, road
@@ -104,9 +110,11 @@ __all__ = [
     "BudgetError",
     "CamResult",
     "Faithfulness",
+    "FusedCam",
     "GradientReport",
     "GradientSnapshot",
     "ImageError",
+    "LayerFaithfulness",
     "LrpResult",
     "MethodAgreement",
     "PixelAttribution",
@@ -122,9 +130,11 @@ __all__ = [
     "degradation_curves",
     "effective_receptive_field",
     "faithfulness",
+    "fused_cam",
     "grad_cam",
     "gradient_norms",
     "inverted",
+    "layer_faithfulness",
     "lesion_study",
     "load_image",
     "loss_landscape",

@@ -38,6 +38,7 @@ from ..present.pixel import (
 from ..runtime.memory import memory_budget_bytes, refuse_over_budget
 from ..weights import LoadedModel
 from .common import shown_errors
+from .layer_choice import layer_choice_section
 from .map_checks import faithfulness_section, receptive_field_section, sanity_section
 from .pixel_workbench import PixelShown, pixel_cell, pixel_controls
 from .shared_results import computed_once
@@ -193,3 +194,5 @@ def workbench_sections(crop, tensor, shown: list[Shown], loaded: LoadedModel, di
         faithfulness_section(tensor, shown, loaded, digest, pixels)
     with shown_errors("running the sanity check"):
         sanity_section(tensor, shown, crop, loaded, digest, settings, pixels)
+    with shown_errors("comparing the layers"):
+        layer_choice_section(crop, tensor, shown, loaded, digest, settings)
