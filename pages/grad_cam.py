@@ -18,8 +18,8 @@ st.markdown(
     "sanity check."
 )
 with loading_torch():  # a spinner on a cold server, nothing after
+    from resnet_viz.ui import batch_view, models
     from resnet_viz.ui import grad_cam as cam
-    from resnet_viz.ui import models
 link = cam.link_values()  # before any widget: bound widgets drop invalid values
 notice = st.container()  # the model's own messages, in the main area
 
@@ -45,10 +45,14 @@ if loaded is None:
 
 cam.url_messages(loaded, link)
 images = cam.image_inputs(loaded)
+layout = batch_view.layout_control()
 if not images:
     st.info("Upload an image or pick a bundled sample to see its Grad-CAM.")
-for name, data in images:
-    with st.container(border=True, key=cam.container_key(data)):
-        st.subheader(name)
-        with shown_errors(f"explaining {name}"):
-            cam.explain_image(name, data, loaded, settings, workbench)
+elif layout == batch_view.GRID:
+    batch_view.grid(images, loaded, settings, workbench)
+else:
+    for name, data in images:
+        with st.container(border=True, key=cam.container_key(data)):
+            st.subheader(name)
+            with shown_errors(f"explaining {name}"):
+                cam.explain_image(name, data, loaded, settings, workbench)

@@ -155,7 +155,6 @@ def method_grid(crop: Image.Image, shown: list[Shown], loaded: LoadedModel, sett
     """The chosen methods' overlays side by side, each with its time and map size, and the
     reason when a map is blank; then the pixel methods' maps in the same grid, each with its
     time and, for Integrated Gradients and DeepLift, whether completeness holds."""
-    last = f"layer{loaded.spec.num_stages}"
     cells = [*shown, *pixels]
     for start in range(0, len(cells), MAX_COLUMNS):
         row = cells[start : start + MAX_COLUMNS]
@@ -164,24 +163,32 @@ def method_grid(crop: Image.Image, shown: list[Shown], loaded: LoadedModel, sett
             if isinstance(item, PixelShown):
                 pixel_cell(column, crop, item, loaded, settings, workbench)
                 continue
-            result = item.result
-            label = METHOD_LABELS[item.method]
-            if result.counterfactual:
-                label += " (counter-evidence)"
-            h, w = result.raw.shape
-            column.image(
-                overlay(crop, result.heatmap, alpha=settings.alpha, colormap=settings.colormap),
-                caption=f"{label}: {seconds_text(item.seconds)}, {h}×{w} map",
-                width="stretch",
-            )
-            if result.blank:
-                name = loaded.categories[result.target_class]
-                column.info(blank_map_message(result, name, last), icon=":material/blur_off:")
-            elif workbench.counterfactual and item.method not in GRADIENT_METHODS:
-                column.caption("No counter-evidence map: this method uses no gradient.")
+            cam_cell(column, crop, item, loaded, settings, workbench)
     if pixels:
         st.caption(SIGNED_NOTE if workbench.signed else ABSOLUTE_NOTE)
     st.caption(TIMES_NOTE)
+
+
+def cam_cell(column, crop: Image.Image, item: Shown, loaded: LoadedModel, settings,
+             workbench: Workbench) -> None:  # fmt: skip
+    """One CAM method's cell: its overlay with its time and map size, and the reason when the
+    map is blank (the per-image grid and the batch grid, :mod:`.batch_view`, draw it alike)."""
+    result = item.result
+    label = METHOD_LABELS[item.method]
+    if result.counterfactual:
+        label += " (counter-evidence)"
+    h, w = result.raw.shape
+    column.image(
+        overlay(crop, result.heatmap, alpha=settings.alpha, colormap=settings.colormap),
+        caption=f"{label}: {seconds_text(item.seconds)}, {h}×{w} map",
+        width="stretch",
+    )
+    if result.blank:
+        last = f"layer{loaded.spec.num_stages}"
+        name = loaded.categories[result.target_class]
+        column.info(blank_map_message(result, name, last), icon=":material/blur_off:")
+    elif workbench.counterfactual and item.method not in GRADIENT_METHODS:
+        column.caption("No counter-evidence map: this method uses no gradient.")
 
 
 def workbench_sections(crop, tensor, shown: list[Shown], loaded: LoadedModel, digest: str,

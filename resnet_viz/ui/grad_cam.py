@@ -174,8 +174,41 @@ def explanation_controls(loaded: LoadedModel) -> tuple[CamSettings, attention.Wo
     return cam_controls(loaded), attention.workbench_controls(loaded.preprocessing.size)
 
 
+#: The name a camera frame goes by on the page.
+CAMERA = "Camera"
+
+
+def camera_item(frame) -> tuple[str, bytes]:
+    """A camera frame (``st.camera_input``'s file) as an image of the page, checked now, so
+    that a frame that is not an image is named beside the camera.
+
+    Raises ImageError (a UserError) with the loader's sentence for bad bytes."""
+    data = frame.getvalue()
+    load_image(data)
+    return CAMERA, data
+
+
+def _camera() -> list[tuple[str, bytes]]:
+    """The camera, off by default (the URL keeps the toggle): turned on, the browser asks for
+    permission, so it never opens on load."""
+    if not st.toggle(
+        "Use the camera",
+        key="camera",
+        bind=BIND,
+        help="Hold an object up to the camera: every chosen method explains the picture.",
+    ):
+        return []
+    frame = st.camera_input("Take a picture", key="camera_frame")
+    if frame is None:
+        return []
+    with shown_errors("reading the camera's picture"):
+        return [camera_item(frame)]
+    return []
+
+
 def image_inputs(loaded: LoadedModel) -> list[tuple[str, bytes]]:
-    """Uploaded files and chosen bundled samples, as (name, bytes) pairs."""
+    """Uploaded files, chosen bundled samples and the camera's picture (when it is on), as
+    (name, bytes) pairs."""
     uploads = st.file_uploader(
         "Upload images",
         type=IMAGE_TYPES,
@@ -201,7 +234,7 @@ def image_inputs(loaded: LoadedModel) -> list[tuple[str, bytes]]:
     by_label: dict[str, Sample] = {s.label: s for s in samples}
     items = [(u.name, u.getvalue()) for u in uploads or []]
     items += [(label, by_label[label].read()) for label in chosen]
-    return items
+    return items + _camera()
 
 
 # One image -------------------------------------------------------------------------------------
