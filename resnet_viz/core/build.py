@@ -192,12 +192,18 @@ class ResNet(nn.Module):
             x = stage(x)
         return x
 
-    def head(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits from the last stage's output (timm's ``forward_head``): the final BN-ReLU of
-        a pre-activation net, global average pooling, flatten, ``fc``."""
+    def pooled(self, x: torch.Tensor) -> torch.Tensor:
+        """The penultimate features (N x F) from the last stage's output: the final BN-ReLU of
+        a pre-activation net, global average pooling, flatten (timm's ``forward_head`` with
+        ``pre_logits=True``)."""
         for name in self._head:
             x = getattr(self, name)(x)
-        return self.fc(torch.flatten(x, 1))
+        return torch.flatten(x, 1)
+
+    def head(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits from the last stage's output (timm's ``forward_head``): :meth:`pooled`, then
+        ``fc``."""
+        return self.fc(self.pooled(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))

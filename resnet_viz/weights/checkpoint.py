@@ -23,6 +23,7 @@ This module does not import streamlit.
 from __future__ import annotations
 
 import dataclasses
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,22 +48,22 @@ DEMO_CHECKPOINT = ASSETS_DIR / "demo_resnet.pt"
 _REQUIRED = ("spec", "classes", "input_size", "mean", "std", "state_dict")
 
 
-def write_checkpoint(
+def checkpoint_data(
     model: ResNet,
-    path: str | Path,
     *,
     classes: Sequence[str],
     input_size: int,
     mean: Sequence[float],
     std: Sequence[float],
     extra: Mapping[str, Any] | None = None,
-) -> Path:
-    """Write ``model`` as a ``"resnet-viz-demo/1"`` file at ``path`` (folders created); return
-    the path. ``extra`` entries (plain types only) are stored after the required ones."""
+) -> dict[str, Any]:
+    """``model`` as a ``"resnet-viz-demo/1"`` dict (plain types and CPU tensors only, so
+    ``torch.load(..., weights_only=True)`` reads it back); ``extra`` entries (plain types only)
+    are stored after the required ones."""
     spec = {
         k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(model.spec).items()
     }
-    data = {
+    return {
         "format": CHECKPOINT_FORMAT,
         "spec": spec,
         "classes": list(classes),
@@ -72,10 +73,22 @@ def write_checkpoint(
         "state_dict": {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()},
         **(extra or {}),
     }
+
+
+def write_checkpoint(model: ResNet, path: str | Path, **fields: Any) -> Path:
+    """Write :func:`checkpoint_data` of ``model`` (the same keyword arguments) at ``path``
+    (folders created); return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(data, path)
+    torch.save(checkpoint_data(model, **fields), path)
     return path
+
+
+def checkpoint_bytes(model: ResNet, **fields: Any) -> bytes:
+    """:func:`checkpoint_data` of ``model`` (the same keyword arguments) as the bytes of a file."""
+    buffer = io.BytesIO()
+    torch.save(checkpoint_data(model, **fields), buffer)
+    return buffer.getvalue()
 
 
 @dataclass(frozen=True)
@@ -139,7 +152,11 @@ def _validate(data: object, path: Path) -> Checkpoint:
         raise bad("std must be positive")
     if not isinstance(data["state_dict"], Mapping):
         raise bad("state_dict must be a dict of tensors")
-    preprocessing = Preprocessing(size, None, tuple(map(float, mean)), tuple(map(float, std)))
+    resize = data.get("resize")  # optional: absent in files written before it existed
+    if resize is not None and (not isinstance(resize, int) or isinstance(resize, bool)
+                               or resize < size):  # fmt: skip
+        raise bad(f"resize must be a whole number of at least input_size, or None; got {resize!r}")
+    preprocessing = Preprocessing(size, resize, tuple(map(float, mean)), tuple(map(float, std)))
     return Checkpoint(spec, list(classes), preprocessing, data["state_dict"], data)
 
 
