@@ -62,7 +62,8 @@ def lesson_sentence(lesson: SanityLesson) -> str:
     verdicts = {row.method: lesson_verdict(row.rank_correlation) for row in lesson.rows}
     parts = [
         SANITY_PRINCIPLE,
-        f"After {what} was replaced by noise, each map against its map on the trained model:",
+        f"After {what} was replaced by noise, each map's rank correlation ρ and SSIM with its "
+        "map on the trained model:",
     ]
     parts += [
         f"{_label(row)} (ρ = {row.rank_correlation:.2f}, SSIM = {row.ssim:.2f}) "
@@ -75,7 +76,7 @@ def lesson_sentence(lesson: SanityLesson) -> str:
         one = len(fails) == 1
         parts.append(
             f"{_join(fails)} still {'looks' if one else 'look'} like {'its' if one else 'their'} "
-            f"map of this image with {'its' if one else 'their'} weights destroyed: "
+            f"map on the trained model after {what} was replaced by noise: "
             f"{'it shows' if one else 'they show'} the image, its edges and contrast, not what "
             "the model learned."
         )

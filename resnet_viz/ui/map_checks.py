@@ -123,19 +123,18 @@ def sanity_section(tensor, shown: list[Shown], crop: Image.Image, loaded: Loaded
     first CAM by default); the correlation plotted against depth."""
     st.markdown("#### Sanity check: does the map depend on the weights?")
     first = shown[0].result
-    choices = [*shown, *pixels]
-    labels = [METHOD_LABELS[c.method] if isinstance(c, Shown) else PIXEL_LABELS[c.method]
-              for c in choices]  # fmt: skip
+    choices = {c.method: c for c in (*shown, *pixels)}  # CAM and pixel keys never collide
+    labels = {m: METHOD_LABELS.get(m) or PIXEL_LABELS[m] for m in choices}
+    method = first_method = next(iter(choices))
     if len(choices) > 1:
-        index = st.selectbox(
-            "Map to check", range(len(choices)), format_func=labels.__getitem__,
+        method = st.selectbox(
+            "Map to check", list(choices), format_func=labels.get,
             key=f"sanity_map_{digest[:12]}",
             help="Any map shown above: a CAM method or a pixel attribution method.",
         )  # fmt: skip
-    else:
-        index = 0
-    picked, label = choices[index], labels[index]
-    method = picked.method
+    if method not in choices:  # a map picked on an earlier run and no longer shown
+        method = first_method
+    picked, label = choices[method], labels[method]
     options = {} if isinstance(picked, Shown) else dict(picked.result.options)
     key = f"{digest[:16]}_{first.layer}_{first.target_class}_{method}_" + "_".join(
         f"{k}{v}" for k, v in sorted(options.items())

@@ -47,8 +47,9 @@ def test_the_lesson_runs_on_request_and_gives_a_verdict_per_method():
 def test_a_pixel_map_gets_the_cascading_check():
     at = one_sample(open_cam(pixel=["Saliency"]))
     (picker,) = [s for s in at.selectbox if s.label == "Map to check"]
-    assert picker.value == 0  # the first CAM by default
-    at = picker.set_value(1).run()
+    assert picker.value == "gradcam"  # the first CAM by default
+    assert picker.options == ["Grad-CAM", "Saliency"]
+    at = picker.set_value("saliency").run()
     at = click(at, "Run the sanity check (Saliency)")
     assert_clean(at)
     assert not at.error
@@ -58,3 +59,10 @@ def test_a_pixel_map_gets_the_cascading_check():
     )
     assert figure["data"][0]["x"][-1] == "stem"
     assert re.search(r"Saliency (passes|changes little)", markdown(at))
+    at = at.multiselect(key="pixel").set_value(["guidedbackprop"]).run()  # Saliency is gone
+    assert_clean(at)
+    assert any(b.label == "Run the sanity check (Grad-CAM)" for b in at.button)
+    at = at.multiselect(key="pixel").set_value([]).run()  # one map left: no picker
+    assert_clean(at)
+    assert not [s for s in at.selectbox if s.label == "Map to check"]
+    assert any(b.label == "Run the sanity check (Grad-CAM)" for b in at.button)

@@ -105,8 +105,9 @@ def test_the_reading_never_contradicts_the_numbers(full, with_heads):
 def test_the_reading_of_the_classic_lesson():
     text = lesson_sentence(lesson_with([0.2, 0.1, 0.9, 0.6], [0.8, 0.7, 0.95, 0.85]))
     assert (
-        "Guided Backprop still looks like its map of this image with its weights destroyed: it "
-        "shows the image, its edges and contrast, not what the model learned." in text
+        "Guided Backprop still looks like its map on the trained model after every weight, from "
+        "the classifier to the stem, was replaced by noise: it shows the image, its edges and "
+        "contrast, not what the model learned." in text
     )
     assert "Grad-CAM and Saliency depend on the weights" in text
     assert f"Guided Grad-CAM (ρ = 0.60, SSIM = 0.30) {PARTLY_CHANGES}." in text

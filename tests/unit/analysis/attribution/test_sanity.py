@@ -16,7 +16,8 @@ from captum.attr import GuidedBackprop, Saliency
 import resnet_viz
 from resnet_viz import build_model, preset
 from resnet_viz.analysis.attribution import sanity as sanity_module
-from resnet_viz.analysis.attribution.pixel import PixelAttribution, attribute
+from resnet_viz.analysis.attribution.methods import CAM_METHODS
+from resnet_viz.analysis.attribution.pixel import ATTRIBUTION_METHODS, PixelAttribution, attribute
 from resnet_viz.analysis.attribution.sanity import cascade, sanity_check, spearman, ssim
 from resnet_viz.core.spec import SpecError
 from resnet_viz.data.images import load_image
@@ -228,6 +229,11 @@ def test_pixel_options_and_normalisation_pass_through():
     expected = attribute(model, x, "integratedgradients", mean=mean, std=std, steps=3)
     np.testing.assert_array_equal(check.original.raw, expected.raw)
     assert check.steps[0].result.options["steps"] == 3
+
+
+def test_a_method_key_names_one_registry_only():
+    """draw_map, and the page's choice of the map to check, tell the kinds apart by key."""
+    assert not set(CAM_METHODS) & set(ATTRIBUTION_METHODS)
 
 
 def test_bad_pixel_arguments_are_refused():
