@@ -17,6 +17,7 @@ from ..analysis.attribution.cam import CamResult
 from ..analysis.attribution.cell_field import ReceptiveFieldBox
 from ..analysis.attribution.faithfulness import Faithfulness
 from ..analysis.attribution.methods import CAM_METHODS, METHOD_LABELS
+from ..analysis.attribution.pixel import METHOD_LABELS as PIXEL_LABELS
 from ..analysis.attribution.sanity import SanityCheck
 from . import wording
 from .colours import (
@@ -120,10 +121,7 @@ def sanity_figure(check: SanityCheck) -> go.Figure:
     fig.add_hline(y=0, line={"color": REFERENCE_GREY, "width": 1})
     fig.update_yaxes(range=[-1, 1.05], title_text="similarity to the original map")
     fig.update_xaxes(title_text="randomised from the classifier down to …")
-    method = METHOD_LABELS.get(check.method, check.method)
-    fig = titled_layout(
-        fig, f"Sanity check: {method} at {check.layer} as the weights are destroyed"
-    )
+    fig = titled_layout(fig, f"Sanity check: {_checked(check)} as the weights are destroyed")
     fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.3})
     return fig
 
@@ -269,22 +267,28 @@ def sanity_sentence(check: SanityCheck) -> str:
     """What the cascade shows, in numbers, after the principle."""
     first, last = check.steps[0], check.steps[-1]
     lowest = min(check.steps, key=lambda s: s.rank_correlation)
-    method = METHOD_LABELS.get(check.method, check.method)
+    method = _checked(check)
     outcome = wording.sanity_phrase(
         round(last.rank_correlation, 2), round(lowest.rank_correlation, 2),
         round(first.rank_correlation, 2),
     )  # fmt: skip
     verdict = (
-        f"{method} at {check.layer} {outcome}: its map follows the weights."
+        f"{method} {outcome}: its map follows the weights."
         if outcome == wording.PASSES
-        else f"{method} at {check.layer} {outcome} here: be wary of reading it as the "
-        "model's reasons."
+        else f"{method} {outcome} here: be wary of reading it as the model's reasons."
     )
     return (
         f"{SANITY_PRINCIPLE} Rank correlation with the original map: {first.rank_correlation:.2f} "
         f"with only the classifier randomised, {last.rank_correlation:.2f} with every layer "
         f"randomised (lowest {lowest.rank_correlation:.2f}, after {lowest.label}). {verdict}"
     )
+
+
+def _checked(check: SanityCheck) -> str:
+    """The checked map for a reader: "Grad-CAM at layer3", "Saliency", "Guided Grad-CAM at
+    layer3" (a CAM method or a pixel method, with its layer when it has one)."""
+    label = METHOD_LABELS.get(check.method) or PIXEL_LABELS.get(check.method, check.method)
+    return label if check.layer is None else f"{label} at {check.layer}"
 
 
 def receptive_field_caption(box: ReceptiveFieldBox, layer: str, image_size: Sequence[int]) -> str:

@@ -41,6 +41,7 @@ from .common import shown_errors
 from .layer_choice import layer_choice_section
 from .map_checks import faithfulness_section, receptive_field_section, sanity_section
 from .pixel_workbench import PixelShown, pixel_cell, pixel_controls
+from .sanity_lesson import sanity_lesson_section
 from .shared_results import computed_once
 from .workbench_common import BIND, TIMES_NOTE, Shown, results, seconds_text, timer
 
@@ -201,5 +202,7 @@ def workbench_sections(crop, tensor, shown: list[Shown], loaded: LoadedModel, di
         faithfulness_section(tensor, shown, loaded, digest, pixels)
     with shown_errors("running the sanity check"):
         sanity_section(tensor, shown, crop, loaded, digest, settings, pixels)
+    with shown_errors("running the sanity-check lesson"):
+        sanity_lesson_section(tensor, shown, loaded, digest, settings)
     with shown_errors("comparing the layers"):
         layer_choice_section(crop, tensor, shown, loaded, digest, settings)

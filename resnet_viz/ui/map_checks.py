@@ -15,6 +15,7 @@ from ..analysis.attribution.faithfulness import faithfulness, inverted, random_m
 from ..analysis.attribution.methods import (
     METHOD_LABELS,
 )
+from ..analysis.attribution.pixel import METHOD_LABELS as PIXEL_LABELS
 from ..analysis.attribution.sanity import sanity_check
 from ..present.cam import (
     draw_receptive_field,
@@ -118,14 +119,28 @@ def _faithfulness(tensor, shown: list[Shown], loaded: LoadedModel, bar: Callable
 
 def sanity_section(tensor, shown: list[Shown], crop: Image.Image, loaded: LoadedModel,
                    digest: str, settings, pixels: list[PixelShown] = ()) -> None:  # fmt: skip
-    """Cascading randomisation of a private copy; the correlation plotted against depth."""
+    """Cascading randomisation of a private copy for one shown map (a CAM or a pixel map, the
+    first CAM by default); the correlation plotted against depth."""
     st.markdown("#### Sanity check: does the map depend on the weights?")
-    first = shown[0]
-    method = first.method
-    result = first.result
-    key = f"{digest[:16]}_{result.layer}_{result.target_class}_{method}"
+    first = shown[0].result
+    choices = {c.method: c for c in (*shown, *pixels)}  # CAM and pixel keys never collide
+    labels = {m: METHOD_LABELS.get(m) or PIXEL_LABELS[m] for m in choices}
+    method = first_method = next(iter(choices))
+    if len(choices) > 1:
+        method = st.selectbox(
+            "Map to check", list(choices), format_func=labels.get,
+            key=f"sanity_map_{digest[:12]}",
+            help="Any map shown above: a CAM method or a pixel attribution method.",
+        )  # fmt: skip
+    if method not in choices:  # a map picked on an earlier run and no longer shown
+        method = first_method
+    picked, label = choices[method], labels[method]
+    options = {} if isinstance(picked, Shown) else dict(picked.result.options)
+    key = f"{digest[:16]}_{first.layer}_{first.target_class}_{method}_" + "_".join(
+        f"{k}{v}" for k, v in sorted(options.items())
+    )
     units = 2 + sum(loaded.spec.layers)
-    if not _requested("sanity", key, f"Run the sanity check ({METHOD_LABELS[method]})",
+    if not _requested("sanity", key, f"Run the sanity check ({label})",
                       f"Adebayo et al. 2018: randomise the weights from the classifier down, "
                       f"{units} steps, one map each, on a private copy of the model."):  # fmt: skip
         st.caption(
@@ -134,11 +149,13 @@ def sanity_section(tensor, shown: list[Shown], crop: Image.Image, loaded: Loaded
             "from the classifier down, and compares each new map with this one."
         )
         return
+    mean, std = loaded.preprocessing.mean, loaded.preprocessing.std
     check = _stored_or_computed(
         ("sanity", loaded.name, key), "Sanity check: starting…",
         lambda bar: sanity_check(
-            loaded.model, tensor, target_layer=result.layer,
-            target_class=result.target_class, method=method,
+            loaded.model, tensor, target_layer=first.layer,
+            target_class=first.target_class, method=method, options=options,
+            mean=mean, std=std,
             progress=lambda d, t: bar(d / t, f"Sanity check: {d} of {t} maps"),
         ),
     )  # fmt: skip

@@ -26,24 +26,54 @@ How it is done here:
   sigma 1.5, C1 = 0.01^2, C2 = 0.03^2 on [0, 1], averaged over the positions where the window
   fits), both of which the paper reports.
 
+The map may be a CAM (:data:`~resnet_viz.analysis.attribution.methods.CAM_METHODS`, drawn by
+:func:`resnet_viz.grad_cam`, a :class:`~resnet_viz.analysis.attribution.cam.CamResult`) or a
+pixel attribution (:data:`resnet_viz.ATTRIBUTION_METHODS`, drawn by captum through
+:func:`resnet_viz.analysis.attribution.pixel.attribute`, a
+:class:`~resnet_viz.analysis.attribution.pixel.PixelAttribution`, compared on its ``heatmap``:
+the absolute attribution summed over channels, min-max normalised, the absolute-value maps of
+the paper's Fig. 4). The paper's lesson is about the second kind: Guided Backprop and Guided
+Grad-CAM stay much the same when the weights are destroyed, while the gradient (Saliency) and
+Grad-CAM change.
+
 Cost: one map per unit (18 maps for ResNet-50 besides the original), each as expensive as the
 method; building the fresh network once. This module does not import streamlit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
 
 from ...core.build import ResNet, build_model
+from ...core.spec import SpecError
+from ...data.images import IMAGENET_MEAN, IMAGENET_STD
 from .cam import CamResult, grad_cam
+from .methods import CAM_METHODS
 from .model_checks import check_eval_mode, spec_of
+from .pixel import METHODS as PIXEL_METHODS
+from .pixel import PixelAttribution, attribute
 
-__all__ = ["SanityCheck", "SanityStep", "sanity_check", "spearman", "ssim"]
+__all__ = [
+    "AnyMap",
+    "SanityCheck",
+    "SanityStep",
+    "draw_map",
+    "randomisable_copy",
+    "sanity_check",
+    "spearman",
+    "ssim",
+]
+
+#: What a sanity check compares: a CAM (:func:`resnet_viz.grad_cam`) or a pixel attribution
+#: (:func:`resnet_viz.analysis.attribution.pixel.attribute`); both have an H x W ``heatmap`` in
+#: [0, 1] at the image's size and the ``target_class`` they explain.
+AnyMap = CamResult | PixelAttribution
 
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
@@ -62,7 +92,8 @@ class SanityStep:
         depth: how many units are random now (1 for the classifier alone).
         rank_correlation: Spearman's rho between this map and the original map.
         ssim: structural similarity between the two heatmaps.
-        result: the map of the randomised network (``result.heatmap``, ``result.raw``).
+        result: the map of the randomised network (``result.heatmap``, ``result.raw``): a
+            :class:`CamResult` for a CAM method, a :class:`PixelAttribution` for a pixel one.
     """
 
     randomized: str
@@ -70,17 +101,28 @@ class SanityStep:
     depth: int
     rank_correlation: float
     ssim: float
-    result: CamResult
+    result: AnyMap
 
 
 @dataclass(frozen=True, eq=False)
 class SanityCheck:
-    """The original map and one :class:`SanityStep` per randomised unit, top down."""
+    """The original map and one :class:`SanityStep` per randomised unit, top down.
 
-    original: CamResult
+    Attributes:
+        original: the trained model's map, a :class:`CamResult` (CAM method) or a
+            :class:`PixelAttribution` (pixel method).
+        steps: one per unit, in cascade order.
+        method: the method's key.
+        layer: the CAM's layer (Guided Grad-CAM's Grad-CAM layer); None for a pixel method
+            without one.
+        target_class: the class every map explains.
+        seed: the seed of the fresh network.
+    """
+
+    original: AnyMap
     steps: tuple[SanityStep, ...]
     method: str
-    layer: str
+    layer: str | None
     target_class: int
     seed: int
 
@@ -94,42 +136,46 @@ def sanity_check(
     method: str = "gradcam",
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+    options: Mapping[str, Any] | None = None,
 ) -> SanityCheck:
     """Cascading model randomisation (Adebayo et al. 2018) for one map.
 
     Args:
         model: a :func:`resnet_viz.build_model` network in eval mode; never modified (a private
             copy is randomised).
-        image, target_layer, target_class, method: as :func:`resnet_viz.grad_cam`.
+        image, target_layer, target_class: as :func:`resnet_viz.grad_cam`.
+        method: one of :data:`~resnet_viz.analysis.attribution.methods.CAM_METHODS` or of
+            :data:`resnet_viz.ATTRIBUTION_METHODS` (see :func:`draw_map`).
         seed: the seed of the fresh network whose weights replace the trained ones.
         progress: ``progress(done, total)`` after the original map and after each step.
+        mean, std, options: a pixel method's normalisation and options, passed through to
+            :func:`~resnet_viz.analysis.attribution.pixel.attribute` (Guided Grad-CAM's
+            ``layer`` defaults to ``target_layer``); a CAM method takes no options.
 
     Raises:
-        the errors of :func:`resnet_viz.grad_cam` for bad arguments, before any work.
+        the errors of :func:`resnet_viz.grad_cam` or of
+        :func:`~resnet_viz.analysis.attribution.pixel.attribute` for bad arguments, before any
+        work.
     """
-    spec = spec_of(model)
+    spec_of(model)
     check_eval_mode(model)
-    original = grad_cam(
-        model, image, target_layer=target_layer, target_class=target_class, method=method
-    )
+    original = draw_map(
+        model, image, method, target_class=target_class, layer=target_layer,
+        options=options, mean=mean, std=std,
+    )  # fmt: skip
+    layer = map_layer(original)
     units = cascade(model)
     total = 1 + len(units)
     if progress is not None:
         progress(1, total)
-    with torch.inference_mode(False):  # a copy made in inference mode could not be explained
-        private = _private_copy(model)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            fresh = build_model(spec)
-    fresh_state = fresh.state_dict()
+    private, fresh_state = randomisable_copy(model, seed)
     steps = []
     for depth, (unit, label, prefixes) in enumerate(units, start=1):
         with torch.inference_mode(False):
             _reinitialise(private, fresh_state, prefixes)
-        result = grad_cam(
-            private, image, target_layer=original.layer,
-            target_class=original.target_class, method=method,
-        )  # fmt: skip
+        result = redraw(private, image, original, mean=mean, std=std)
         steps.append(
             SanityStep(
                 randomized=unit,
@@ -146,10 +192,83 @@ def sanity_check(
         original=original,
         steps=tuple(steps),
         method=original.method,
-        layer=original.layer,
+        layer=layer,
         target_class=original.target_class,
         seed=seed,
     )
+
+
+def draw_map(
+    model: ResNet,
+    image: torch.Tensor,
+    method: str,
+    *,
+    target_class: int | None = None,
+    layer: str | None = None,
+    options: Mapping[str, Any] | None = None,
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+) -> AnyMap:
+    """The map of ``method`` for one image: :func:`resnet_viz.grad_cam` at ``layer`` for a CAM
+    method, :func:`~resnet_viz.analysis.attribution.pixel.attribute` (``mean``, ``std`` and
+    ``options`` passed through; ``layer`` is Guided Grad-CAM's ``layer`` unless ``options``
+    names one) for a pixel method.
+
+    Raises:
+        SpecError: a method in neither registry, options given to a CAM method, and the errors
+            of the function that draws the map.
+    """
+    options = dict(options or {})
+    if method in PIXEL_METHODS:
+        takes_layer = any(o.name == "layer" for o in PIXEL_METHODS[method].options)
+        if takes_layer and layer is not None:
+            options.setdefault("layer", layer)
+        return attribute(model, image, method, target_class, mean=mean, std=std, **options)
+    if method not in CAM_METHODS:
+        raise SpecError(
+            f"Unknown CAM method or pixel attribution method {method!r}; use one of "
+            f"{', '.join((*CAM_METHODS, *PIXEL_METHODS))}."
+        )
+    if options:
+        raise SpecError(f"A CAM method takes no options; got {', '.join(sorted(options))}.")
+    return grad_cam(model, image, target_layer=layer, target_class=target_class, method=method)
+
+
+def map_layer(result: AnyMap) -> str | None:
+    """The layer a map was drawn at: a CAM's layer, Guided Grad-CAM's ``layer`` option, or None
+    for a pixel method without one."""
+    if isinstance(result, CamResult):
+        return result.layer
+    return result.options.get("layer")
+
+
+def redraw(
+    model: ResNet,
+    image: torch.Tensor,
+    original: AnyMap,
+    *,
+    mean: Sequence[float] = IMAGENET_MEAN,
+    std: Sequence[float] = IMAGENET_STD,
+) -> AnyMap:
+    """The same method, class, layer and options as ``original``, on another network (the
+    randomised copy)."""
+    options = {} if isinstance(original, CamResult) else original.options
+    return draw_map(
+        model, image, original.method, target_class=original.target_class,
+        layer=map_layer(original), options=options, mean=mean, std=std,
+    )  # fmt: skip
+
+
+def randomisable_copy(model: ResNet, seed: int) -> tuple[ResNet, dict[str, torch.Tensor]]:
+    """A private copy of ``model`` (same weights, memory of its own) and the state of a fresh
+    network of the same spec built under ``seed``, whose units :func:`cascade` names; the
+    caller's random stream is left as it was."""
+    with torch.inference_mode(False):  # a copy made in inference mode could not be explained
+        private = _private_copy(model)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            fresh = build_model(model.spec)
+    return private, fresh.state_dict()
 
 
 def cascade(model: ResNet) -> list[tuple[str, str, tuple[str, ...]]]:

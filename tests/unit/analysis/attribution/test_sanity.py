@@ -11,11 +11,15 @@ import pytest
 import scipy.ndimage
 import scipy.stats
 import torch
+from captum.attr import GuidedBackprop, Saliency
 
 import resnet_viz
 from resnet_viz import build_model, preset
 from resnet_viz.analysis.attribution import sanity as sanity_module
+from resnet_viz.analysis.attribution.methods import CAM_METHODS
+from resnet_viz.analysis.attribution.pixel import ATTRIBUTION_METHODS, PixelAttribution, attribute
 from resnet_viz.analysis.attribution.sanity import cascade, sanity_check, spearman, ssim
+from resnet_viz.core.spec import SpecError
 from resnet_viz.data.images import load_image
 from resnet_viz.data.samples import bundled_samples
 from resnet_viz.weights import load_demo_model
@@ -161,3 +165,83 @@ def test_on_the_demo_model_the_correlation_falls_as_the_randomisation_deepens():
     assert all(m < mean[0] - 0.25 for m in mean[1:])
     assert mean[3:].mean() < 0.45  # once the randomisation is below the target layer
     assert mean[-1] < 0.4
+
+
+# --------------------------------------------------------------------------------------------
+# Pixel attribution methods
+
+
+def fresh_network(spec, seed: int = 0):
+    """The network the cascade's weights come from, built as the check builds it."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build_model(spec).eval()
+
+
+@pytest.mark.parametrize("method", ["saliency", "guidedbackprop", "guidedgradcam"])
+def test_a_pixel_method_gets_one_step_per_unit_and_leaves_the_model_as_found(method):
+    model = tiny_model("basic")
+    x = image_for(model.spec)
+    before = snapshot(model)
+    seen = []
+    check = sanity_check(model, x, method=method, target_layer="layer3",
+                         progress=lambda d, t: seen.append((d, t)))  # fmt: skip
+    assert_unchanged(model, before)  # state, requires_grad, .grad, hooks on every module
+    assert not torch.nn.modules.module._global_forward_hooks
+    assert not torch.nn.modules.module._global_backward_hooks
+    assert isinstance(check.original, PixelAttribution)
+    assert all(isinstance(s.result, PixelAttribution) for s in check.steps)
+    assert [s.randomized for s in check.steps] == [u for u, _, _ in cascade(model)]
+    assert seen == [(i, 1 + len(check.steps)) for i in range(1, 2 + len(check.steps))]
+    assert {s.result.target_class for s in check.steps} == {check.target_class}
+    assert check.layer == ("layer3" if method == "guidedgradcam" else None)
+    assert check.method == method
+
+
+def test_the_fully_randomised_pixel_map_is_captums_on_the_fresh_network():
+    """After the last step the copy is the fresh network: its Saliency and Guided Backprop
+    maps are captum's own on a network built under the same seed."""
+    model = tiny_model("cifar")
+    x = image_for(model.spec)
+    fresh = fresh_network(model.spec, seed=4)
+    for method, explainer in (("saliency", Saliency), ("guidedbackprop", GuidedBackprop)):
+        check = sanity_check(model, x, method=method, seed=4)
+        kwargs = {"abs": False} if method == "saliency" else {}
+        expected = explainer(fresh).attribute(
+            x.clone().requires_grad_(), target=check.target_class, **kwargs
+        )[0]
+        np.testing.assert_allclose(check.steps[-1].result.raw, expected.detach().numpy(),
+                                   rtol=1e-5, atol=1e-7)  # fmt: skip
+        assert check.steps[-1].rank_correlation == pytest.approx(
+            spearman(check.original.heatmap, check.steps[-1].result.heatmap)
+        )
+
+
+def test_pixel_options_and_normalisation_pass_through():
+    model = tiny_model("basic")
+    x = image_for(model.spec)
+    check = sanity_check(model, x, method="guidedgradcam", options={"layer": "layer2"})
+    assert check.layer == "layer2"
+    assert {s.result.options["layer"] for s in check.steps} == {"layer2"}
+    mean, std = (0.3, 0.3, 0.3), (0.2, 0.2, 0.2)
+    check = sanity_check(model, x, method="integratedgradients", mean=mean, std=std,
+                         options={"steps": 3, "baseline": "black"})  # fmt: skip
+    expected = attribute(model, x, "integratedgradients", mean=mean, std=std, steps=3)
+    np.testing.assert_array_equal(check.original.raw, expected.raw)
+    assert check.steps[0].result.options["steps"] == 3
+
+
+def test_a_method_key_names_one_registry_only():
+    """draw_map, and the page's choice of the map to check, tell the kinds apart by key."""
+    assert not set(CAM_METHODS) & set(ATTRIBUTION_METHODS)
+
+
+def test_bad_pixel_arguments_are_refused():
+    model = tiny_model("cifar")
+    x = image_for(model.spec)
+    with pytest.raises(SpecError, match="has no option"):
+        sanity_check(model, x, method="saliency", options={"steps": 3})
+    with pytest.raises(SpecError, match="A CAM method takes no options"):
+        sanity_check(model, x, method="gradcam", options={"steps": 3})
+    with pytest.raises(SpecError, match="Unknown CAM method or pixel attribution method"):
+        sanity_check(model, x, method="lrp")
