@@ -32,9 +32,10 @@ SHORTCUT, BRANCH, EVEN = "the shortcut", "the residual branch", "split evenly"
 #: Why relevance is lost or gained in a block (Montavon et al. 2019, Sec. 10.2): the epsilon
 #: stabiliser, the biases' share and, for the z+ and alpha-beta rules, what they do not pass.
 LOSS_NOTE = (
-    "The stabiliser, the biases' share (the BatchNorm folded into each convolution makes "
-    "biases) and rules that pass only positive contributions (z+, alpha-beta) keep relevance "
-    "from reaching the input."
+    "What changes the total on the way down: the stabiliser (a neuron whose inputs nearly "
+    "cancel divides by almost zero, which amplifies signed relevance: LRP-epsilon's "
+    "instability), the biases' share (the BatchNorm folded into each convolution makes "
+    "biases) and rules that pass only positive contributions (z+, alpha-beta)."
 )
 #: Said with :data:`LOSS_NOTE` when the biases did take relevance.
 ZERO_BIAS_HINT = "Giving the biases no relevance removes their share."

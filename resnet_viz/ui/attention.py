@@ -37,7 +37,9 @@ from ..present.pixel import (
 )
 from ..runtime.memory import memory_budget_bytes, refuse_over_budget
 from ..weights import LoadedModel
+from .agreement_view import agreement_section
 from .common import shown_errors
+from .lrp_view import lrp_section
 from .map_checks import faithfulness_section, receptive_field_section, sanity_section
 from .pixel_workbench import PixelShown, pixel_cell, pixel_controls
 from .shared_results import computed_once
@@ -185,11 +187,16 @@ def method_grid(crop: Image.Image, shown: list[Shown], loaded: LoadedModel, sett
 
 def workbench_sections(crop, tensor, shown: list[Shown], loaded: LoadedModel, digest: str,
                        settings, pixels: list[PixelShown] = ()) -> None:  # fmt: skip
-    """Receptive field, faithfulness and the sanity check under one image (the CAMs in
-    ``shown`` and the pixel maps in ``pixels``)."""
+    """Receptive field, faithfulness, the sanity check, LRP through the skip connections and
+    the methods' agreement under one image (the CAMs in ``shown`` and the pixel maps in
+    ``pixels``)."""
     with shown_errors("drawing the receptive field"):
         receptive_field_section(crop, shown[0], loaded, digest)
     with shown_errors("measuring faithfulness"):
         faithfulness_section(tensor, shown, loaded, digest, pixels)
     with shown_errors("running the sanity check"):
         sanity_section(tensor, shown, crop, loaded, digest, settings, pixels)
+    with shown_errors("propagating relevance (LRP)"):
+        lrp_section(crop, tensor, shown, loaded, digest, settings)
+    with shown_errors("comparing the methods at every layer"):
+        agreement_section(tensor, shown, loaded, digest)
