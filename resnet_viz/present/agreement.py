@@ -3,7 +3,7 @@
 here once, and the reading, one sentence per stage and the explanation where the maps coincide.
 
 Correlations are judged as shown (:data:`DECIMALS` decimals), so the word never contradicts the
-number printed beside it. No Streamlit, no torch.
+number printed beside it. No Streamlit, no torch; the figure is Plotly's (:func:`agreement_figure`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
 from ..analysis.attribution.agreement import DEFAULT_METHODS, LayerAgreement, MethodAgreement
+from .colours import REFERENCE_GREY, SERIES_COLOURS, series_styles
+from .figure_layout import titled_layout
 
 #: Correlations are shown, and judged, with this many decimals.
 DECIMALS = 3
@@ -162,3 +167,57 @@ def agreement_reading(result: MethodAgreement) -> list[str]:
             "this image's activations, not from the formulas."
         )
     return sentences
+
+
+def agreement_figure(result: MethodAgreement) -> go.Figure:
+    """Each pair's Pearson correlation at every stage and block in forward order (a gap where
+    it is undefined), with the :data:`SAME` and :data:`CLOSE` lines; below, the class score's
+    gradient variation over positions (percent) with the :data:`CONSTANT_GRADIENT` line."""
+    names = [row.layer for row in result.layers]
+    labels = result.labels
+    pairs = list(result.layers[0].pearson) if result.layers else []
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12, row_heights=[0.6, 0.4]
+    )
+    for (a, b), (colour, dash, marker) in zip(pairs, series_styles(len(pairs)), strict=True):
+        pair = f"{labels[a]} vs {labels[b]}"
+        fig.add_trace(
+            go.Scatter(
+                x=names, y=[_gap(shown(row.pearson[(a, b)])) for row in result.layers],
+                mode="lines+markers", name=pair,
+                line={"color": colour, "dash": dash, "width": 3}, marker={"symbol": marker},
+                hovertemplate=f"%{{x}}: {pair} r = %{{y:.{DECIMALS}f}}<extra></extra>",
+            ),
+            row=1, col=1,
+        )  # fmt: skip
+    for level, text in ((SAME, SAME_MAP), (CLOSE, CLOSE_MAPS)):
+        fig.add_hline(
+            y=level, line={"color": REFERENCE_GREY, "dash": "dot", "width": 1},
+            annotation_text=f"{text} from {level:g}", annotation_position="bottom left",
+            row=1, col=1,
+        )  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=names, y=[_gap(percent(row.gradient_variation)) for row in result.layers],
+            mode="lines+markers", name="gradient variation", showlegend=False,
+            line={"color": SERIES_COLOURS[len(pairs) % len(SERIES_COLOURS)], "width": 2},
+            hovertemplate=f"%{{x}}: variation %{{y:.{PERCENT_DECIMALS}f}} %<extra></extra>",
+        ),
+        row=2, col=1,
+    )  # fmt: skip
+    fig.add_hline(
+        y=100 * CONSTANT_GRADIENT, line={"color": REFERENCE_GREY, "dash": "dash", "width": 1},
+        row=2, col=1,
+    )  # fmt: skip
+    fig.update_yaxes(title_text="Pearson correlation", range=[-1.05, 1.05], row=1, col=1)
+    fig.update_yaxes(title_text="gradient variation (%)", rangemode="tozero", row=2, col=1)
+    fig.update_xaxes(title_text="stage or block (forward order)", row=2, col=1)
+    fig = titled_layout(fig, f"How alike are {', '.join(labels.values())}, layer by layer?",
+                        height=480)  # fmt: skip
+    fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
+def _gap(value: float) -> float | None:
+    """NaN (undefined) as a gap in the line."""
+    return None if math.isnan(value) else value

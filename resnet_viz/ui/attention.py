@@ -37,8 +37,10 @@ from ..present.pixel import (
 )
 from ..runtime.memory import memory_budget_bytes, refuse_over_budget
 from ..weights import LoadedModel
+from .agreement_view import agreement_section
 from .common import shown_errors
 from .layer_choice import layer_choice_section
+from .lrp_view import lrp_section
 from .map_checks import faithfulness_section, receptive_field_section, sanity_section
 from .pixel_workbench import PixelShown, pixel_cell, pixel_controls
 from .sanity_lesson import sanity_lesson_section
@@ -194,8 +196,9 @@ def cam_cell(column, crop: Image.Image, item: Shown, loaded: LoadedModel, settin
 
 def workbench_sections(crop, tensor, shown: list[Shown], loaded: LoadedModel, digest: str,
                        settings, pixels: list[PixelShown] = ()) -> None:  # fmt: skip
-    """Receptive field, faithfulness and the sanity check under one image (the CAMs in
-    ``shown`` and the pixel maps in ``pixels``)."""
+    """Receptive field, faithfulness, the sanity check, LRP through the skip connections and
+    the methods' agreement under one image (the CAMs in ``shown`` and the pixel maps in
+    ``pixels``)."""
     with shown_errors("drawing the receptive field"):
         receptive_field_section(crop, shown[0], loaded, digest)
     with shown_errors("measuring faithfulness"):
@@ -206,3 +209,7 @@ def workbench_sections(crop, tensor, shown: list[Shown], loaded: LoadedModel, di
         sanity_lesson_section(tensor, shown, loaded, digest, settings)
     with shown_errors("comparing the layers"):
         layer_choice_section(crop, tensor, shown, loaded, digest, settings)
+    with shown_errors("comparing the methods at every layer"):
+        agreement_section(tensor, shown, loaded, digest)
+    with shown_errors("propagating relevance (LRP)"):
+        lrp_section(crop, tensor, shown, loaded, digest, settings)

@@ -77,7 +77,7 @@ from ..copies import private_eval_copy
 from .cam import _frozen, _min_max
 from .model_checks import as_normal_tensor, cpu_copy, model_device, model_dtype
 
-__all__ = ["COMPOSITES", "BlockRelevance", "LrpResult", "lrp"]
+__all__ = ["COMPOSITES", "BlockRelevance", "LrpResult", "check", "lrp", "relevance_on_copy"]
 
 #: zennit's default stabilizer, used by every rule here.
 EPSILON = 1e-6
@@ -218,7 +218,7 @@ def lrp(
         SpecError: an unknown composite, a class out of range, a malformed image, a model that
             is not the app's ResNet, in training mode, or with squeeze-and-excitation gates.
     """
-    _check(model, image, composite)
+    check(model, image, composite)
     _check_target(target, model.spec.num_classes)
     home = model_device(model)
     x = as_normal_tensor(image)
@@ -243,6 +243,22 @@ def _attempt(
 ) -> LrpResult:
     with model_lock(model), torch.no_grad():
         work = private_eval_copy(model)  # frozen: no .grad on any weight, the input's only
+    return relevance_on_copy(work, image, where, target, composite, zero_bias, mean, std)
+
+
+def relevance_on_copy(
+    work: ResNet,
+    image: torch.Tensor,
+    where: torch.device,
+    target: int | None,
+    composite: str,
+    zero_bias: bool,
+    mean: tuple[float, ...],
+    std: tuple[float, ...],
+) -> LrpResult:
+    """LRP on ``work``, a private eval copy that nobody else holds (zennit rewrites it and
+    hooks it; the caller drops it afterwards), the arguments already checked (:func:`check`).
+    The pixel registry's ``"lrp"`` entry runs this on the copy it makes anyway."""
     with torch.inference_mode(False), torch.enable_grad():
         x = image.detach().to(where, model_dtype(work)).requires_grad_()
         if target is None:
@@ -257,7 +273,7 @@ def _attempt(
             for name, block in work.named_modules()
             if isinstance(block, ResidualBlock)
         ]
-        one_hot = torch.zeros(1, model.spec.num_classes, dtype=x.dtype, device=where)
+        one_hot = torch.zeros(1, work.spec.num_classes, dtype=x.dtype, device=where)
         one_hot[0, target] = 1.0
         try:
             with Gradient(model=work, composite=rules) as attributor:
@@ -349,7 +365,10 @@ def _block_relevance(name: str, parts: Mapping[str, float]) -> BlockRelevance:
 # --------------------------------------------------------------------------------------------
 
 
-def _check(model: object, image: object, composite: object) -> None:
+def check(model: object, image: object, composite: object) -> None:
+    """Refuse, with a :class:`SpecError`, what LRP cannot explain here: an unknown composite,
+    a model other than the app's ResNet, squeeze-and-excitation gates, training mode, a
+    malformed image."""
     if not isinstance(composite, str) or composite not in COMPOSITES:
         raise SpecError(f"Unknown LRP composite {composite!r}; use one of {', '.join(COMPOSITES)}.")
     if not isinstance(model, ResNet):

@@ -9,7 +9,9 @@ its options (with their ranges and defaults) and its memory estimate.
 
 The attribution itself is captum's (0.9, ``pip install captum``): each entry builds captum's
 object and calls its ``attribute`` with the options passed through, and the tests check the
-result equals captum's own call on the same model. What this module adds around it:
+result equals captum's own call on the same model. The exception is ``"lrp"``, zennit's
+(:mod:`.lrp`, the app's ResNet only), which the tests check equals :func:`.lrp.lrp`.
+What this module adds around it:
 
 - the arguments checked before any work (an unknown method, a class out of range, steps or
   samples of 0 or 10^6, an occlusion window larger than the image, a stride of 0:
@@ -139,7 +141,7 @@ def attribute(
 
     Args:
         model: a network in eval mode (the app's ResNet, or any module from a batch of images
-            to logits; Guided Grad-CAM needs the app's ResNet); left exactly as found.
+            to logits; Guided Grad-CAM and LRP need the app's ResNet); left exactly as found.
         image: a float tensor (1, C, H, W), already normalised; moved to the model's device.
         method: a key of :data:`METHODS`.
         target: the class index to explain.

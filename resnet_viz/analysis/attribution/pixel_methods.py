@@ -26,6 +26,7 @@ from captum.attr import (
 from torch import nn
 
 from ...core.spec import SpecError
+from . import lrp as _lrp_module
 from .cam import grad_cam
 from .methods import Paper
 from .pixel_baselines import BASELINES, DEFAULT_SEED, make_baseline
@@ -34,7 +35,8 @@ from .pixel_baselines import BASELINES, DEFAULT_SEED, make_baseline
 @dataclass(frozen=True)
 class Option:
     """One option of a method: its name (the keyword of :func:`attribute`), label, default and
-    allowed values: a whole number or a float from ``low`` to ``high``, or one of ``choices``."""
+    allowed values: a whole number or a float from ``low`` to ``high``, or one of ``choices``
+    (strings, or ``(False, True)`` for a switch)."""
 
     name: str
     label: str
@@ -47,9 +49,11 @@ class Option:
     def check(self, value: object) -> object:
         """``value`` if allowed; a :class:`SpecError` saying what is otherwise."""
         if self.choices is not None:
-            if value not in self.choices:
+            # by type too: 1 == True, but 1 is not the choice True
+            if not any(type(value) is type(c) and value == c for c in self.choices):
                 raise SpecError(
-                    f"{self.label} must be one of {', '.join(self.choices)}; got {value!r}."
+                    f"{self.label} must be one of {', '.join(map(str, self.choices))}; "
+                    f"got {value!r}."
                 )
             return value
         kind = "a whole number" if self.integer else "a number"
@@ -212,6 +216,28 @@ def _deeplift(c: _Call):
     return DeepLift(c.model).attribute(
         c.image, baselines=c.baseline(), target=c.target, return_convergence_delta=True
     )
+
+
+def _lrp(c: _Call):
+    """zennit's LRP (:mod:`.lrp`) on the private copy, the whole result's signed relevance as
+    the attribution; the per-block split is :func:`~resnet_viz.analysis.attribution.lrp.lrp`'s.
+    A model LRP cannot explain (not the app's ResNet, squeeze-and-excitation gates) is refused
+    with :func:`~resnet_viz.analysis.attribution.lrp.check`'s SpecError."""
+    composite = c.options["composite"]
+    _lrp_module.check(c.original, c.image, composite)
+    result = _lrp_module.relevance_on_copy(
+        c.model, c.image, c.image.device, c.target, composite, c.options["zero_bias"],
+        c.mean, c.std,
+    )  # fmt: skip
+    return torch.from_numpy(result.raw.copy()).to(c.image.device)[None], None
+
+
+def _lrp_memory(sizes: Sizes, options: Mapping[str, Any]) -> int:
+    """One recorded pass, and as much again: zennit's rule hooks keep every layer's input and
+    output for the backward pass, where each rule re-runs its layer's forward with modified
+    weights; the residual sums' canonizer stacks their two inputs; the input and its
+    relevance."""
+    return 2 * sizes.recorded + 2 * sizes.image
 
 
 def _batched_recorded(sizes: Sizes, options: Mapping[str, Any]) -> int:
@@ -403,6 +429,30 @@ METHODS: dict[str, PixelMethod] = {
             memory=lambda sizes, options: 2 * (sizes.recorded + 3 * sizes.image),
             private_copy=True,
             delta=True,
+        ),
+        PixelMethod(
+            key="lrp",
+            label="LRP",
+            paper=Paper(
+                "Bach et al.",
+                2015,
+                "On Pixel-Wise Explanations for Non-Linear Classifier Decisions by Layer-Wise "
+                "Relevance Propagation",
+                "PLoS ONE, doi:10.1371/journal.pone.0130140",
+            ),
+            captum="none: zennit's Gradient with an LRP composite (lrp.py)",
+            run=_lrp,
+            options=(
+                Option(
+                    "composite",
+                    "The LRP composite",
+                    "epsilon-plus-flat",
+                    choices=tuple(_lrp_module.COMPOSITES),
+                ),
+                Option("zero_bias", "No relevance to biases", False, choices=(False, True)),
+            ),
+            memory=_lrp_memory,
+            private_copy=True,
         ),
     )
 }
