@@ -22,9 +22,9 @@ from .shared_results import computed_once
 from .workbench_common import Shown, results
 
 #: ROAD's wall-clock seconds per map at 224 x 224 on the development machine's shared
-#: 2-core CPU (road.py: the conjugate-gradient solves, about 150 to 600 iterations per
-#: percentile, dominate; the forward passes do not).
-ROAD_SECONDS_224 = 40.0
+#: 2-core CPU, rounded up (measured 4 to 9 s with a ResNet-18: road.py's conjugate-gradient
+#: solves, about 150 to 600 iterations per percentile, dominate; the forward passes do not).
+ROAD_SECONDS_224 = 10.0
 #: The solves' cost grows as the side cubed: the pixels (side squared) times the iterations
 #: (about proportional to the side of the removed region).
 ROAD_SIDE_EXPONENT = 3
