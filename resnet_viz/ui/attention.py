@@ -44,6 +44,7 @@ from .lrp_view import lrp_section
 from .map_checks import faithfulness_section, receptive_field_section, sanity_section
 from .pixel_workbench import PixelShown, pixel_cell, pixel_controls
 from .sanity_lesson import sanity_lesson_section
+from .scorecard import scorecard_section
 from .shared_results import computed_once
 from .workbench_common import BIND, TIMES_NOTE, Shown, results, seconds_text, timer
 
@@ -203,6 +204,8 @@ def workbench_sections(crop, tensor, shown: list[Shown], loaded: LoadedModel, di
         receptive_field_section(crop, shown[0], loaded, digest)
     with shown_errors("measuring faithfulness"):
         faithfulness_section(tensor, shown, loaded, digest, pixels)
+    with shown_errors("scoring the maps"):
+        scorecard_section(tensor, shown, loaded, digest, pixels)
     with shown_errors("running the sanity check"):
         sanity_section(tensor, shown, crop, loaded, digest, settings, pixels)
     with shown_errors("running the sanity-check lesson"):

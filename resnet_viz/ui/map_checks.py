@@ -5,6 +5,7 @@ and the model-randomisation sanity check (Adebayo et al. 2018).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 import streamlit as st
@@ -16,6 +17,7 @@ from ..analysis.attribution.methods import (
     METHOD_LABELS,
 )
 from ..analysis.attribution.pixel import METHOD_LABELS as PIXEL_LABELS
+from ..analysis.attribution.pixel import METHODS as PIXEL_METHODS
 from ..analysis.attribution.sanity import sanity_check
 from ..present.cam import (
     draw_receptive_field,
@@ -67,13 +69,15 @@ def _requested(kind: str, key: str, label: str, help_text: str) -> bool:
 
 def faithfulness_section(tensor, shown: list[Shown], loaded: LoadedModel, digest: str,
                          pixels: list[PixelShown] = ()) -> None:  # fmt: skip
-    """RISE's deletion and insertion curves of every shown map, with random and inverted maps."""
+    """RISE's deletion and insertion curves of every shown map, the CAMs' and the pixel
+    methods' alike, with random and inverted maps (of the first CAM's map)."""
     st.markdown("#### Faithfulness: do the map's top pixels carry the prediction?")
     first = shown[0].result
     key = f"{digest[:16]}_{first.layer}_{first.target_class}_" + "-".join(
-        f"{s.method}{int(s.result.counterfactual)}" for s in shown
+        [f"{s.method}{int(s.result.counterfactual)}" for s in shown]
+        + [pixel_key(p) for p in pixels]
     )
-    passes = 2 * (FAITHFULNESS_STEPS + 1) * (len(shown) + 2)
+    passes = 2 * (FAITHFULNESS_STEPS + 1) * (len(shown) + len(pixels) + 2)
     if not _requested("faith", key, "Measure faithfulness",
                       f"Deletion and insertion curves (Petsiuk et al. 2018): {passes} forward "
                       "passes of the network, in batches."):  # fmt: skip
@@ -85,11 +89,17 @@ def faithfulness_section(tensor, shown: list[Shown], loaded: LoadedModel, digest
         return
     curves, references = _stored_or_computed(
         ("faith", loaded.name, key), "Faithfulness: starting…",
-        lambda bar: _faithfulness(tensor, shown, loaded, bar),
+        lambda bar: _faithfulness(tensor, shown, loaded, bar, pixels),
     )  # fmt: skip
     name = loaded.categories[first.target_class]
     show_chart(faithfulness_figure(curves, references, name), key=f"faith_chart_{key}")
     st.markdown(faithfulness_sentence(curves, references, name))
+
+
+def pixel_key(item: PixelShown) -> str:
+    """A pixel map's part of a result's key: its method and a digest of its options."""
+    options = repr(sorted(item.result.options.items())).encode()
+    return f"{item.method}{hashlib.sha256(options).hexdigest()[:8]}"
 
 
 def _stored_or_computed(store_key: tuple, starting: str, compute: Callable):
@@ -98,9 +108,13 @@ def _stored_or_computed(store_key: tuple, starting: str, compute: Callable):
     return computed_once(results(), store_key, compute, starting)
 
 
-def _faithfulness(tensor, shown: list[Shown], loaded: LoadedModel, bar: Callable):
+def _faithfulness(tensor, shown: list[Shown], loaded: LoadedModel, bar: Callable,
+                  pixels: list[PixelShown] = ()):  # fmt: skip
+    """The curves by map (the CAMs by method key, which the figure styles; the pixel maps by
+    their registry label, which the figure and sentence show as is) and the references."""
     first = shown[0].result
     maps = {s.method: s.result.heatmap for s in shown}
+    maps |= {PIXEL_METHODS[p.method].label: p.result.heatmap for p in pixels}
     maps_ref = {
         "random": random_map(first.heatmap.shape, seed=0, cells=first.raw.shape),
         "inverted": inverted(first.heatmap),
