@@ -48,11 +48,9 @@ class MethodScores:
 
 
 def image_drops(result: AverageDrop) -> tuple[float, ...]:
-    """The per-image terms whose mean is ``result.drop``: ``100 max(0, y - o) / y`` (0 where
-    ``y`` is 0), as :mod:`~resnet_viz.analysis.attribution.confidence` defines them."""
-    y, o = result.scores, result.masked_scores
-    drops = np.divide(np.maximum(0.0, y - o), y, out=np.zeros_like(y), where=y > 0)
-    return tuple(float(v) for v in 100 * drops)
+    """The per-image terms whose mean is ``result.drop``
+    (:attr:`~resnet_viz.analysis.attribution.confidence.AverageDrop.drops`)."""
+    return tuple(float(v) for v in result.drops)
 
 
 def spread(values: Sequence[float]) -> tuple[float, float]:

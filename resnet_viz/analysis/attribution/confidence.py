@@ -23,6 +23,7 @@ This module does not import streamlit.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -71,6 +72,13 @@ class AverageDrop:
     scores: np.ndarray
     masked_scores: np.ndarray
     target_classes: tuple[int, ...]
+
+    @property
+    def drops(self) -> np.ndarray:
+        """Each image's term of Average Drop, percent: ``100 max(0, y - o) / y`` (0 where ``y``
+        is 0); their mean is :attr:`drop`."""
+        y, o = self.scores, self.masked_scores
+        return 100 * np.divide(np.maximum(0.0, y - o), y, out=np.zeros_like(y), where=y > 0)
 
 
 def average_drop(
@@ -154,11 +162,11 @@ def _average_drop(
     index = torch.tensor(targets, device=before.device)[:, None]
     y = before.gather(1, index)[:, 0].cpu().numpy().astype(np.float64)
     o = after.gather(1, index)[:, 0].cpu().numpy().astype(np.float64)
-    drops = np.divide(np.maximum(0.0, y - o), y, out=np.zeros_like(y), where=y > 0)
-    return AverageDrop(
-        drop=float(100 * drops.mean()),
+    result = AverageDrop(
+        drop=0.0,
         increase=float(100 * np.mean(o > y)),
         scores=y,
         masked_scores=o,
         target_classes=tuple(int(t) for t in targets),
     )
+    return dataclasses.replace(result, drop=float(result.drops.mean()))
