@@ -46,7 +46,6 @@ This module does not import streamlit.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 import time
@@ -250,11 +249,11 @@ def fine_tune(
     _check_memory(spec, preprocessing, mode, batch_size, len(data.images), home)
     backbone = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()
                 if not k.startswith("fc.")}  # fmt: skip
-    pixels = _Pixels.of(data, preprocessing)
+    pixels = _Pixels.of(data, preprocessing, split, mode)
     lr = LEARNING_RATES[mode] if learning_rate is None else float(learning_rate)
     started = time.perf_counter()
 
-    def work(where: torch.device) -> tuple[ResNet, list[EpochRecord], int, bool]:
+    def work(where: torch.device) -> tuple[ResNet, list[EpochRecord], int, bool, tuple[int, ...]]:
         with deterministic_run(seed, threads=THREADS):
             net = build_model(spec)
             if mode != "scratch":
@@ -269,17 +268,12 @@ def fine_tune(
             return run.train(epochs, progress, should_stop)
 
     done = run_with_cpu_fallback(work, home)
-    net, history, best, stopped = done.value
+    net, history, best, stopped, predictions = done.value
     net.eval().requires_grad_(False)
-    labels = torch.tensor(data.labels)
-    val = torch.tensor(split.validation, dtype=torch.long)
-    with torch.inference_mode():
-        logits = _logits(net, pixels.evaluation(val), batch_size, done.device)
-    predictions = tuple(int(p) for p in logits.argmax(1))
     k = len(data.classes)
     confusion = np.zeros((k, k), dtype=np.int64)
-    for true, guess in zip(labels[val].tolist(), predictions, strict=True):
-        confusion[true, guess] += 1
+    for i, guess in zip(split.validation, predictions, strict=True):
+        confusion[data.labels[i], guess] += 1
     return FineTuned(
         model=net,
         classes=tuple(data.classes),
@@ -328,30 +322,34 @@ def _train_side(preprocessing: Preprocessing) -> int:
 
 @dataclass(frozen=True)
 class _Pixels:
-    """Every image prepared once, as uint8: the training square and the evaluation view."""
+    """The images prepared once, as uint8, and only the views a run reads: the evaluation view
+    of the validation images (and of the training images for a probe, whose head trains on
+    them), the training square of the training images (not for a probe)."""
 
-    train_view: torch.Tensor  # N x C x R x R
-    eval_view: torch.Tensor  # N x C x S x S
+    train_view: dict[int, torch.Tensor]  # image index -> C x R x R
+    eval_view: dict[int, torch.Tensor]  # image index -> C x S x S
     size: int
     mean: torch.Tensor
     std: torch.Tensor
 
     @classmethod
-    def of(cls, data: ImageFolder, preprocessing: Preprocessing) -> _Pixels:
+    def of(cls, data: ImageFolder, preprocessing: Preprocessing, split: Split,
+           mode: str) -> _Pixels:  # fmt: skip
         side = _train_side(preprocessing)
         size = preprocessing.size
 
-        def uint8(image, crop: int, resize: int | None):
+        def uint8(index: int, crop: int, resize: int | None):
+            image = data.images[index]
             return TF.pil_to_tensor(center_crop_for_display(image, size=crop, resize=resize))
 
         # A squashing model's square is the whole image squashed to R x R (resize=None).
         keep = side if preprocessing.resize is not None else None
-        square = [uint8(im, side, keep) for im in data.images]
-        evaluation = [uint8(im, size, preprocessing.resize) for im in data.images]
+        probe = mode == "probe"
+        evaluated = (*split.train, *split.validation) if probe else split.validation
         shape = (1, -1, 1, 1)
         return cls(
-            train_view=torch.stack(square),
-            eval_view=torch.stack(evaluation),
+            train_view={} if probe else {i: uint8(i, side, keep) for i in split.train},
+            eval_view={i: uint8(i, size, preprocessing.resize) for i in evaluated},
             size=size,
             mean=torch.tensor(preprocessing.mean).view(shape),
             std=torch.tensor(preprocessing.std).view(shape),
@@ -362,20 +360,24 @@ class _Pixels:
         return (pixels.to(torch.float32).div(255) - self.mean) / self.std
 
     def evaluation(self, index: torch.Tensor) -> torch.Tensor:
-        return self.normalise(self.eval_view[index])
+        return self.normalise(torch.stack([self.eval_view[i] for i in index.tolist()]))
 
     def augmented(self, index: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Random ``size`` crops of the training squares, half of them flipped left-right."""
-        side = self.train_view.shape[-1]
+        side = _side_of(self.train_view)
         room = side - self.size + 1
         offsets = torch.randint(0, room, (len(index), 2), generator=generator)
         flips = torch.rand(len(index), generator=generator) < 0.5
         crops = []
         for i, (top, left), flip in zip(index.tolist(), offsets.tolist(), flips.tolist(),
                                         strict=True):  # fmt: skip
-            crop = self.train_view[i, :, top : top + self.size, left : left + self.size]
+            crop = self.train_view[i][:, top : top + self.size, left : left + self.size]
             crops.append(crop.flip(-1) if flip else crop)
         return self.normalise(torch.stack(crops))
+
+
+def _side_of(views: dict[int, torch.Tensor]) -> int:
+    return next(iter(views.values())).shape[-1]
 
 
 def _logits(net: ResNet, images: torch.Tensor, batch_size: int, device: torch.device):
@@ -419,33 +421,50 @@ class _Run:
         elif self.mode in ("full", "scratch"):
             self.net.train()
 
-    def train(
-        self, epochs: int, progress, should_stop
-    ) -> tuple[ResNet, list[EpochRecord], int, bool]:
+    def train(self, epochs: int, progress, should_stop):
+        """The epochs; returns the network holding the best epoch's weights, the history, the
+        best epoch, whether it was stopped, and the best epoch's validation predictions."""
         if self.mode == "probe":
             self.features = self._probe_features(progress)
         steps = epochs * math.ceil(len(self.train_index) / self.batch_size)
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=steps)
         start = time.perf_counter()
-        loss, accuracy = self._validate()
+        # A zero head's logits are 0 for every image, whatever the backbone: no pass needed.
+        zero = None
+        if self.mode != "scratch":
+            zero = torch.zeros(len(self.val_index), self.net.fc.out_features, device=self.device)
+        loss, accuracy, predictions = self._validate(zero)
         history = [EpochRecord(0, math.nan, math.nan, loss, accuracy, time.perf_counter() - start)]
-        best, best_state, stopped = 0, copy.deepcopy(self.net.state_dict()), False
+        best, best_state, stopped = 0, self._changing_state(), False
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             train_loss, train_accuracy = self._epoch(scheduler)
-            loss, accuracy = self._validate()
+            loss, accuracy, guesses = self._validate()
             history.append(EpochRecord(epoch, train_loss, train_accuracy, loss, accuracy,
                                        time.perf_counter() - start))  # fmt: skip
             kept = history[best]
             if (accuracy, -loss) > (kept.validation_accuracy, -kept.validation_loss):
-                best, best_state = epoch, copy.deepcopy(self.net.state_dict())
+                best, best_state = epoch, self._changing_state()
+                predictions = guesses
             if progress is not None:
                 progress(TrainingProgress("epoch", epoch, epochs, tuple(history)))
             if epoch < epochs and should_stop is not None and should_stop():
                 stopped = True
                 break
-        self.net.load_state_dict(best_state)
-        return self.net, history, best, stopped
+        self.net.load_state_dict({**self.net.state_dict(), **best_state})
+        return self.net, history, best, stopped, predictions
+
+    def _changing_state(self) -> dict[str, torch.Tensor]:
+        """A copy of the weights and statistics training can change (a probe's head alone:
+        copying ResNet-50's 98 MB at each better epoch would cost more than its training)."""
+        if self.mode == "probe":
+            prefixes: tuple[str, ...] = ("fc.",)
+        elif self.mode == "last_stage":
+            prefixes = (f"layer{self.net.spec.num_stages}.", "fc.")
+        else:
+            prefixes = ("",)
+        return {k: v.detach().clone() for k, v in self.net.state_dict().items()
+                if k.startswith(prefixes)}  # fmt: skip
 
     def _probe_features(self, progress) -> tuple[torch.Tensor, torch.Tensor]:
         """The frozen backbone's pooled features of every image, once (evaluation view)."""
@@ -482,15 +501,17 @@ class _Run:
         self.net.eval()
         return loss_sum / len(order), correct / len(order)
 
-    def _validate(self) -> tuple[float, float]:
+    def _validate(self, logits: torch.Tensor | None = None) -> tuple[float, float, tuple[int, ...]]:
+        """Loss, accuracy and predictions on the validation images (of ``logits`` when known)."""
         self.net.eval()
         y = self.labels[self.val_index].to(self.device)
         with torch.inference_mode():
-            if self.features is not None:
+            if logits is None and self.features is not None:
                 logits = self.net.fc(self.features[1])
-            else:
+            elif logits is None:
                 logits = _logits(self.net, self.pixels.evaluation(self.val_index),
                                  self.batch_size, self.device).to(self.device)  # fmt: skip
             loss = float(F.cross_entropy(logits, y))
-            accuracy = float((logits.argmax(1) == y).float().mean())
-        return loss, accuracy
+            guesses = logits.argmax(1)
+            accuracy = float((guesses == y).float().mean())
+        return loss, accuracy, tuple(guesses.tolist())
