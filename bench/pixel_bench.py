@@ -227,8 +227,8 @@ def bench_model(name: str, args) -> list[bool]:
         if key in med:
             print(f"  floor {key:<22s}{med[key] * 1e3:10.1f} ms")
     print(
-        f"  {'method':<22s}{'ours ms':>10s}{'captum ms':>11s}  {'ours/floor':<30s}"
-        f"{'ours/captum':<22s}"
+        f"  {'method':<22s}{'ours ms':>10s}{'captum ms':>11s}  {'ours/floor (paired)':<40s}"
+        f"{'ours/captum (paired)'}"
     )
     met = []
     for method in args.methods:
@@ -239,8 +239,9 @@ def bench_model(name: str, args) -> list[bool]:
         print(
             f"  {METHODS[method].label:<22s}{med[f'ours {method}'] * 1e3:10.1f}"
             f"{med[f'captum {method}'] * 1e3:11.1f}  "
-            f"{f'{to_floor:.3f} x {floor} {verdict(to_floor, limit)}':<30s}"
-            f"{f'{to_captum:.3f} {verdict(to_captum, CAPTUM_TARGET)}':<22s}"
+            f"{f'{to_floor:.3f} x {floor} {verdict(to_floor, limit)}':<40s}"
+            f"{to_captum:.3f} {verdict(to_captum, CAPTUM_TARGET)}",
+            flush=True,
         )
     return met
 
