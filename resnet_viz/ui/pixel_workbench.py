@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .attention import Workbench
 
 import contextlib
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,8 +43,9 @@ PIXEL_LABEL_TO_METHOD = {entry.label: key for key, entry in PIXEL_METHODS.items(
 LABEL_TO_BASELINE = {label: key for key, label in BASELINE_LABELS.items()}
 
 
-#: The pixel methods' options a page shows, by option name, with the URL key of each control
-#: (the batch sizes and seeds keep their defaults: they change the cost, not the map).
+#: The pixel methods' options a page shows, by option name, with the URL key of each control.
+#: The batch size (samples, steps or occluded images per pass) changes the time and the memory,
+#: not the method; it is left empty unless set, so each method keeps its own default.
 PIXEL_CONTROLS = {
     "steps": "px_steps",
     "samples": "px_samples",
@@ -51,7 +53,14 @@ PIXEL_CONTROLS = {
     "baseline": "px_baseline",
     "window": "px_window",
     "stride": "px_stride",
+    "batch_size": "px_batch",
+    "seed": "px_seed",
 }
+
+#: The share of a forward and backward pass that a forward pass alone costs: the backward pass
+#: costs about twice the forward (Kaplan et al. 2020, "Scaling Laws for Neural Language
+#: Models", Sec. 2.1: 2N FLOPs forward, 4N backward). Only for the time estimate before Occlusion.
+FORWARD_SHARE = 1 / 3
 
 
 @dataclass(frozen=True)
@@ -101,8 +110,35 @@ def pixel_controls(image_side: int | None) -> tuple[tuple[str, ...], dict[str, A
     if wanted:
         with st.expander("Pixel method settings"):
             for name, option in wanted.items():
-                options[name] = _option_widget(option, PIXEL_CONTROLS[name], image_side)
+                if name == "batch_size":
+                    value = _batch_widget(chosen)
+                else:
+                    value = _option_widget(option, PIXEL_CONTROLS[name], image_side)
+                if value is not None:
+                    options[name] = value
     return chosen, options, signed
+
+
+def _batch_widget(chosen: tuple[str, ...]) -> int | None:
+    """One batch size for the chosen methods that have one, empty by default (each then keeps
+    its own default, which its help names); its range the registry's."""
+    own = [
+        (PIXEL_METHODS[m].label, o)
+        for m in chosen
+        for o in PIXEL_METHODS[m].options
+        if o.name == "batch_size"
+    ]
+    low = max(int(o.low) for _, o in own)
+    high = min(int(o.high) for _, o in own)
+    defaults = "; ".join(f"{label}: {o.label.lower()}, {o.default}" for label, o in own)
+    value = st.number_input(
+        "Batch size (per pass)", low, high, None, 1, key=PIXEL_CONTROLS["batch_size"], bind=BIND,
+        placeholder="each method's default",
+        help=f"How many noisy samples, steps or occluded images go through the network at once: "
+        f"a larger batch is faster and needs more memory; the method computes the same thing. "
+        f"Empty: each method's default ({defaults}).",
+    )  # fmt: skip
+    return None if value is None else int(value)
 
 
 def option_text(label: str) -> str:
@@ -153,21 +189,76 @@ def compute_pixel(loaded: LoadedModel, tensor, digest: str, layer: str, target, 
         return found
     device = str(next(loaded.model.parameters()).device)
     mean, std = loaded.preprocessing.mean, loaded.preprocessing.std
+    side = int(tensor.shape[-1])
+    count, forward_only = passes(method, options, side)
+    costs = pass_costs()
 
     def run(_bar) -> PixelShown:
+        def warm_up() -> None:
+            start = time.perf_counter()
+            warm_up_once(loaded, tensor, target)  # cold: a first, high guess of one pass
+            costs.setdefault((loaded.name, device), time.perf_counter() - start)
+
         timed = timer().time(
             (loaded.name, device, "pixel"),
             lambda: attribute(loaded.model, tensor, method, target, mean=mean, std=std,
                               **options),
-            warm_up=lambda: warm_up_once(loaded, tensor, target),
+            warm_up=warm_up,
         )  # fmt: skip
+        if entry.top1_in_pass:  # one forward and backward pass of the image, measured warm
+            costs[(loaded.name, device)] = timed.seconds
         return PixelShown(method, timed.value, timed.seconds)
 
-    with st.spinner(f"{entry.label}…"):
+    with st.spinner(spinner_text(entry.label, count, forward_only,
+                                 costs.get((loaded.name, device)))):  # fmt: skip
         return computed_once(
             results(), key, run, None,
             waiting_text=f"Another session is computing {entry.label} on this same image…",
         )  # fmt: skip
+
+
+def passes(method: str, options: Mapping[str, Any], side: int) -> tuple[int, bool]:
+    """How many passes ``method`` runs through the network with ``options`` (the registry's
+    defaults for the rest) on a square image of ``side`` pixels, and whether they are forward
+    passes only: one per noisy sample or step (captum's NoiseTunnel and IntegratedGradients;
+    the convergence delta's two forward passes, of the image and of the baseline, not counted),
+    one per window position plus the unoccluded image (captum's Occlusion), two for Guided
+    Grad-CAM (its Grad-CAM and its Guided Backprop), one otherwise (DeepLift's one pass is of
+    the image and its baseline together)."""
+    entry = PIXEL_METHODS[method]
+    checked = entry.defaults() | dict(options)
+    if "samples" in checked:
+        return checked["samples"], False
+    if "steps" in checked:
+        return checked["steps"], False
+    if "window" in checked:
+        per_side = (side - checked["window"]) // checked["stride"] + 1
+        return per_side * per_side + 1, True
+    return (2 if "layer" in checked else 1), False
+
+
+def spinner_text(label: str, count: int, forward_only: bool, pass_seconds: float | None) -> str:
+    """What the page says while a method runs: its passes and, from the measured time of one
+    forward and backward pass (``pass_seconds``; None: not measured yet), about how long."""
+    if count == 1:
+        return f"{label}…"
+    kind = "forward passes" if forward_only else "forward and backward passes"
+    text = f"{label}: {count:,} {kind}".replace(",", " ")
+    if pass_seconds is not None:
+        estimate = count * pass_seconds * (FORWARD_SHARE if forward_only else 1)
+        text += (
+            f", at most about {seconds_text(estimate)} (one forward and backward pass took "
+            f"{seconds_text(pass_seconds)} here; batched passes take less each)"
+        )
+    return text + "…"
+
+
+@st.cache_resource
+def pass_costs() -> dict[tuple[str, str], float]:
+    """Seconds of one forward and backward pass, by (model, device): the last warm run of a
+    one-pass method (Saliency, Input x Gradient, Guided Backprop: ``top1_in_pass``), or, before
+    any, the untimed warm-up's (cold: longer). One per server."""
+    return {}
 
 
 def warm_up_once(loaded: LoadedModel, tensor, target) -> None:

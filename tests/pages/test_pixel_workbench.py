@@ -10,9 +10,10 @@ import re
 import pytest
 
 from resnet_viz.analysis.attribution import pixel as pixel_module
-from resnet_viz.analysis.attribution.pixel_methods import MAX_STEPS, METHODS
+from resnet_viz.analysis.attribution.pixel_methods import MAX_BATCH, MAX_STEPS, METHODS
 from resnet_viz.core.spec import SpecError
 from resnet_viz.present.pixel import ABSOLUTE_NOTE, BASELINE_NOTE, SIGNED_NOTE
+from resnet_viz.ui import pixel_workbench
 from tests.app_support import assert_clean
 from tests.pages.test_attention_workbench import captions, image_captions, one_sample, open_cam
 
@@ -124,3 +125,59 @@ def test_a_method_over_the_memory_budget_is_refused_and_the_rest_is_shown(monkey
     assert any("SmoothGrad at 64x64 pixels needs about" in e.value for e in at.error)
     assert any(t.startswith("Grad-CAM at layer3") for t in image_captions(at))
     assert "SmoothGrad" not in pixel_maps(at)
+
+
+def _spy(monkeypatch) -> list[tuple[str, dict]]:
+    """The (method, options) of every pixel attribution the page asks for, run for real."""
+    calls = []
+    real = pixel_workbench.attribute
+
+    def spy(model, tensor, method, target, **options):
+        calls.append((method, {k: v for k, v in options.items() if k not in ("mean", "std")}))
+        return real(model, tensor, method, target, **options)
+
+    monkeypatch.setattr(pixel_workbench, "attribute", spy)
+    return calls
+
+
+def test_the_batch_size_and_seed_come_from_the_link_and_reach_the_method(monkeypatch):
+    calls = _spy(monkeypatch)
+    at = one_sample(open_cam(pixel=["SmoothGrad"], px_samples="3", px_batch="2", px_seed="5"))
+    assert_clean(at)
+    assert not at.error
+    assert "SmoothGrad" in pixel_maps(at)
+    batch, seed = at.number_input(key="px_batch"), at.number_input(key="px_seed")
+    assert (batch.value, seed.value) == (2, 5)
+    assert [w.proto.query_param_key for w in (batch, seed)] == ["px_batch", "px_seed"]
+    (option,) = [o for o in METHODS["smoothgrad"].options if o.name == "seed"]
+    assert (seed.min, seed.max) == (option.low, option.high)  # the registry's range
+    asked = [options for method, options in calls if method == "smoothgrad"]
+    assert asked
+    assert all(o | {"samples": 3, "batch_size": 2, "seed": 5} == o for o in asked)
+
+
+def test_an_empty_batch_size_leaves_each_method_its_own_default(monkeypatch):
+    calls = _spy(monkeypatch)
+    at = one_sample(open_cam(pixel=["Integrated Gradients", "Occlusion"], px_steps="4",
+                             px_window="32", px_stride="32"))  # fmt: skip
+    assert_clean(at)
+    batch = at.number_input(key="px_batch")
+    assert batch.value is None
+    own = {m: METHODS[m].defaults()["batch_size"] for m in ("integratedgradients", "occlusion")}
+    assert (batch.min, batch.max) == (1, MAX_BATCH)
+    for method, default in own.items():  # the help names each method's own default
+        assert f"{METHODS[method].label}: " in batch.help
+        assert f", {default}" in batch.help
+    asked = {method: options for method, options in calls if method != "saliency"}
+    assert set(asked) == set(own)
+    assert not any("batch_size" in options for options in asked.values())
+
+
+def test_a_batch_size_or_seed_out_of_range_in_the_link_is_told():
+    at = open_cam(pixel=["SmoothGrad"], px_samples="2", px_batch="0", px_seed="-1")
+    assert_clean(at)
+    warnings = " ".join(w.value for w in at.warning)
+    assert "px_batch='0'" in warnings
+    assert "px_seed='-1'" in warnings
+    assert at.number_input(key="px_batch").value is None  # the defaults instead
+    assert at.number_input(key="px_seed").value == METHODS["smoothgrad"].defaults()["seed"]

@@ -29,9 +29,9 @@ What this module adds around it:
   DeepLift change how ReLUs backpropagate through module hooks on every ``nn.ReLU``, and
   DeepLift keeps each ReLU's input and output on the module between its forward and backward,
   so a ReLU module called twice (torchvision's ``BasicBlock`` reuses ``self.relu``) or in place
-  gives wrong answers. They run on a private copy
-  (:func:`resnet_viz.analysis.copies.private_eval_copy`) in which every ``nn.ReLU`` is replaced
-  by a new, not-in-place one; the app's own ResNet already calls each ReLU once and sums the
+  gives wrong answers. They run on a private copy (:func:`safe_relu_copy`: modules of its own,
+  the model's weights shared and only read) in which every ``nn.ReLU`` is replaced by a new,
+  not-in-place one; the app's own ResNet already calls each ReLU once and sums the
   residual with an ``Add`` module (:mod:`resnet_viz.core.build`). DeepLift refuses a model that
   still calls one ReLU module twice after that (a reused module cannot be told apart by
   replacing it): load such weights into the app's ResNet
@@ -186,8 +186,11 @@ def _attempt(
     with torch.inference_mode(False):
         x = image.detach().to(where, model_dtype(model))
         x.requires_grad_()  # captum's attributions differentiate with respect to it
+        # The top-1 class needs a pass of its own unless the method's one pass is of the image
+        # (it then reads the class there); another model's class range needs one too.
+        top1_apart = target is None and not entry.top1_in_pass
         with model_lock(model), torch.no_grad():
-            if target is None or not isinstance(model, ResNet):
+            if top1_apart or (target is not None and not isinstance(model, ResNet)):
                 logits = model(x.detach())
                 _check_target(target, logits.shape[1])
                 if target is None:
@@ -209,6 +212,8 @@ def _attempt(
         else:
             with model_lock(model), torch.enable_grad():
                 attribution, delta = entry.run(call)
+    if target is None:  # read in the method's own pass (top1_in_pass)
+        target = call.top1[0]
     attribution = attribution.detach()[0]
     heat = _min_max(attribution.abs().sum(0))
     return PixelAttribution(

@@ -268,10 +268,39 @@ def test_guided_backprop_equals_pytorch_grad_cam(resnet, image):
     np.testing.assert_allclose(ours.raw, theirs.transpose(2, 0, 1), rtol=1e-4, atol=1e-7)
 
 
-def test_top1_is_explained_when_no_class_is_given(resnet, image):
+@pytest.mark.parametrize("method", ATTRIBUTION_METHODS)
+def test_top1_is_explained_when_no_class_is_given(resnet, image, method):
     with torch.no_grad():
         top = int(resnet(image)[0].argmax())
-    assert attribute(resnet, image, "saliency").target_class == top
+    options = OPTIONS.get(method, {})
+    result = attribute(resnet, image, method, **options)
+    assert result.target_class == top
+    expected, _ = _captum(resnet, image, method, top, METHODS[method].defaults() | options)
+    np.testing.assert_allclose(result.raw, expected.detach()[0].numpy(), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["saliency", "inputxgradient"])
+def test_the_top1_class_costs_no_forward_pass_of_its_own(resnet, image, method):
+    calls = []
+    handle = resnet.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        attribute(resnet, image, method)
+        assert len(calls) == 1  # the method's own pass; the class was read there
+        attribute(resnet, image, method, target=3)
+        assert len(calls) == 2
+    finally:
+        handle.remove()
+
+
+def test_the_private_copy_shares_the_weights_and_nothing_else(resnet):
+    work = pixel.safe_relu_copy(resnet)
+    assert all(a is b for a, b in zip(work.parameters(), resnet.parameters(), strict=True))
+    assert all(a is b for a, b in zip(work.buffers(), resnet.buffers(), strict=True))
+    assert not any(a is b for a, b in zip(work.modules(), resnet.modules(), strict=True))
+    relus = [m for m in work.modules() if isinstance(m, nn.ReLU)]
+    assert relus
+    assert not any(m.inplace for m in relus)
+    assert len({id(m) for m in relus}) == len(relus)
 
 
 # --------------------------------------------------------------------------------------------
