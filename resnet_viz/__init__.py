@@ -42,6 +42,7 @@ _EXPORTS = {
     "average_drop": ".analysis.attribution.confidence",
     "SanityCheck": ".analysis.attribution.sanity",
     "sanity_check": ".analysis.attribution.sanity",
+    "sanity_lesson": ".analysis.attribution.sanity_lesson",
     "degradation_curves": ".experiments.degradation",
     "GradientReport": ".analysis.gradients",
     "GradientSnapshot": ".analysis.gradients",
@@ -89,6 +90,7 @@ if TYPE_CHECKING:  # static checkers and IDEs see the names as ordinary imports
     from .analysis.attribution.pixel import ATTRIBUTION_METHODS, PixelAttribution, attribute
     from .analysis.attribution.road import Road, road
     from .analysis.attribution.sanity import SanityCheck, sanity_check
+    from .analysis.attribution.sanity_lesson import sanity_lesson
     from .analysis.gradients import GradientReport, GradientSnapshot, gradient_norms
     from .analysis.landscape import loss_landscape
     from .analysis.lesion import lesion_study
@@ -143,6 +145,7 @@ __all__ = [
     "preset",
     "road",
     "sanity_check",
+    "sanity_lesson",
     "spec_for_depth",
     "spec_from_state_dict",
     "summarize",

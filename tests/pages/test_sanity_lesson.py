@@ -1,6 +1,7 @@
 """The sanity-check lesson and the cascading check of a pixel map on the Grad-CAM page, in
-AppTest on the demo model: nothing runs until asked; the lesson's chart, verdicts and the maps
-before and after; a pixel map picked for the cascading check."""
+AppTest on the demo model: nothing runs until asked; the lesson's chart along the cascade, the
+verdicts and the reading, and per method the trained map beside the map where it first changes
+and the map with every weight random; a pixel map picked for the cascading check."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 import pytest
 
 from resnet_viz.analysis.attribution.sanity_lesson import LESSON_METHODS
-from resnet_viz.present.sanity_lesson import LABELS, VERDICTS
+from resnet_viz.present.sanity_lesson import LABELS, lesson_verdict
 from tests.app_support import assert_clean
 from tests.pages.test_attention_workbench import charts, click, image_captions, one_sample, open_cam
 
@@ -31,17 +32,31 @@ def test_the_lesson_runs_on_request_and_gives_a_verdict_per_method():
     figure = charts(at)[-1]
     assert figure["layout"]["title"]["text"] == "Which explanations depend on the weights?"
     labels = [LABELS[m] for m in LESSON_METHODS]
-    assert figure["data"][1]["x"] == labels
+    steps = ["classifier", "stage 3", "stage 2", "stage 1", "stem"]  # the demo's three stages
+    assert [trace["name"] for trace in figure["data"]] == labels
+    assert all(trace["x"] == steps for trace in figure["data"])
     text = markdown(at)
+    verdicts = {}
     for label in labels:
-        said = re.search(rf"{re.escape(label)} \(ρ = -?\d\.\d\d, SSIM = -?\d\.\d\d\) ([^.]+)\.",
-                         text)  # fmt: skip
+        said = re.search(rf"{re.escape(label)} \(ρ = ([-\d., ]+)\) ([^.]+)\.", text)
         assert said is not None, label
-        assert said.group(1) in VERDICTS
+        values = [float(v) for v in said.group(1).split(", ")]
+        assert len(values) == len(steps)
+        verdicts[label] = said.group(2)
+        assert verdicts[label] == lesson_verdict(values, steps)
+        assert f"**{label}** {verdicts[label]}." in text  # beside its maps
+    # On the demo model Guided Backprop survives deepest, and the random stem changes it too.
+    assert verdicts["Guided Backprop"] == (
+        "stays similar through stage 3, first changes at stage 2"
+    )
+    assert "Guided Backprop survives deepest" in text
+    assert "Guided Backprop's map changes too" in text
     texts = image_captions(at)
     for label in labels:
         assert f"{label}, trained" in texts
+        assert any(t.startswith(f"{label}, first changes at ") for t in texts)
         assert any(t.startswith(f"{label}, every weight random: ρ = ") for t in texts)
+    assert any(t.startswith("Guided Backprop, first changes at stage 2: ρ = ") for t in texts)
 
 
 def test_a_pixel_map_gets_the_cascading_check():
