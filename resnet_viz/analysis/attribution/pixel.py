@@ -65,6 +65,7 @@ from ...data.images import IMAGENET_MEAN, IMAGENET_STD
 from ...runtime.device import run_with_cpu_fallback
 from ...runtime.locks import model_lock
 from ...runtime.memory import memory_budget_bytes, refuse_over_budget
+from ..copies import private_eval_copy
 from .cam import _frozen, _min_max
 from .doc_table import rst_table, with_table
 from .model_checks import as_normal_tensor, cpu_copy, model_device, model_dtype
@@ -195,7 +196,11 @@ def _attempt(
                 _check_target(target, logits.shape[1])
                 if target is None:
                     target = int(logits[0].argmax())
-            work = safe_relu_copy(model) if entry.private_copy else model
+            work = model
+            if entry.own_weights:
+                work = private_eval_copy(model)
+            elif entry.private_copy:
+                work = safe_relu_copy(model)
         if entry.private_copy and entry.key == "deeplift":
             reused = _reused_relus(work, x)
             if reused:

@@ -99,7 +99,13 @@ class PixelMethod:
         options: its options, in the order a page shows them.
         memory: bytes one call needs, from the :class:`Sizes` and the checked options.
         private_copy: True when captum hooks the model's ReLUs: the method runs on a private
-            copy whose ReLUs are distinct and not in place (:func:`safe_relu_copy`).
+            copy whose ReLUs are distinct and not in place (:func:`safe_relu_copy`, which
+            shares the model's weight tensors, read only).
+        own_weights: True when the method writes to its copy's weights (zennit's canonizers
+            fold each BatchNorm into the convolution before it, ``weight.data = ...``, and
+            restore it afterwards): it runs on a copy with weights of its own
+            (:func:`~resnet_viz.analysis.copies.private_eval_copy`), never on tensors the
+            shared model holds.
         delta: True when the result has a convergence delta (sum of the attributions minus
             ``f(x) - f(baseline)``).
         top1_in_pass: True when the method's one forward pass is of the image itself, so the
@@ -115,6 +121,7 @@ class PixelMethod:
     options: tuple[Option, ...] = ()
     memory: Callable[[Sizes, Mapping[str, Any]], int] = lambda sizes, options: sizes.recorded
     private_copy: bool = False
+    own_weights: bool = False
     delta: bool = False
     top1_in_pass: bool = False
 
@@ -490,6 +497,7 @@ METHODS: dict[str, PixelMethod] = {
             ),
             memory=_lrp_memory,
             private_copy=True,
+            own_weights=True,
         ),
     )
 }

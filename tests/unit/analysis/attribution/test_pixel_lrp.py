@@ -118,3 +118,25 @@ def test_the_memory_estimate_is_two_recorded_passes():
     image_bytes = 4 * 3 * 64 * 64
     lrp_bytes = pixel.estimate_memory_bytes(spec, size, "lrp")
     assert lrp_bytes == pixel.estimate_memory_bytes(spec, size, "guidedgradcam") + 2 * image_bytes
+
+
+def test_the_shared_models_weights_are_never_what_zennit_rewrites(resnet, image, monkeypatch):
+    """zennit folds each BatchNorm into its convolution by assigning ``weight.data`` on the model
+    it is given: LRP must get weights of its own, never the shared model's tensors (another
+    session may run a forward pass on them meanwhile)."""
+    from resnet_viz.analysis.attribution import lrp as lrp_module
+
+    shared = {t.data_ptr() for t in [*resnet.parameters(), *resnet.buffers()]}
+    seen = []
+    original = lrp_module.relevance_on_copy
+
+    def spy(work, *args):
+        seen.append({t.data_ptr() for t in [*work.parameters(), *work.buffers()]})
+        return original(work, *args)
+
+    monkeypatch.setattr(lrp_module, "relevance_on_copy", spy)
+    before = snapshot(resnet)
+    resnet_viz.attribute(resnet, image, "lrp", 1)
+    assert len(seen) == 1
+    assert seen[0].isdisjoint(shared)
+    assert same_state(resnet, before)
