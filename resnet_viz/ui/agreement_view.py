@@ -15,8 +15,7 @@ from ..core.split import target_layers
 from ..present.agreement import agreement_figure, agreement_reading
 from ..weights import LoadedModel
 from .lecture import show_chart
-from .map_checks import _requested, _stored_or_computed
-from .workbench_common import Shown
+from .workbench_common import Shown, requested, stored_or_computed
 
 
 def agreement_title(loaded: LoadedModel) -> str:
@@ -33,7 +32,7 @@ def agreement_section(tensor, shown: list[Shown], loaded: LoadedModel, digest: s
     key = f"{digest[:16]}_{target}"
     layers = len(target_layers(loaded.spec))
     names = ", ".join(METHOD_LABELS[m] for m in DEFAULT_METHODS)
-    if not _requested("agree", key, "Compare the methods at every layer",
+    if not requested("agree", key, "Compare the methods at every layer",
                       f"{names} at {layers} stages and blocks: one map per method for all of "
                       "them, and one more backward pass for the gradient."):  # fmt: skip
         st.caption(
@@ -43,7 +42,7 @@ def agreement_section(tensor, shown: list[Shown], loaded: LoadedModel, digest: s
             "gradient can vary over positions and the maps part. The numbers say where."
         )
         return
-    result = _stored_or_computed(
+    result = stored_or_computed(
         ("agree", loaded.name, key), "Method agreement: starting…",
         lambda bar: method_agreement(loaded.model, tensor, target=target),
     )  # fmt: skip

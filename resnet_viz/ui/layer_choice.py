@@ -18,9 +18,9 @@ from ..present.heatmaps import overlay
 from ..present.layer_choice import layer_figure, layer_sentence, layer_table
 from ..weights import LoadedModel
 from .lecture import show_chart
-from .map_checks import FAITHFULNESS_STEPS, _requested
+from .map_checks import FAITHFULNESS_STEPS
 from .shared_results import computed_once
-from .workbench_common import Shown, results
+from .workbench_common import Shown, requested, results
 
 #: The method when the first shown one has no gradient (the paper's).
 DEFAULT_METHOD = "layercam"
@@ -38,7 +38,7 @@ def layer_choice_section(crop: Image.Image, tensor, shown: list[Shown], loaded: 
     maps = measured_maps(loaded.spec)
     passes = 2 * (FAITHFULNESS_STEPS + 1) * maps
     label = METHOD_LABELS[method]
-    if not _requested("layers", key, f"Compare every layer ({label})",
+    if not requested("layers", key, f"Compare every layer ({label})",
                       f"{label} at every stage and block in one pass, their fusion (Jiang et al. "
                       f"2021), then deletion and insertion curves of {maps} maps: {passes} "
                       "forward passes, in batches."):  # fmt: skip

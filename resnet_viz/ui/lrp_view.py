@@ -20,9 +20,8 @@ from ..present.pixel import signed_image
 from ..runtime.memory import memory_budget_bytes, refuse_over_budget
 from ..weights import LoadedModel
 from .lecture import show_chart
-from .map_checks import _requested, _stored_or_computed
 from .pixel_workbench import option_text
-from .workbench_common import Shown
+from .workbench_common import Shown, requested, stored_or_computed
 
 TITLE = "Relevance through the skip connections (LRP)"
 
@@ -70,7 +69,7 @@ def lrp_section(crop: Image.Image, tensor, shown: list[Shown], loaded: LoadedMod
         "Layer-wise Relevance Propagation (Bach et al. 2015, zennit): one forward and one "
         "modified backward pass on a private copy of the model."
     )
-    if not _requested("lrp", key, "Run LRP", about):
+    if not requested("lrp", key, "Run LRP", about):
         st.caption(
             "LRP hands the class logit down the network layer by layer. At each residual sum "
             "F(x) + x the relevance splits between the branch and the shortcut in proportion "
@@ -86,7 +85,7 @@ def lrp_section(crop: Image.Image, tensor, shown: list[Shown], loaded: LoadedMod
         "Use a smaller image.",
     )
     mean, std = loaded.preprocessing.mean, loaded.preprocessing.std
-    result = _stored_or_computed(
+    result = stored_or_computed(
         ("lrp", loaded.name, key), "LRP: starting…",
         lambda bar: lrp(loaded.model, tensor, target, composite, zero_bias=zero_bias,
                         mean=mean, std=std),

@@ -31,8 +31,7 @@ from ..present.heatmaps import heatmap_image
 from ..weights import LoadedModel
 from .lecture import show_chart
 from .pixel_workbench import PixelShown
-from .shared_results import computed_once
-from .workbench_common import Shown, results
+from .workbench_common import Shown, requested, stored_or_computed
 
 FAITHFULNESS_STEPS = 16
 
@@ -59,14 +58,6 @@ def receptive_field_section(crop: Image.Image, first: Shown, loaded: LoadedModel
         (left.info if box.larger_than_image else left.markdown)(text)
 
 
-def _requested(kind: str, key: str, label: str, help_text: str) -> bool:
-    """A button whose request is remembered for the session (results stay on reruns)."""
-    asked = st.session_state.setdefault(f"_asked_{kind}", set())
-    if st.button(label, key=f"{kind}_{key}", help=help_text, icon=":material/play_arrow:"):
-        asked.add(key)
-    return key in asked
-
-
 def faithfulness_section(tensor, shown: list[Shown], loaded: LoadedModel, digest: str,
                          pixels: list[PixelShown] = ()) -> None:  # fmt: skip
     """RISE's deletion and insertion curves of every shown map, the CAMs' and the pixel
@@ -78,7 +69,7 @@ def faithfulness_section(tensor, shown: list[Shown], loaded: LoadedModel, digest
         + [pixel_key(p) for p in pixels]
     )
     passes = 2 * (FAITHFULNESS_STEPS + 1) * (len(shown) + len(pixels) + 2)
-    if not _requested("faith", key, "Measure faithfulness",
+    if not requested("faith", key, "Measure faithfulness",
                       f"Deletion and insertion curves (Petsiuk et al. 2018): {passes} forward "
                       "passes of the network, in batches."):  # fmt: skip
         st.caption(
@@ -87,7 +78,7 @@ def faithfulness_section(tensor, shown: list[Shown], loaded: LoadedModel, digest
             "it back fast (high insertion AUC)."
         )
         return
-    curves, references = _stored_or_computed(
+    curves, references = stored_or_computed(
         ("faith", loaded.name, key), "Faithfulness: starting…",
         lambda bar: _faithfulness(tensor, shown, loaded, bar, pixels),
     )  # fmt: skip
@@ -100,12 +91,6 @@ def pixel_key(item: PixelShown) -> str:
     """A pixel map's part of a result's key: its method and a digest of its options."""
     options = repr(sorted(item.result.options.items())).encode()
     return f"{item.method}{hashlib.sha256(options).hexdigest()[:8]}"
-
-
-def _stored_or_computed(store_key: tuple, starting: str, compute: Callable):
-    """A heavy result some session already computed, or ``compute(progress)`` in a heavy-work
-    slot with a progress bar, kept for the next rerun and the other sessions."""
-    return computed_once(results(), store_key, compute, starting)
 
 
 def _faithfulness(tensor, shown: list[Shown], loaded: LoadedModel, bar: Callable,
@@ -154,7 +139,7 @@ def sanity_section(tensor, shown: list[Shown], crop: Image.Image, loaded: Loaded
         f"{k}{v}" for k, v in sorted(options.items())
     )
     units = 2 + sum(loaded.spec.layers)
-    if not _requested("sanity", key, f"Run the sanity check ({label})",
+    if not requested("sanity", key, f"Run the sanity check ({label})",
                       f"Adebayo et al. 2018: randomise the weights from the classifier down, "
                       f"{units} steps, one map each, on a private copy of the model."):  # fmt: skip
         st.caption(
@@ -164,7 +149,7 @@ def sanity_section(tensor, shown: list[Shown], crop: Image.Image, loaded: Loaded
         )
         return
     mean, std = loaded.preprocessing.mean, loaded.preprocessing.std
-    check = _stored_or_computed(
+    check = stored_or_computed(
         ("sanity", loaded.name, key), "Sanity check: starting…",
         lambda bar: sanity_check(
             loaded.model, tensor, target_layer=first.layer,

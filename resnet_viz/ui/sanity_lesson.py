@@ -20,8 +20,7 @@ from ..present.sanity_lesson import (
 )
 from ..weights import LoadedModel
 from .lecture import show_chart
-from .map_checks import _requested, _stored_or_computed
-from .workbench_common import Shown
+from .workbench_common import Shown, requested, stored_or_computed
 
 #: Per method, a row: three small maps (trained, first change, every weight random) and the
 #: verdict beside them.
@@ -39,7 +38,7 @@ def sanity_lesson_section(tensor, shown: list[Shown], loaded: LoadedModel, diges
     steps = [label for _, label in checkpoints(loaded.model)]
     maps = (1 + len(steps)) * len(LESSON_METHODS)
     names = ", ".join(LABELS[m] for m in LESSON_METHODS)
-    if not _requested("lesson", key, "Run the sanity-check lesson",
+    if not requested("lesson", key, "Run the sanity-check lesson",
                       f"{names}: each on the trained model and with the weights randomised "
                       f"from the top down ({', '.join(steps)}); {maps} maps on a private copy "
                       "of the model."):  # fmt: skip
@@ -52,7 +51,7 @@ def sanity_lesson_section(tensor, shown: list[Shown], loaded: LoadedModel, diges
         )
         return
     mean, std = loaded.preprocessing.mean, loaded.preprocessing.std
-    lesson = _stored_or_computed(
+    lesson = stored_or_computed(
         ("lesson", loaded.name, key), "Sanity-check lesson: starting…",
         lambda bar: sanity_lesson(
             loaded.model, tensor, first.target_class, layer=first.layer, mean=mean, std=std,

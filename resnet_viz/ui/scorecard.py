@@ -16,10 +16,10 @@ import streamlit as st
 from ..analysis.attribution.methods import METHOD_LABELS
 from ..analysis.attribution.pixel import METHODS as PIXEL_METHODS
 from ..weights import LoadedModel
-from .map_checks import FAITHFULNESS_STEPS, _requested, pixel_key
+from .map_checks import FAITHFULNESS_STEPS, pixel_key
 from .pixel_workbench import PixelShown
 from .shared_results import computed_once
-from .workbench_common import Shown, results
+from .workbench_common import Shown, requested, results
 
 #: ROAD's wall-clock seconds per map at 224 x 224 on the development machine's shared
 #: 2-core CPU, rounded up (measured 4 to 9 s with a ResNet-18: road.py's conjugate-gradient
@@ -65,7 +65,7 @@ def scorecard_section(tensor, shown: list[Shown], loaded: LoadedModel, digest: s
         "percentile and order.",
     )
     key = f"{base}_{int(with_road)}"
-    if not _requested("score", key, "Score every map",
+    if not requested("score", key, "Score every map",
                       "The same metrics for each map: deletion and insertion AUC, "
                       + ("ROAD, " if with_road else "")
                       + "average drop and increase in confidence."):  # fmt: skip

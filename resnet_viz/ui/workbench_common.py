@@ -5,13 +5,14 @@ time is written.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import streamlit as st
 
 from ..analysis.attribution.cam import CamResult
 from ..runtime.timing import WarmTimer
-from .shared_results import SharedResults, shared_results
+from .shared_results import SharedResults, computed_once, shared_results
 
 BIND = "query-params"
 
@@ -47,3 +48,17 @@ TIMES_NOTE = (
 def timer() -> WarmTimer:
     """One warm-up record per server, like the models it times."""
     return WarmTimer()
+
+
+def requested(kind: str, key: str, label: str, help_text: str) -> bool:
+    """A button whose request is remembered for the session (results stay on reruns)."""
+    asked = st.session_state.setdefault(f"_asked_{kind}", set())
+    if st.button(label, key=f"{kind}_{key}", help=help_text, icon=":material/play_arrow:"):
+        asked.add(key)
+    return key in asked
+
+
+def stored_or_computed(store_key: tuple, starting: str, compute: Callable):
+    """A heavy result some session already computed, or ``compute(progress)`` in a heavy-work
+    slot with a progress bar, kept for the next rerun and the other sessions."""
+    return computed_once(results(), store_key, compute, starting)
