@@ -43,7 +43,7 @@ from .layer_choice import layer_choice_section
 from .lrp_view import lrp_section
 from .map_checks import faithfulness_section, receptive_field_section, sanity_section
 from .pixel_workbench import PixelShown, pixel_cell, pixel_controls
-from .sanity_lesson import sanity_lesson_section
+from .sanity_lesson import known_verdicts, sanity_lesson_section
 from .scorecard import scorecard_section
 from .shared_results import computed_once
 from .workbench_common import BIND, TIMES_NOTE, Shown, results, seconds_text, timer
@@ -204,12 +204,13 @@ def workbench_sections(crop, tensor, shown: list[Shown], loaded: LoadedModel, di
         receptive_field_section(crop, shown[0], loaded, digest)
     with shown_errors("measuring faithfulness"):
         faithfulness_section(tensor, shown, loaded, digest, pixels)
-    with shown_errors("scoring the maps"):
-        scorecard_section(tensor, shown, loaded, digest, pixels)
     with shown_errors("running the sanity check"):
         sanity_section(tensor, shown, crop, loaded, digest, settings, pixels)
     with shown_errors("running the sanity-check lesson"):
         sanity_lesson_section(tensor, shown, loaded, digest, settings)
+    with shown_errors("scoring the maps"):  # after the lesson: its verdicts fill a column
+        verdicts = known_verdicts(shown, loaded, digest)
+        scorecard_section(tensor, shown, loaded, digest, pixels, verdicts)
     with shown_errors("comparing the layers"):
         layer_choice_section(crop, tensor, shown, loaded, digest, settings)
     with shown_errors("comparing the methods at every layer"):

@@ -20,7 +20,7 @@ from ..present.sanity_lesson import (
 )
 from ..weights import LoadedModel
 from .lecture import show_chart
-from .workbench_common import Shown, requested, stored_or_computed
+from .workbench_common import Shown, requested, results, stored_or_computed
 
 #: Per method, a row: three small maps (trained, first change, every weight random) and the
 #: verdict beside them.
@@ -34,7 +34,7 @@ def sanity_lesson_section(tensor, shown: list[Shown], loaded: LoadedModel, diges
     with every weight random (the class and layer of the first CAM shown)."""
     st.markdown("#### The sanity-check lesson: which explanations depend on the weights?")
     first = shown[0].result
-    key = f"{digest[:16]}_{first.layer}_{first.target_class}"
+    key = _lesson_key(shown, digest)
     steps = [label for _, label in checkpoints(loaded.model)]
     maps = (1 + len(steps)) * len(LESSON_METHODS)
     names = ", ".join(LABELS[m] for m in LESSON_METHODS)
@@ -79,3 +79,18 @@ def sanity_lesson_section(tensor, shown: list[Shown], loaded: LoadedModel, diges
             cell.image(heatmap_image(heatmap, settings.colormap), caption=caption,
                        width="stretch")  # fmt: skip
         words.markdown(f"**{label}** {lesson_verdict(row.rank_correlations, lesson.labels)}.")
+
+
+def _lesson_key(shown: list[Shown], digest: str) -> str:
+    """The lesson's key for one image: the first CAM's layer and class."""
+    first = shown[0].result
+    return f"{digest[:16]}_{first.layer}_{first.target_class}"
+
+
+def known_verdicts(shown: list[Shown], loaded: LoadedModel, digest: str) -> dict[str, str]:
+    """The lesson's verdict on each of its methods, when some session has measured the lesson
+    for this image, model, layer and class (nothing is computed here)."""
+    lesson = results().get(("lesson", loaded.name, _lesson_key(shown, digest)))
+    if lesson is None:
+        return {}
+    return {row.method: lesson_verdict(row.rank_correlations, lesson.labels) for row in lesson.rows}

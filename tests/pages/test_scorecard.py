@@ -69,3 +69,19 @@ def test_the_scorecard_without_road_ranks_every_map_with_a_download():
     assert "Download the scorecard (CSV)" in [b.proto.label for b in at.get("download_button")]
     at.slider(key="alpha").set_value(0.3).run()  # another rerun keeps the result
     assert any("insertion − deletion AUC (ranks)" in d.value for d in at.dataframe)
+
+
+def test_the_lessons_verdicts_fill_the_sanity_column():
+    """Once the sanity-check lesson has run on this image, the scorecard's sanity column reads
+    the verdict the lesson wrote beside each of its methods (Grad-CAM, Saliency), word for word."""
+    at = click(with_saliency(), "Run the sanity-check lesson")
+    at = click(at, "Score every map")
+    assert_clean(at)
+    written = {}
+    for m in at.markdown:
+        found = re.fullmatch(r"\*\*(Grad-CAM|Saliency)\*\* (.+)\.", m.value)
+        if found:
+            written[found[1]] = found[2]
+    assert sorted(written) == ["Grad-CAM", "Saliency"]
+    (table,) = [d.value for d in at.dataframe if "insertion − deletion AUC (ranks)" in d.value]
+    assert dict(zip(table["method"], table["sanity check"], strict=True)) == written
