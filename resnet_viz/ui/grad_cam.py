@@ -93,23 +93,32 @@ def _pixel_url_messages(loaded: LoadedModel, link: dict[str, list[str]]) -> None
             f"methods are {', '.join(entry.label for entry in pixel.values())}.",
             icon=":material/link_off:",
         )
-    options = {o.name: o for entry in pixel.values() for o in entry.options}
+    asked = [pixel_workbench.PIXEL_LABEL_TO_METHOD.get(m, m) for m in link.get("pixel", [])]
+    entries = [pixel[m] for m in asked if m in pixel] or list(pixel.values())
     side = loaded.preprocessing.size
     for name, key in pixel_workbench.PIXEL_CONTROLS.items():
-        option = options[name]
-        for value in link.get(key, []):
-            problem = _option_problem(option, value, side)
+        # Several methods may have an option of this name, each with its own range and default
+        # (the batch sizes): the value must suit every linked method that has it.
+        same_name = [o for entry in entries for o in entry.options if o.name == name]
+        for value in link.get(key, []) if same_name else []:
+            problem = next(filter(None, (_option_problem(o, value, side) for o in same_name)),
+                           None)  # fmt: skip
             if problem:
-                st.warning(
-                    f"The link's {key}={value!r}: {problem} Using the default, {option.default}.",
-                    icon=":material/link_off:",
-                )
+                defaults = {o.default for o in same_name}
+                default = (f"the default, {same_name[0].default}" if len(defaults) == 1
+                           else "each method's own default")  # fmt: skip
+                st.warning(f"The link's {key}={value!r}: {problem} Using {default}.",
+                           icon=":material/link_off:")  # fmt: skip
 
 
 def _option_problem(option, value: str, side: int) -> str | None:
     """Why a link's text for a pixel-method option cannot be used, or None."""
-    if option.choices is not None:
-        parsed: object = pixel_workbench.LABEL_TO_BASELINE.get(value, value)
+    if option.choices == (False, True):
+        if value.lower() not in ("true", "false"):
+            return f"{pixel_workbench.option_text(option.label)} must be true or false."
+        parsed: object = value.lower() == "true"
+    elif option.choices is not None:
+        parsed = pixel_workbench.LABEL_TO_BASELINE.get(value, value)
     else:
         try:
             parsed = int(value) if option.integer else float(value)

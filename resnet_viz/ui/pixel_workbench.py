@@ -21,6 +21,7 @@ from typing import Any
 import streamlit as st
 from PIL import Image
 
+from ..analysis.attribution.lrp import COMPOSITES
 from ..analysis.attribution.pixel import METHODS as PIXEL_METHODS
 from ..analysis.attribution.pixel import PixelAttribution, attribute
 from ..errors import UserError
@@ -42,6 +43,10 @@ PIXEL_LABEL_TO_METHOD = {entry.label: key for key, entry in PIXEL_METHODS.items(
 
 LABEL_TO_BASELINE = {label: key for key, label in BASELINE_LABELS.items()}
 
+#: What a menu shows for each choice of a pixel method's option: the baselines' and the LRP
+#: composites' labels.
+CHOICE_LABELS = {**BASELINE_LABELS, **{key: label for key, (label, _) in COMPOSITES.items()}}
+
 
 #: The pixel methods' options a page shows, by option name, with the URL key of each control.
 #: The batch size (samples, steps or occluded images per pass) changes the time and the memory,
@@ -55,6 +60,8 @@ PIXEL_CONTROLS = {
     "stride": "px_stride",
     "batch_size": "px_batch",
     "seed": "px_seed",
+    "composite": "px_lrp",
+    "zero_bias": "px_zero_bias",
 }
 
 #: The share of a forward and backward pass that a forward pass alone costs: the backward pass
@@ -86,9 +93,10 @@ def pixel_controls(image_side: int | None) -> tuple[tuple[str, ...], dict[str, A
         format_func=lambda key: PIXEL_METHODS[key].label,
         key="pixel",
         bind=BIND,
-        help="captum's attributions of every input pixel: Saliency and Input x Gradient cost "
-        "one backward pass, the noise tunnels one per sample, Integrated Gradients one per "
-        "step, Occlusion one forward pass per window position.",
+        help="captum's attributions of every input pixel (LRP's are zennit's): Saliency and "
+        "Input x Gradient cost one backward pass, the noise tunnels one per sample, Integrated "
+        "Gradients one per step, Occlusion one forward pass per window position, LRP one "
+        "forward and one backward pass.",
     )
     chosen = tuple(m for m in PIXEL_METHODS if m in picked)
     if not chosen:
@@ -150,6 +158,8 @@ def _option_widget(option, key: str, image_side: int | None):
     """One option's widget, its range the registry's (an occlusion window or stride at most the
     image's side): a value out of range cannot be entered."""
     label = option_text(option.label)
+    if option.choices == (False, True):
+        return st.toggle(label, value=option.default, key=key, bind=BIND)
     if option.choices is not None:
         asked = st.query_params.get(key)
         if asked in option.choices and key not in st.session_state:
@@ -157,7 +167,7 @@ def _option_widget(option, key: str, image_side: int | None):
             st.session_state[key] = asked
         value = st.selectbox(
             label, option.choices, index=option.choices.index(option.default),
-            format_func=lambda c: BASELINE_LABELS.get(c, c), key=key, bind=BIND,
+            format_func=lambda c: CHOICE_LABELS.get(c, c), key=key, bind=BIND,
         )  # fmt: skip
         if option.name == "baseline":
             st.caption(BASELINE_NOTE)

@@ -181,3 +181,36 @@ def test_a_batch_size_or_seed_out_of_range_in_the_link_is_told():
     assert "px_seed='-1'" in warnings
     assert at.number_input(key="px_batch").value is None  # the defaults instead
     assert at.number_input(key="px_seed").value == METHODS["smoothgrad"].defaults()["seed"]
+
+
+def test_the_batch_size_warning_names_the_linked_methods_option():
+    """px_batch applies to each linked method: the warning reads the noise tunnel's option (not
+    Occlusion's, another method of the registry) and its own default."""
+    at = open_cam(pixel=["SmoothGrad"], px_samples="2", px_batch="0")
+    warnings = [w.value for w in at.warning if "px_batch" in w.value]
+    assert len(warnings) == 1
+    option = next(o for o in METHODS["smoothgrad"].options if o.name == "batch_size")
+    assert option.label.removeprefix("The ").lower() in warnings[0].lower()
+    assert warnings[0].endswith(f"Using the default, {option.default}.")
+    assert "occluded" not in warnings[0]
+
+
+def test_lrps_composite_and_zero_bias_are_controls_in_the_url(monkeypatch):
+    calls = _spy(monkeypatch)
+    at = one_sample(open_cam(pixel=["lrp"], px_lrp="epsilon-plus", px_zero_bias="true"))
+    assert_clean(at)
+    composite = at.selectbox(key="px_lrp")
+    assert composite.value == "epsilon-plus"
+    assert composite.proto.query_param_key == "px_lrp"
+    assert at.toggle(key="px_zero_bias").value is True
+    lrp_calls = [options for method, options in calls if method == "lrp"]
+    assert lrp_calls
+    assert lrp_calls[0]["composite"] == "epsilon-plus"
+    assert lrp_calls[0]["zero_bias"] is True
+
+
+def test_a_zero_bias_that_is_not_true_or_false_is_told():
+    at = open_cam(pixel=["lrp"], px_zero_bias="maybe")
+    warnings = " ".join(w.value for w in at.warning)
+    assert "px_zero_bias='maybe'" in warnings
+    assert "must be true or false" in warnings

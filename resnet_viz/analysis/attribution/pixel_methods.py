@@ -162,7 +162,8 @@ class _Call:
     def stdevs(self) -> float:
         """The noise tunnels' standard deviation: the noise level times the input's range
         (Smilkov et al. 2017, Sec. 3: sigma / (x_max - x_min))."""
-        return float(self.options["noise_level"] * (self.image.max() - self.image.min()))
+        image = self.image.detach()
+        return float(self.options["noise_level"] * (image.max() - image.min()))
 
 
 class _TopOneLogit(nn.Module):
