@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 import zipfile
 
-import pytest
+import torch
 from PIL import Image
 
 from resnet_viz.data.bundled_sets import BUNDLED_SETS, bundled_set
@@ -19,11 +20,12 @@ from resnet_viz.data.image_folder import MAX_CLASSES, MAX_IMAGES
 from resnet_viz.data.shape_geometry import CLASSES as SHAPES
 from resnet_viz.present.transfer import CHANCE_WORDS, COMPARISON_WORDS
 from resnet_viz.training.transfer import MODE_LABELS
+from resnet_viz.ui import transfer_job
 from resnet_viz.ui.checkpoint import SESSION_KEY
 from resnet_viz.ui.models import DEMO, model_label
-from resnet_viz.ui.transfer_lab import JOB_KEY, SOURCES
-
-IMAGES_SEEN = []
+from resnet_viz.ui.transfer_job import start_job
+from resnet_viz.ui.transfer_lab import JOB_KEY, SOURCES, TrainSettings
+from resnet_viz.weights import load_demo_model
 from tests.app_support import assert_clean, open_page
 
 PAGE = "pages/transfer.py"
@@ -139,12 +141,28 @@ def test_a_probe_run_shows_curves_reading_confusion_and_the_download():
     per_class = table(at, "validation images")
     assert list(per_class["class"]) == list(SHAPES)
     assert set(per_class["validation images"]) == {1}
-    wrong = probe.wrong(bundled_set("shapes", 3).labels)
-    IMAGES_SEEN.append((wrong, at))
+    images = at.get("image")
+    captions = [c for i in images for c in i.captions]
+    shapes = bundled_set("shapes", 3)
+    wrong = probe.wrong(shapes.labels)
+    assert [c for c in captions if c.startswith("true: ")] == [
+        f"true: {SHAPES[t]}, predicted: {SHAPES[g]}" for _, t, g in wrong
+    ]
     downloads = at.get("download_button")
     assert [d.proto.label for d in downloads] == ["Download transfer_probe.pt"]
-    # The attention pair: the backbone's top class beside the trained network's prediction.
-    assert at.selectbox(key="tl_attention").value == probe.split.validation[0]
+    # The attention pair for the first validation image: the backbone on its own top class
+    # (the demo model's argmax, computed here), the trained network on its prediction.
+    index = at.selectbox(key="tl_attention").value
+    assert index == probe.split.validation[0]
+    demo = load_demo_model("cpu")
+    with torch.no_grad():
+        top = int(demo.model(demo.preprocessing.tensor(shapes.images[index])).argmax())
+    assert f"Backbone, on its own top class: {demo.categories[top]}" in captions
+    guess = SHAPES[probe.predictions[0]]
+    assert (
+        f"Trained network, on its prediction: {guess} (true: {SHAPES[shapes.labels[index]]})"
+        in captions
+    )
 
 
 def zipped(files: dict[str, bytes]) -> bytes:
@@ -189,7 +207,6 @@ def test_a_zip_of_two_classes_lists_its_skipped_files():
     assert list(skipped["file"]) == ["dogs/notes.txt"]
 
 
-@pytest.mark.slow
 def test_the_opened_trained_network_names_its_classes_on_the_grad_cam_page():
     at = trained()
     at.button(key="tl_open").click().run()
@@ -203,11 +220,49 @@ def test_the_opened_trained_network_names_its_classes_on_the_grad_cam_page():
     at.query_params["model"] = "Upload a checkpoint…"
     at.run()
     assert_clean(at)
-    at.selectbox(key="ckpt_arch").set_value("auto").run()
-    assert_clean(at)
-    assert any("transfer_probe.pt" in c.value for c in at.sidebar.caption)
-    from resnet_viz.ui.models import loaded_from_opened
+    assert at.selectbox(key="ckpt_arch").value == "auto"  # the opened checkpoint, as it is
+    assert any("Using the checkpoint transfer_probe.pt" in c.value for c in at.sidebar.caption)
+    # The class menu names the trained classes (a plain state_dict would give "class 0", ...).
+    menu = at.selectbox(key="cls")
+    assert menu.options == ["Top-1 prediction", *SHAPES]
 
-    loaded = loaded_from_opened(opened)
-    assert loaded.categories == list(SHAPES)
-    assert loaded.preprocessing == job.results["probe"].preprocessing
+
+def test_a_class_with_one_image_is_refused_by_the_training_with_its_message():
+    at = open_page(PAGE, tl_source=SOURCES["zip"])
+    data = zipped({
+        "red/1.png": png((200, 0, 0)), "blue/1.png": png((0, 0, 200)),
+        "blue/2.png": png((0, 0, 190)),
+    })  # fmt: skip
+    at.file_uploader(key="tl_zip").upload("colours.zip", data)
+    at.run()
+    assert_clean(at)
+    assert "**3 images in 2 classes**" in "\n".join(markdown(at))
+    at.button(key="tl_train").click().run()
+    assert_clean(at)
+    errors = [e.value for e in at.error]
+    assert any("Every class needs at least two images" in e and "red" in e for e in errors)
+    assert not at.get("download_button")
+
+
+def test_a_rerun_during_training_re_attaches_to_the_running_job(monkeypatch):
+    """The job in the session is followed to its end, and no second job is started."""
+    gate = threading.Event()
+    original = transfer_job.fine_tune
+
+    def held(*args, **kwargs):
+        gate.wait(30)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(transfer_job, "fine_tune", held)
+    at = open_page(PAGE, **QUICK)
+    settings = TrainSettings(("probe",), (("probe", 3),), 0)
+    job = start_job((("bundled", "shapes", 3), DEMO, settings), load_demo_model("cpu"),
+                    bundled_set("shapes", 3), ("probe",), {"probe": 3}, 0)  # fmt: skip
+    at.session_state[JOB_KEY] = job
+    threading.Timer(1.0, gate.set).start()
+    at.run()  # draws the running job until it ends
+    assert_clean(at)
+    assert at.session_state[JOB_KEY] is job
+    assert not job.running
+    assert not at.button(key="tl_train").disabled
+    assert [d.proto.label for d in at.get("download_button")] == ["Download transfer_probe.pt"]
