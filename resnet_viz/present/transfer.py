@@ -7,8 +7,9 @@ Every judgement in a sentence is chosen here by a threshold defined once, beside
   :data:`WELL_ABOVE_CHANCE` points or more above it is "well above chance", less than
   :data:`ABOVE_CHANCE` points above it (or below it) is "no better than chance", in between
   "barely above chance";
-- the pretrained run against the scratch run (best validation accuracies): within
-  :data:`TIE_POINTS` points either way is "a tie", else the better one "wins by N points".
+- the pretrained run against the scratch run (best validation accuracies, in whole percent as
+  written): within :data:`TIE_POINTS` points either way is "a tie", else the better one "wins
+  by N points".
 
 With a few validation images one image moves the accuracy by many points (1 of 7 is 14 points),
 so the sentence also says how many images the accuracy was measured on.
@@ -62,6 +63,11 @@ def points(accuracy: float) -> float:
     return 100.0 * float(accuracy)
 
 
+def whole_percent(accuracy: float) -> int:
+    """An accuracy as the sentences write it: whole percent (Python's rounding)."""
+    return round(points(accuracy))
+
+
 def chance_phrase(accuracy: float, classes: int) -> str:
     """One of :data:`CHANCE_WORDS` for ``accuracy`` with ``classes`` classes (chance 1/K)."""
     above = points(accuracy) - points(1.0 / classes)
@@ -73,12 +79,14 @@ def chance_phrase(accuracy: float, classes: int) -> str:
 
 
 def comparison_phrase(pretrained: float, scratch: float) -> str:
-    """ "pretraining wins by N points", "a tie" or "scratch wins by N points" (N whole points)."""
-    gap = points(pretrained) - points(scratch)
+    """One of "pretraining wins by N points", "a tie", "scratch wins by N points". The gap is
+    taken between the accuracies in whole percent, as the sentence writes them, so that "93% vs
+    21%" is never said to differ by 71 points."""
+    gap = whole_percent(pretrained) - whole_percent(scratch)
     if abs(gap) < TIE_POINTS:
         return COMPARISON_WORDS[1]
     winner = COMPARISON_WORDS[0] if gap > 0 else COMPARISON_WORDS[2]
-    return f"{winner} {abs(gap):.0f} points"
+    return f"{winner} {abs(gap)} points"
 
 
 def best_record(history: Sequence[EpochRecord], best_epoch: int) -> EpochRecord:
@@ -95,7 +103,7 @@ def accuracy_sentence(
     last = max(r.epoch for r in history)
     return (
         f"{MODE_LABELS[mode]}: the best validation accuracy is "
-        f"{points(best.validation_accuracy):.0f}% (epoch {best_epoch} of {last}, on "
+        f"{whole_percent(best.validation_accuracy)}% (epoch {best_epoch} of {last}, on "
         f"{validation} image{'s' if validation != 1 else ''}): "
         f"{chance_phrase(best.validation_accuracy, classes)} "
         f"(1 in {classes} is {points(1 / classes):.0f}%)."
@@ -108,7 +116,7 @@ def comparison_sentence(pretrained: float, scratch: float) -> str:
     within = f" (within {TIE_POINTS:.0f} points)" if phrase == COMPARISON_WORDS[1] else ""
     return (
         f"Against the same network trained from scratch on the same images "
-        f"({points(pretrained):.0f}% vs {points(scratch):.0f}%): {phrase}{within}."
+        f"({whole_percent(pretrained)}% vs {whole_percent(scratch)}%): {phrase}{within}."
     )
 
 

@@ -53,10 +53,15 @@ def test_the_chance_words_by_hand():
 
 @given(accuracies, accuracies)
 def test_the_comparison_names_the_winner_and_its_margin(pretrained, scratch):
-    gap = 100 * (pretrained - scratch)
     phrase = comparison_phrase(pretrained, scratch)
     sentence = comparison_sentence(pretrained, scratch)
     assert phrase in sentence
+    # The gap is the one a reader computes from the two percentages the sentence writes.
+    shown = re.search(r"\((\d+)% vs (\d+)%\)", sentence)
+    assert shown is not None, sentence
+    assert abs(int(shown[1]) - 100 * pretrained) <= 0.5
+    assert abs(int(shown[2]) - 100 * scratch) <= 0.5
+    gap = int(shown[1]) - int(shown[2])
     if phrase == "a tie":
         assert abs(gap) < TIE_POINTS
         assert f"within {TIE_POINTS:.0f} points" in sentence
@@ -65,7 +70,7 @@ def test_the_comparison_names_the_winner_and_its_margin(pretrained, scratch):
     assert won is not None, phrase
     assert (won[1] == "pretraining") == (gap > 0)
     assert abs(gap) >= TIE_POINTS
-    assert int(won[2]) == round(abs(gap))
+    assert int(won[2]) == abs(gap)
     assert int(won[2]) >= TIE_POINTS  # never "wins by 0 points"
 
 
@@ -77,6 +82,8 @@ def test_the_comparison_words_by_hand():
         "Against the same network trained from scratch on the same images (86% vs 29%): "
         "pretraining wins by 57 points."
     )
+    # 13/14 vs 3/14 is 71.4 points apart, but reads "93% vs 21%": the sentence says 72.
+    assert comparison_phrase(13 / 14, 3 / 14) == "pretraining wins by 72 points"
 
 
 def history(*validation: float) -> tuple[EpochRecord, ...]:
