@@ -23,6 +23,7 @@ from ..errors import CheckpointError
 
 if TYPE_CHECKING:
     from ..core.build import ResNet
+    from ..weights.common import Preprocessing
 
 SESSION_KEY = "opened_checkpoint"
 REFUSED_KEY = "refused_checkpoint"
@@ -33,13 +34,17 @@ CHECKPOINT_TYPES = ["pt", "pth", "bin", "ckpt"]
 
 @dataclass(frozen=True, eq=False)
 class OpenedCheckpoint:
-    """A checkpoint opened in this session: its file, the network read from it, the model."""
+    """A checkpoint opened in this session: its file, the network read from it, the model, and
+    the class names and preprocessing the file carries when it is in the app's own format
+    (``None`` when it does not: the pages then number the classes)."""
 
     file_name: str
     digest: str
     reading: SpecReading
     model: ResNet
     upload_id: str | None = None  # the uploader's id for the file it came from
+    classes: tuple[str, ...] | None = None
+    preprocessing: Preprocessing | None = None
 
     @property
     def label(self) -> str:
@@ -49,6 +54,23 @@ class OpenedCheckpoint:
 def opened_checkpoint() -> OpenedCheckpoint | None:
     """The checkpoint this session opened, on any page, if any."""
     return st.session_state.get(SESSION_KEY)
+
+
+def opened_from_bytes(
+    file_name: str, data: bytes, upload_id: str | None = None
+) -> OpenedCheckpoint:
+    """The checkpoint in ``data`` opened (:func:`resnet_viz.weights.open_checkpoint_file`).
+
+    Raises:
+        CheckpointError: the file is refused (its message says why); nothing in it was run.
+    """
+    from ..weights import open_checkpoint_file  # imports torch: only once a file is given
+
+    opened = open_checkpoint_file(data)
+    return OpenedCheckpoint(
+        file_name, hashlib.sha256(data).hexdigest(), opened.reading, opened.model, upload_id,
+        opened.classes, opened.preprocessing,
+    )  # fmt: skip
 
 
 def open_checkpoint_control(key: str = "open_ckpt") -> OpenedCheckpoint | None:
@@ -75,17 +97,14 @@ def open_checkpoint_control(key: str = "open_ckpt") -> OpenedCheckpoint | None:
         data = upload.getvalue()
         digest = hashlib.sha256(data).hexdigest()
         if current is None or current.digest != digest:
-            from ..weights import open_checkpoint  # imports torch: only once a file is given
-
             try:
                 with st.spinner(f"Reading {upload.name}…"):
-                    reading, model = open_checkpoint(data)
+                    current = opened_from_bytes(upload.name, data, upload.file_id)
             except CheckpointError as error:
                 message = f"{upload.name}: {error}"
                 st.session_state[REFUSED_KEY] = (upload.file_id, message)
                 st.error(message, icon=":material/error:")
                 return current
-            current = OpenedCheckpoint(upload.name, digest, reading, model, upload.file_id)
         else:
             current = dataclasses.replace(current, upload_id=upload.file_id)
         st.session_state[SESSION_KEY] = current

@@ -196,17 +196,22 @@ def checkpoint_controls() -> LoadedModel | None:
 
 
 def loaded_from_opened(opened: OpenedCheckpoint) -> LoadedModel:
-    """The session's opened checkpoint as a model source: ImageNet class names and preprocessing
-    when it is a torchvision network with 1000 classes, numbered classes otherwise."""
+    """The session's opened checkpoint as a model source: the class names and preprocessing the
+    file carries (the app's own format, e.g. a network trained on the transfer-learning page);
+    else ImageNet's when it is a torchvision network with 1000 classes, numbered classes
+    otherwise."""
     spec = opened.reading.spec
     twin = preset_for(spec)
     arch = twin.name if twin is not None else None
     side = default_input_size(spec)[1]
+    preprocessing = opened.preprocessing or (
+        _preprocessing_for(arch) if arch else _imagenet_statistics(side)
+    )
     return LoadedModel(
         model=opened.model.to(pick_device()),  # the session's own model, not a shared one
         spec=spec,
-        categories=_categories_for(arch, spec.num_classes),
-        preprocessing=_preprocessing_for(arch) if arch else _imagenet_statistics(side),
+        categories=list(opened.classes or _categories_for(arch, spec.num_classes)),
+        preprocessing=preprocessing,
         source=f"checkpoint {opened.label}",
         name=f"checkpoint-{opened.digest[:12]}",
     )

@@ -118,6 +118,16 @@ BLOCK_ANATOMY = Page(
     "x, F(x), the shortcut and the output of one block on your image.",
     preloads=("resnet_viz.ui.block_anatomy", "resnet_viz.ui.models"),
 )
+TRANSFER = Page(
+    "transfer",
+    "Train on your images",
+    ":material/model_training:",
+    "Teaching lab",
+    "transfer learning live: a trained ResNet learns your classes in a minute; then its "
+    "mistakes, its feature space and its attention before and after.",
+    home_name="Train it on your images",
+    preloads=("resnet_viz.ui.transfer_lab", "resnet_viz.ui.models"),
+)
 
 #: Every page, in the menu's order (a section's pages next to each other).
 PAGES: tuple[Page, ...] = (
@@ -130,6 +140,7 @@ PAGES: tuple[Page, ...] = (
     LANDSCAPE,
     RECEPTIVE_FIELD,
     BLOCK_ANATOMY,
+    TRANSFER,
 )
 
 

@@ -45,8 +45,10 @@ from .imagenet import (
 )
 from .uploads import (
     MAX_CHECKPOINT_BYTES,
+    OpenedFile,
     load_checkpoint,
     open_checkpoint,
+    open_checkpoint_file,
     read_uploaded_state_dict,
 )
 
@@ -69,6 +71,7 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "LoadedModel",
+    "OpenedFile",
     "Preprocessing",
     "Progress",
     "WeightsError",
@@ -82,6 +85,7 @@ __all__ = [
     "load_demo_model",
     "load_imagenet_model",
     "open_checkpoint",
+    "open_checkpoint_file",
     "read_checkpoint",
     "read_uploaded_state_dict",
     "suggest_architecture",

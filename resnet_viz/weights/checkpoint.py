@@ -160,6 +160,42 @@ def _validate(data: object, path: Path) -> Checkpoint:
     return Checkpoint(spec, list(classes), preprocessing, data["state_dict"], data)
 
 
+def app_fields(
+    data: object, spec: ResNetSpec
+) -> tuple[tuple[str, ...] | None, Preprocessing | None]:
+    """The class names and the preprocessing that a checkpoint dict carries in this format's
+    entries (``"classes"``, ``"input_size"``, ``"mean"``, ``"std"``, optional ``"resize"``), for
+    the network ``spec`` read from its weights; ``None`` for what it lacks or holds malformed.
+
+    An uploaded file is read leniently: the weights alone make it usable (with numbered classes
+    and default statistics), so a missing or wrong entry only drops what it would have told;
+    the same rules as :func:`read_checkpoint` decide what is well formed.
+    """
+    if not isinstance(data, Mapping):
+        return None, None
+    classes = data.get("classes")
+    names = (
+        tuple(classes) if _is_list_of(classes, str) and len(classes) == spec.num_classes else None
+    )
+    size, mean, std = data.get("input_size"), data.get("mean"), data.get("std")
+    resize = data.get("resize")
+    statistics_ok = all(
+        _is_list_of(v, int | float) and len(v) == spec.in_channels for v in (mean, std)
+    )
+    well_formed = (
+        isinstance(size, int) and not isinstance(size, bool) and size >= 1 and statistics_ok
+        and all(s > 0 for s in std)
+        and (resize is None or (isinstance(resize, int) and not isinstance(resize, bool)
+                                and resize >= size))
+    )  # fmt: skip
+    preprocessing = (
+        Preprocessing(size, resize, tuple(map(float, mean)), tuple(map(float, std)))
+        if well_formed
+        else None
+    )
+    return names, preprocessing
+
+
 def _is_list_of(values: object, kind: type | UnionType) -> bool:
     """A list or tuple whose items are all ``kind`` (booleans never count as numbers)."""
     if not isinstance(values, list | tuple):

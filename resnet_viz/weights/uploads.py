@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import pickle
 import zipfile
+from dataclasses import dataclass
 
 import torch
 
@@ -29,7 +30,8 @@ from ..core.spec import ResNetSpec, SpecError
 from ..data.images import describe_format
 from ..errors import CheckpointError
 from .assemble import assemble
-from .common import failure_reason
+from .checkpoint import app_fields
+from .common import Preprocessing, failure_reason
 
 MAX_CHECKPOINT_BYTES = 1_000_000_000
 """Largest checkpoint upload accepted (1 GB). The biggest preset, Wide ResNet-50-2, is 264 MB
@@ -129,12 +131,47 @@ def read_uploaded_state_dict(data: bytes, *, max_bytes: int = MAX_CHECKPOINT_BYT
     Raises:
         CheckpointError: with a message for the user; nothing in the file was run.
     """
+    return _state_dict_of(_loaded(data, max_bytes))
+
+
+def _loaded(data: bytes, max_bytes: int) -> object:
+    """What ``torch.load(weights_only=True)`` reads from checked ``data``."""
     raw = _check_container(data, max_bytes)
     try:
-        loaded = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+        return torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except Exception as exc:
         raise CheckpointError(_load_failure(raw, exc)) from exc
-    return _state_dict_of(loaded)
+
+
+@dataclass(frozen=True, eq=False)
+class OpenedFile:
+    """An opened checkpoint: the network read from its weights, the model holding them, and
+    the class names and preprocessing the file carries when it is in the app's own format
+    (:func:`~resnet_viz.weights.checkpoint.app_fields`; ``None`` otherwise)."""
+
+    reading: SpecReading
+    model: ResNet
+    classes: tuple[str, ...] | None = None
+    preprocessing: Preprocessing | None = None
+
+
+def open_checkpoint_file(data: bytes, *, max_bytes: int = MAX_CHECKPOINT_BYTES) -> OpenedFile:
+    """:func:`open_checkpoint`, with the class names and preprocessing an app-format file
+    carries (the file read once).
+
+    Raises:
+        CheckpointError: unreadable, hostile or not a buildable ResNet, said in plain words.
+    """
+    loaded = _loaded(data, max_bytes)
+    state = _state_dict_of(loaded)
+    try:
+        reading = read_state_dict(state)
+        check_weight_budget(reading.spec)
+    except SpecError as error:
+        raise CheckpointError(str(error)) from None
+    model = assemble(reading.spec, state, CheckpointError)
+    classes, preprocessing = app_fields(loaded, reading.spec)
+    return OpenedFile(reading, model, classes, preprocessing)
 
 
 def open_checkpoint(
@@ -147,10 +184,5 @@ def open_checkpoint(
     Raises:
         CheckpointError: unreadable, hostile or not a buildable ResNet, said in plain words.
     """
-    state = read_uploaded_state_dict(data, max_bytes=max_bytes)
-    try:
-        reading = read_state_dict(state)
-        check_weight_budget(reading.spec)
-    except SpecError as error:
-        raise CheckpointError(str(error)) from None
-    return reading, assemble(reading.spec, state, CheckpointError)
+    opened = open_checkpoint_file(data, max_bytes=max_bytes)
+    return opened.reading, opened.model

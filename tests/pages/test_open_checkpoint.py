@@ -98,8 +98,8 @@ def test_a_refused_file_is_read_once_and_its_message_stays(monkeypatch):
 
     at = open_in_explorer("notes.pt", b"just text")
     calls = []
-    original = weights.open_checkpoint
-    monkeypatch.setattr(weights, "open_checkpoint", lambda d: calls.append(d) or original(d))
+    original = weights.open_checkpoint_file
+    monkeypatch.setattr(weights, "open_checkpoint_file", lambda d: calls.append(d) or original(d))
     at.run()  # a rerun with the same upload: the message again, the file not read again
     assert calls == []
     assert any("not a PyTorch checkpoint" in e.value for e in at.error)

@@ -588,3 +588,52 @@ def test_broken_weights_are_refused():
 
 def test_checkpoint_error_is_a_value_error():
     assert issubclass(CheckpointError, ValueError)
+
+
+def test_an_app_format_upload_opens_with_its_classes_and_preprocessing():
+    """A file the app wrote (the transfer-learning page's download) carries its names and
+    transform into the opened checkpoint; a plain state_dict carries neither."""
+    from resnet_viz.weights import open_checkpoint_file
+    from resnet_viz.weights.checkpoint import checkpoint_bytes
+
+    spec = dataclasses.replace(preset("resnet20"), num_classes=3)
+    model = build_model(spec).eval()
+    data = checkpoint_bytes(model, classes=["cat", "dog", "owl"], input_size=40,
+                            mean=[0.1, 0.2, 0.3], std=[0.5, 0.6, 0.7],
+                            extra={"resize": 48})  # fmt: skip
+    opened = open_checkpoint_file(data)
+    assert opened.reading.spec == spec
+    assert opened.classes == ("cat", "dog", "owl")
+    assert opened.preprocessing == Preprocessing(40, 48, (0.1, 0.2, 0.3), (0.5, 0.6, 0.7))
+    for name, value in model.state_dict().items():
+        assert torch.equal(opened.model.state_dict()[name], value), name
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    plain = open_checkpoint_file(buffer.getvalue())
+    assert (plain.classes, plain.preprocessing) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"classes": ["cat", "dog"]},  # not one name per output
+        {"std": [0.5, 0.0, 0.7]},
+        {"mean": [0.1, 0.2]},
+        {"resize": 20},  # below input_size
+        {"input_size": True},
+    ],
+)
+def test_a_malformed_app_entry_drops_only_what_it_would_have_told(changes):
+    from resnet_viz.weights.checkpoint import app_fields
+
+    spec = dataclasses.replace(preset("resnet20"), num_classes=3)
+    good = {"classes": ["cat", "dog", "owl"], "input_size": 40, "mean": [0.1, 0.2, 0.3],
+            "std": [0.5, 0.6, 0.7], "resize": None}  # fmt: skip
+    classes, preprocessing = app_fields({**good, **changes}, spec)
+    kept = Preprocessing(40, None, (0.1, 0.2, 0.3), (0.5, 0.6, 0.7))
+    if "classes" in changes:
+        assert classes is None
+        assert preprocessing == kept
+    else:
+        assert classes == ("cat", "dog", "owl")
+        assert preprocessing is None
