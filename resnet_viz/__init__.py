@@ -51,6 +51,12 @@ _EXPORTS = {
     "loss_landscape": ".analysis.landscape",
     "effective_receptive_field": ".analysis.receptive_field",
     "block_anatomy": ".analysis.anatomy",
+    "Embedding": ".analysis.embedding",
+    "embed": ".analysis.embedding",
+    "ImageFolder": ".data.image_folder",
+    "image_folder": ".data.image_folder",
+    "FineTuned": ".training.transfer",
+    "fine_tune": ".training.transfer",
     "spec_from_state_dict": ".core.from_weights",
     "build_model": ".core.build",
     "preset": ".core.presets",
@@ -59,6 +65,7 @@ _EXPORTS = {
     "SpecError": ".core.spec",
     "summarize": ".core.summary",
     "load_image": ".data.images",
+    "DatasetError": ".errors",
     "ImageError": ".errors",
     "UserError": ".errors",
     "BudgetError": ".runtime.memory",
@@ -91,6 +98,7 @@ if TYPE_CHECKING:  # static checkers and IDEs see the names as ordinary imports
     from .analysis.attribution.road import Road, road
     from .analysis.attribution.sanity import SanityCheck, sanity_check
     from .analysis.attribution.sanity_lesson import sanity_lesson
+    from .analysis.embedding import Embedding, embed
     from .analysis.gradients import GradientReport, GradientSnapshot, gradient_norms
     from .analysis.landscape import loss_landscape
     from .analysis.lesion import lesion_study
@@ -100,10 +108,12 @@ if TYPE_CHECKING:  # static checkers and IDEs see the names as ordinary imports
     from .core.presets import preset, spec_for_depth
     from .core.spec import ResNetSpec, SpecError
     from .core.summary import summarize
+    from .data.image_folder import ImageFolder, image_folder
     from .data.images import load_image
-    from .errors import ImageError, UserError
+    from .errors import DatasetError, ImageError, UserError
     from .experiments.degradation import degradation_curves
     from .runtime.memory import BudgetError
+    from .training.transfer import FineTuned, fine_tune
 
 __all__ = [
     "ATTRIBUTION_METHODS",
@@ -111,11 +121,15 @@ __all__ = [
     "AverageDrop",
     "BudgetError",
     "CamResult",
+    "DatasetError",
+    "Embedding",
     "Faithfulness",
+    "FineTuned",
     "FusedCam",
     "GradientReport",
     "GradientSnapshot",
     "ImageError",
+    "ImageFolder",
     "LayerFaithfulness",
     "LrpResult",
     "MethodAgreement",
@@ -131,10 +145,13 @@ __all__ = [
     "build_model",
     "degradation_curves",
     "effective_receptive_field",
+    "embed",
     "faithfulness",
+    "fine_tune",
     "fused_cam",
     "grad_cam",
     "gradient_norms",
+    "image_folder",
     "inverted",
     "layer_faithfulness",
     "lesion_study",
