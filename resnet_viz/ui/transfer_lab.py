@@ -475,15 +475,17 @@ def _attention(job: TrainingJob, result: FineTuned, folder: ImageFolder,
             )
     before, after = cams[index]
     image = folder.images[index]
-    left, right = st.columns(2)
+    left, right, _ = st.columns([1, 1, 2])  # two equal pictures, a quarter of the width each
     left.image(
         overlay(loaded.preprocessing.crop(image), before.heatmap),
         caption=f"Backbone, on its own top class: {_category(loaded, before.target_class)}",
+        width="stretch",
     )
     right.image(
         overlay(result.preprocessing.crop(image), after.heatmap),
         caption=f"Trained network, on its prediction: {result.classes[after.target_class]} "
         f"(true: {result.classes[folder.labels[index]]})",
+        width="stretch",
     )
 
 
