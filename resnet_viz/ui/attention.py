@@ -154,6 +154,18 @@ def compute(loaded: LoadedModel, tensor, digest: str, layer: str, target, method
     )  # fmt: skip
 
 
+def computed_maps(loaded: LoadedModel, tensor, digest: str, settings,
+                  workbench: Workbench) -> list[Shown]:  # fmt: skip
+    """Every chosen CAM method's map of one image (:func:`compute`); a failing one is a message
+    in its place and is left out of the list."""
+    shown = []
+    for method in workbench.methods:
+        with shown_errors(f"computing {METHOD_LABELS[method]}"):
+            shown.append(compute(loaded, tensor, digest, settings.layer, settings.target, method,
+                                 workbench.counterfactual))  # fmt: skip
+    return shown
+
+
 def method_grid(crop: Image.Image, shown: list[Shown], loaded: LoadedModel, settings,
                 workbench: Workbench, pixels: list[PixelShown] = ()) -> None:  # fmt: skip
     """The chosen methods' overlays side by side, each with its time and map size, and the

@@ -97,13 +97,7 @@ def _row(name: str, data: bytes, digest: str, loaded: LoadedModel, settings,
     image = load_image(data)
     crop = loaded.preprocessing.crop(image)
     tensor = loaded.preprocessing.tensor(image)
-    shown = []
-    for method in workbench.methods:
-        with shown_errors(f"computing {METHOD_LABELS[method]}"):
-            shown.append(attention.compute(
-                loaded, tensor, digest, settings.layer, settings.target, method,
-                workbench.counterfactual,
-            ))  # fmt: skip
+    shown = attention.computed_maps(loaded, tensor, digest, settings, workbench)
     if not shown:
         return None
     pixels = pixel_workbench.pixel_maps(loaded, tensor, digest, settings, workbench)

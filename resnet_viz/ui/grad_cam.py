@@ -292,13 +292,7 @@ def explain_image(
     if outside is not None:
         st.warning(outside, icon=":material/report:")
     top = st.container()
-    shown = []
-    for method in workbench.methods:
-        with shown_errors(f"computing {METHOD_LABELS[method]}"):
-            shown.append(attention.compute(
-                loaded, tensor, digest, settings.layer, settings.target, method,
-                workbench.counterfactual,
-            ))  # fmt: skip
+    shown = attention.computed_maps(loaded, tensor, digest, settings, workbench)
     if not shown:
         return
     pixels = pixel_workbench.pixel_maps(loaded, tensor, digest, settings, workbench)
