@@ -97,7 +97,11 @@ MAX_EPOCHS = 500
 #: AdamW's learning rate per mode: a fresh head learns fast; pretrained weights move gently.
 LEARNING_RATES = {"probe": 1e-2, "last_stage": 1e-3, "full": 3e-4, "scratch": 1e-3}
 WEIGHT_DECAY = 1e-4
+#: Images per step when none is asked for and the memory allows; halved down to
+#: :data:`MIN_AUTO_BATCH` until the run fits (ResNet-50 fine-tuned at 224 px needs about 5 GiB
+#: at 32, over a 3 GiB CPU budget).
 BATCH_SIZE = 32
+MIN_AUTO_BATCH = 4
 #: The training view's square side for a model that squashes its input, as a multiple of its
 #: input side (ImageNet's 256 for 224).
 SQUASHED_MARGIN = 8 / 7
@@ -150,6 +154,7 @@ class FineTuned:
         predictions: the class ``model`` predicts for each validation image, in ``split`` order.
         confusion: K x K counts on the validation images: row = true class, column = predicted.
         stopped: True when the run was stopped before its last epoch.
+        batch_size: the images per step it trained with.
         device: where it ran; ``fell_back_to_cpu``: the accelerator ran out of memory.
         seconds: the whole run's wall time.
     """
@@ -167,6 +172,7 @@ class FineTuned:
     device: str
     seconds: float
     fell_back_to_cpu: bool = False
+    batch_size: int = BATCH_SIZE
 
     def checkpoint(self) -> bytes:
         """The trained network as a ``"resnet-viz-demo/1"`` file's bytes (its classes and
@@ -205,7 +211,7 @@ def fine_tune(
     seed: int = 0,
     validation_fraction: float = DEFAULT_VALIDATION_FRACTION,
     learning_rate: float | None = None,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
     progress: Callable[[TrainingProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> FineTuned:
@@ -220,7 +226,8 @@ def fine_tune(
         seed: the split, the new weights, the shuffling and the crops.
         validation_fraction: the share of each class held out.
         learning_rate: AdamW's (default :data:`LEARNING_RATES` of the mode).
-        batch_size: images per step.
+        batch_size: images per step; None: the largest of 32, 16, 8 or 4 that fits this
+            device's memory budget (:data:`BATCH_SIZE`).
         progress: called with a :class:`TrainingProgress` after each feature batch and epoch.
         should_stop: polled after every epoch; True ends the run, keeping the best epoch.
 
@@ -233,7 +240,8 @@ def fine_tune(
         raise SpecError(f"Unknown training mode {mode!r}: choose one of {', '.join(MODES)}.")
     epochs = DEFAULT_EPOCHS[mode] if epochs is None else epochs
     _check_int("epochs", epochs, 1, MAX_EPOCHS)
-    _check_int("batch_size", batch_size, 1, 1024)
+    if batch_size is not None:
+        _check_int("batch_size", batch_size, 1, 1024)
     if model.training:
         raise SpecError("The model must be in eval mode (call .eval() on it first).")
     counts = data.counts()
@@ -246,7 +254,7 @@ def fine_tune(
     split = stratified_split(data.labels, validation_fraction, seed=seed)
     spec = dataclasses.replace(model.spec, num_classes=len(data.classes))
     home = model_device(model)
-    _check_memory(spec, preprocessing, mode, batch_size, len(data.images), home)
+    batch_size = _fitting_batch(spec, preprocessing, mode, batch_size, len(data.images), home)
     backbone = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()
                 if not k.startswith("fc.")}  # fmt: skip
     pixels = _Pixels.of(data, preprocessing, split, mode)
@@ -288,6 +296,7 @@ def fine_tune(
         device=str(done.device),
         seconds=time.perf_counter() - started,
         fell_back_to_cpu=done.fell_back,
+        batch_size=batch_size,
     )
 
 
@@ -296,10 +305,10 @@ def _check_int(name: str, value: object, low: int, high: int) -> None:
         raise SpecError(f"{name} must be a whole number from {low} to {high}, got {value!r}.")
 
 
-def _check_memory(spec, preprocessing: Preprocessing, mode: str, batch_size: int, images: int,
-                  device: torch.device) -> None:  # fmt: skip
-    """Refuse a run whose rough peak is over the budget: one batch's activations kept for the
-    backward pass (none for a probe's inference), the weights four times (weights, gradients,
+def _memory_bytes(spec, preprocessing: Preprocessing, mode: str, batch_size: int,
+                  images: int) -> int:  # fmt: skip
+    """A run's rough peak: one batch's activations, kept for the backward pass (a probe's
+    forward passes keep none: counted once), the weights four times (weights, gradients,
     AdamW's two moments), the prepared pixels."""
     size = (spec.in_channels, preprocessing.size, preprocessing.size)
     summary = summarize(spec, size, batch_size)
@@ -307,11 +316,30 @@ def _check_memory(spec, preprocessing: Preprocessing, mode: str, batch_size: int
     side = _train_side(preprocessing)
     pixels = images * spec.in_channels * (side * side + preprocessing.size**2)
     activations = summary.total_activation_bytes * (1 if mode == "probe" else 2)
-    needed = activations + 4 * weights + pixels
+    return activations + 4 * weights + pixels
+
+
+def _fitting_batch(spec, preprocessing: Preprocessing, mode: str, asked: int | None, images: int,
+                   device: torch.device) -> int:  # fmt: skip
+    """The batch size to train with: the one asked for, or else the largest of
+    :data:`BATCH_SIZE`, half of it, a quarter, ... (down to :data:`MIN_AUTO_BATCH`) whose run
+    fits this device's memory budget. Refused over the budget (the smallest tried, when none
+    was asked for)."""
+    budget = memory_budget_bytes(device)
+    candidates = [asked] if asked is not None else []
+    size = BATCH_SIZE
+    while asked is None and size >= MIN_AUTO_BATCH:
+        candidates.append(size)
+        size //= 2
+    for batch in candidates:
+        if _memory_bytes(spec, preprocessing, mode, batch, images) <= budget:
+            return batch
     refuse_over_budget(
-        needed, memory_budget_bytes(device), f"Training on {images} images",
-        "use fewer images, a smaller batch, a linear probe or a smaller network.",
+        _memory_bytes(spec, preprocessing, mode, candidates[-1], images), budget,
+        f"Training on {images} images, {candidates[-1]} at a time",
+        "Use fewer images, a linear probe or a smaller network.",
     )  # fmt: skip
+    return candidates[-1]  # not reached: the refusal raises
 
 
 def _train_side(preprocessing: Preprocessing) -> int:

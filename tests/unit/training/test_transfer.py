@@ -145,3 +145,16 @@ def test_a_run_over_the_memory_budget_is_refused(demo, shapes, monkeypatch):
     monkeypatch.setattr(transfer, "memory_budget_bytes", lambda device: 1_000)
     with pytest.raises(BudgetError, match="Training on 84 images"):
         fine_tune(demo.model, shapes, "full", preprocessing=demo.preprocessing)
+
+
+def test_the_batch_shrinks_to_fit_the_memory_budget(demo, shapes, monkeypatch):
+    """No batch size asked for: the largest of 32, 16, 8, 4 whose run fits the budget."""
+    spec = demo.model.spec.__class__(**{**demo.model.spec.__dict__, "num_classes": 7})
+    fits_8 = transfer._memory_bytes(spec, demo.preprocessing, "full", 8, len(shapes.images))
+    assert fits_8 < transfer._memory_bytes(spec, demo.preprocessing, "full", 16, 84)
+    monkeypatch.setattr(transfer, "memory_budget_bytes", lambda device: fits_8)
+    result = fine_tune(demo.model, shapes, "full", preprocessing=demo.preprocessing, epochs=1)
+    assert result.batch_size == 8
+    asked = fine_tune(demo.model, shapes, "probe", preprocessing=demo.preprocessing, epochs=1,
+                      batch_size=5)  # fmt: skip
+    assert asked.batch_size == 5
