@@ -72,7 +72,7 @@ GRAD_CAM = Page(
     ":material/image_search:",
     "Explore",
     "upload an image and see where a ResNet looks when it names a class.",
-    preloads=("resnet_viz.ui.grad_cam", "resnet_viz.ui.models"),
+    preloads=("resnet_viz.ui.grad_cam", "resnet_viz.ui.models", "resnet_viz.ui.batch_view"),
 )
 DEGRADATION = Page(
     "degradation",

@@ -8,6 +8,7 @@ from collections import Counter
 from streamlit.testing.v1 import AppTest
 
 from bench.app_latency import SAME_ELEMENTS_APP, TABS, same_elements_content
+from resnet_viz.ui.site import PAGES
 from tests.app_support import metric, open_page
 
 #: Element kinds both pages must have as many of (in the sidebar and the page).
@@ -38,7 +39,7 @@ def test_the_floor_draws_the_same_elements_as_the_stages_tab(tmp_path):
     counts = element_counts(open_floor(tmp_path))
     assert counts == element_counts(app)
     assert counts["metric"] == 4
-    assert counts["page_link"] == 9  # one per page of app.py's menu
+    assert counts["page_link"] == len(PAGES)  # one per page of app.py's menu
 
 
 def test_the_floor_and_the_benchmark_name_the_pages_tabs(tmp_path):

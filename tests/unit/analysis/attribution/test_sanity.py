@@ -244,4 +244,4 @@ def test_bad_pixel_arguments_are_refused():
     with pytest.raises(SpecError, match="A CAM method takes no options"):
         sanity_check(model, x, method="gradcam", options={"steps": 3})
     with pytest.raises(SpecError, match="Unknown CAM method or pixel attribution method"):
-        sanity_check(model, x, method="lrp")
+        sanity_check(model, x, method="magic")
