@@ -180,7 +180,9 @@ def test_a_browser_stays_on_the_replica_of_its_first_page(hall):
         assert cookie is not None, "a browser without the cookie got none"
         morsel = cookie[COOKIE]
         assert re.fullmatch(r"[0-9a-f]{32}", morsel.value)  # $request_id
-        assert morsel["path"] == "/" and morsel["httponly"] and morsel["samesite"] == "Lax"
+        assert morsel["path"] == "/"
+        assert morsel["httponly"]
+        assert morsel["samesite"] == "Lax"
         replica = headers["X-Upstream"]
         assert replica in replicas
         first_replicas.add(replica)
@@ -228,10 +230,13 @@ def test_static_files_are_cached_by_nginx(hall):
     asset = page_assets(port)[-1]
     on_disk = (STATIC / asset.lstrip("/").split("?")[0]).read_bytes()
     status, first, body = get(port, asset, "cache-check")
-    assert status == 200 and body == on_disk
-    assert first["X-Cache-Status"] == "MISS" and first["X-Upstream"] in replicas
+    assert status == 200
+    assert body == on_disk
+    assert first["X-Cache-Status"] == "MISS"
+    assert first["X-Upstream"] in replicas
     for cookie in ("cache-check", "another-student"):
         status, again, body = get(port, asset, cookie)
-        assert status == 200 and body == on_disk
+        assert status == 200
+        assert body == on_disk
         assert again["X-Cache-Status"] == "HIT"
         assert again["X-Upstream"] is None  # answered by nginx, no replica asked
