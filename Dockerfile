@@ -1,5 +1,6 @@
 # resnet-viz in a container: one Streamlit server per container. For a large class, run several
-# replicas behind a load balancer with sticky sessions (deploy/nginx.conf, deploy/compose.yaml).
+# replicas behind a load balancer with cookie affinity (deploy/nginx.conf, deploy/compose.yaml,
+# deploy/k8s/; README.md, "Running it for a lecture hall").
 FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
