@@ -36,11 +36,16 @@ from ..present.transfer import (
     embedding_figure,
     per_class_rows,
 )
-from ..runtime.workload import heavy_work_slot
 from ..training.transfer import DEFAULT_EPOCHS, MAX_EPOCHS, MODE_LABELS, MODES, FineTuned
 from ..weights import LoadedModel
 from .checkpoint import MAX_CHECKPOINT_MB, SESSION_KEY, opened_from_bytes
-from .common import IMAGE_TYPES, MAX_IMAGE_MB, say_unknown_link_value, shown_errors
+from .common import (
+    IMAGE_TYPES,
+    MAX_IMAGE_MB,
+    heavy_work_in_page,
+    say_unknown_link_value,
+    shown_errors,
+)
 from .lecture import show_chart
 from .transfer_job import MAPPING, WAITING, TrainingJob, start_job
 
@@ -468,7 +473,7 @@ def _attention(job: TrainingJob, result: FineTuned, folder: ImageFolder,
     cams = job.extras.setdefault("cams", {})
     if index not in cams:
         image = folder.images[index]
-        with st.spinner("Computing Grad-CAM…"), heavy_work_slot():
+        with st.spinner("Computing Grad-CAM…"), heavy_work_in_page():
             cams[index] = (
                 grad_cam(loaded.model, loaded.preprocessing.tensor(image)),
                 grad_cam(result.model, result.preprocessing.tensor(image)),
