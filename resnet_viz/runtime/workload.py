@@ -114,11 +114,13 @@ class HeavyWorkQueue:
 
     def estimate(self, place: int) -> float | None:
         """The seconds the waiter at ``place`` should still wait: the work ahead of it spread
-        over the slots, ``(sum over running jobs of max(typical - elapsed, 0) + sum over the
-        place - 1 waiters ahead of typical) / slots``, where a job's typical duration is
-        :meth:`typical_s` of its kind. None while some job ahead has no measured duration to go
-        by. It assumes the slots share the work ahead evenly; a job that runs longer than its
-        kind's median counts as about to end."""
+        over the slots, ``(sum over running jobs of their remaining time + sum over the place -
+        1 waiters ahead of their typical duration) / slots``, where a job's typical duration is
+        :meth:`typical_s` of its kind and a running job's remaining time is ``typical -
+        elapsed`` while that is positive. A job that has run past its kind's median is bigger
+        than the recent ones (another network, a larger batch): it is taken to be half done,
+        its remaining time as long as it has run so far. None while some job ahead has no
+        measured duration to go by. It assumes the slots share the work ahead evenly."""
         with self._changed:
             return self._estimate(place)
 
@@ -205,7 +207,8 @@ class HeavyWorkQueue:
             typical = self._typical(job.kind)
             if typical is None:
                 return None
-            ahead += max(typical - (now - job.started), 0.0)
+            elapsed = now - job.started
+            ahead += typical - elapsed if elapsed < typical else elapsed
         for job in itertools.islice(self._waiting, place - 1):
             typical = self._typical(job.kind)
             if typical is None:

@@ -151,6 +151,8 @@ def test_the_estimate_is_the_work_ahead_from_the_measured_durations_over_the_slo
     assert eventually(lambda: places)
     assert places[0] == QueuePlace(1, 1, 20.0)
     assert queue.estimate(2) == 20.0 + 100.0  # behind the study
+    clock.now = 1000.0 + 40.0  # past the median of 26: taken to be half done
+    assert queue.estimate(1) == 40.0
     release.set()
     study.set()
     joined(cam, waiter)
