@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 
 from ..analysis.embedding import Embedding, embed
 from ..data.image_folder import ImageFolder
 from ..errors import UserError
 from ..runtime.locks import model_lock
-from ..runtime.workload import heavy_work_slot
+from ..runtime.workload import HeavyWorkCancelledError, heavy_work_slot
 from ..training.transfer import FineTuned, TrainingProgress, fine_tune
 from ..weights import LoadedModel
 
@@ -104,22 +104,43 @@ def start_job(
     modes: tuple[str, ...],
     epochs: Mapping[str, int],
     seed: int,
+    owner_alive: Callable[[], bool] = lambda: True,
 ) -> TrainingJob:
-    """Start training ``modes`` on ``data`` from ``loaded``'s model, in a daemon thread."""
+    """Start training ``modes`` on ``data`` from ``loaded``'s model, in a daemon thread.
+
+    The job stops as its "Stop" button does once ``owner_alive()`` (polled with the stop event:
+    :func:`resnet_viz.ui.session_memory.session_alive`) says its session has gone; one still
+    queued for a heavy-work slot then leaves the queue without training."""
     job = TrainingJob(key=key, modes=tuple(modes), epochs=dict(epochs))
     thread = threading.Thread(
-        target=_run, args=(job, loaded, data, seed), name="transfer-learning", daemon=True
+        target=_run,
+        args=(job, loaded, data, seed, owner_alive),
+        name="transfer-learning",
+        daemon=True,
     )
     thread.start()
     return job
 
 
-def _run(job: TrainingJob, loaded: LoadedModel, data: ImageFolder, seed: int) -> None:
+#: The job's message when it was stopped (or its session left) while queued for a slot.
+STOPPED_IN_QUEUE = "Stopped while waiting for a heavy-work slot: nothing was trained."
+
+
+def _run(
+    job: TrainingJob,
+    loaded: LoadedModel,
+    data: ImageFolder,
+    seed: int,
+    owner_alive: Callable[[], bool] = lambda: True,
+) -> None:
+    def stopped() -> bool:
+        return job.stop.is_set() or not owner_alive()
+
     try:
-        with heavy_work_slot():
+        with heavy_work_slot(kind="transfer learning", cancelled=stopped):
             job.stage = TRAINING
             for mode in job.modes:
-                if job.results and job.stop.is_set():
+                if job.results and stopped():
                     break  # stopped: the comparison run is not started
 
                 def progress(p: TrainingProgress, mode: str = mode) -> None:
@@ -133,7 +154,7 @@ def _run(job: TrainingJob, loaded: LoadedModel, data: ImageFolder, seed: int) ->
                     epochs=job.epochs[mode],
                     seed=seed,
                     progress=progress,
-                    should_stop=job.stop.is_set,
+                    should_stop=stopped,
                 )
             job.stage = MAPPING
             trained = job.results[job.modes[0]]
@@ -141,6 +162,8 @@ def _run(job: TrainingJob, loaded: LoadedModel, data: ImageFolder, seed: int) ->
                 before = embed(loaded.model, data.images, preprocessing=loaded.preprocessing)
             after = embed(trained.model, data.images, preprocessing=trained.preprocessing)
             job.embeddings = (before, after)
+    except HeavyWorkCancelledError:
+        job.error = STOPPED_IN_QUEUE
     except UserError as error:
         job.error = str(error)
     except Exception:
