@@ -26,7 +26,7 @@ from ..analysis.embedding import Embedding, embed
 from ..data.image_folder import ImageFolder
 from ..errors import UserError
 from ..runtime.locks import model_lock
-from ..runtime.workload import HeavyWorkCancelledError, heavy_work_slot
+from ..runtime.workload import HeavyWorkCancelledError, QueuePlace, heavy_work_slot
 from ..training.transfer import FineTuned, TrainingProgress, fine_tune
 from ..weights import LoadedModel
 
@@ -49,6 +49,7 @@ class TrainingJob:
         results: each finished run.
         embeddings: (backbone, trained network) feature spaces, once mapped.
         stage: one of :data:`WAITING`, :data:`TRAINING`, :data:`MAPPING`, :data:`DONE`.
+        queued: its place in the heavy-work queue while it waits (None: not waiting).
         error: the message to show when the job failed.
         stop: set by the page's "Stop" button.
         extras: what the page computed from the result (checkpoint bytes, Grad-CAM maps),
@@ -62,6 +63,7 @@ class TrainingJob:
     results: dict[str, FineTuned] = field(default_factory=dict)
     embeddings: tuple[Embedding, Embedding] | None = None
     stage: str = WAITING
+    queued: QueuePlace | None = None
     error: str | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)
@@ -137,7 +139,12 @@ def _run(
         return job.stop.is_set() or not owner_alive()
 
     try:
-        with heavy_work_slot(kind="transfer learning", cancelled=stopped):
+
+        def waiting(seen: QueuePlace) -> None:
+            job.queued = seen
+
+        with heavy_work_slot(waiting, kind="transfer learning", cancelled=stopped):
+            job.queued = None
             job.stage = TRAINING
             for mode in job.modes:
                 if job.results and stopped():
@@ -163,6 +170,7 @@ def _run(
             after = embed(trained.model, data.images, preprocessing=trained.preprocessing)
             job.embeddings = (before, after)
     except HeavyWorkCancelledError:
+        job.queued = None
         job.error = STOPPED_IN_QUEUE
     except UserError as error:
         job.error = str(error)

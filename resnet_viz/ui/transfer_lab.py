@@ -28,6 +28,7 @@ from ..data.image_folder import (
 from ..data.split import DEFAULT_VALIDATION_FRACTION, stratified_split
 from ..errors import DatasetError
 from ..present.heatmaps import overlay
+from ..present.queue import queue_notice
 from ..present.transfer import (
     accuracy_sentence,
     comparison_sentence,
@@ -373,7 +374,8 @@ def _follow(job: TrainingJob) -> None:
 
 def _stage_text(job: TrainingJob) -> str:
     if job.stage == WAITING:
-        return "Waiting for other users' runs…"
+        queued = job.queued
+        return "Waiting for other users' runs…" if queued is None else queue_notice(queued)
     if job.stage == MAPPING:
         return "Mapping the feature space before and after…"
     for mode in job.modes:

@@ -75,6 +75,7 @@ def test_a_bug_in_the_thread_is_logged_and_said_in_general_words(demo, shapes, m
 
 def test_a_job_whose_session_left_while_queued_never_trains(demo, shapes, monkeypatch):
     from resnet_viz.runtime.workload import HeavyWorkQueue
+    from resnet_viz.ui import transfer_lab
     from tests.unit.runtime.test_workload import eventually, held, joined
 
     queue = HeavyWorkQueue(1, poll_s=0.01)
@@ -89,9 +90,13 @@ def test_a_job_whose_session_left_while_queued_never_trains(demo, shapes, monkey
     alive = [True]
     job = start_job("key", demo, shapes, ("probe",), {"probe": 1}, 0, owner_alive=lambda: alive[0])
     assert eventually(lambda: queue.waiting() == 1)
+    assert eventually(lambda: job.queued is not None)
+    assert job.queued.place == 1  # the page shows it (transfer_lab._stage_text)
+    assert "number 1 in the queue" in transfer_lab._stage_text(job)
     alive[0] = False  # the student closed the tab
     assert job.finished.wait(30)
     assert job.error == transfer_job.STOPPED_IN_QUEUE
+    assert job.queued is None
     assert queue.waiting() == 0
     assert trained == []
     release.set()
