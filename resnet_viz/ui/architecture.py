@@ -18,7 +18,7 @@ from ..present.reference import check_reference
 from ..present.stage_figure import stage_figure_svg, standalone_svg
 from ..present.stage_table import COLUMN_HELP, stage_csv, stage_table_html
 from ..present.svg import render_svg, svg_renderer
-from ..runtime.workload import heavy_work_slot
+from .common import heavy_work_in_page
 from .graphviz import fresh_graphviz_chart
 from .lecture import LECTURE_FONT_SCALE
 
@@ -161,7 +161,7 @@ def torchinfo_section(summary: Summary) -> None:
 
         st.session_state.pop(_TORCHINFO_KEY, None)
         try:
-            with st.spinner("Running torchinfo.summary…"), heavy_work_slot():
+            with st.spinner("Running torchinfo.summary…"), heavy_work_in_page():
                 report = torchinfo_report(summary.spec, summary.input_size, summary.batch_size)
         except UserError as error:
             st.error(str(error), icon=":material/error:")

@@ -30,6 +30,7 @@ from . import attention, pixel_workbench
 from .common import shown_errors
 from .map_checks import FAITHFULNESS_STEPS
 from .pixel_workbench import PixelShown, pixel_cell
+from .session_memory import MAX_REQUESTS, recalled, remember
 from .shared_results import computed_once
 from .workbench_common import BIND, TIMES_NOTE, Shown, results
 
@@ -172,15 +173,16 @@ def measure(
 
 
 def _asked(key: str) -> bool:
-    """The metrics button, its request remembered for the session (results stay on reruns)."""
-    asked = st.session_state.setdefault("_asked_batch", set())
+    """The metrics button, its request remembered for the session (results stay on reruns;
+    the :data:`~resnet_viz.ui.session_memory.MAX_REQUESTS` most recent)."""
+    asked = st.session_state.setdefault("_asked_batch", {})
     passes = "2 × (steps + 1) forward passes per map and image, and 2 per image for the drop"
     if st.button("Measure the methods over the batch", key=f"batch_{key}",
                  help=f"Deletion and insertion AUC (Petsiuk et al. 2018) and Average Drop "
                  f"(Chattopadhay et al. 2018) of every map: {passes}.",
                  icon=":material/play_arrow:"):  # fmt: skip
-        asked.add(key)
-    return key in asked
+        remember(asked, key, True, MAX_REQUESTS)
+    return recalled(asked, key, False)
 
 
 def _key(rows: Sequence[Row], maps: dict[str, list]) -> str:

@@ -25,11 +25,11 @@ from ..present.anatomy import (
 )
 from ..present.heatmaps import overlay
 from ..runtime.memory import memory_budget_bytes, refuse_over_budget
-from ..runtime.workload import heavy_work_slot
 from ..weights import LoadedModel
 from .common import IMAGE_TYPES, MAX_IMAGE_MB, say_unknown_link_value
 from .lecture import show_chart
 from .models import DEMO
+from .shared_results import computed_once, shared_results
 
 BIND = "query-params"
 DEFAULT_BLOCK = "layer2.0"
@@ -92,16 +92,22 @@ def check_memory(loaded: LoadedModel) -> None:
     )  # fmt: skip
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _open(
-    digest: str, model_key: str, block: str, _model, _tensor
-) -> tuple[BlockAnatomy, CamResult]:
-    """The block's tensors and its Grad-CAM (cached per image, model and block; the
-    underscored arguments are not part of the key)."""
-    with heavy_work_slot():
-        anatomy = block_anatomy(_model, _tensor, block)
-        cam = grad_cam(_model, _tensor, target_layer=block)
-    return anatomy, cam
+def _open(digest: str, model_key: str, block: str, model, tensor) -> tuple[BlockAnatomy, CamResult]:
+    """The block's tensors and its Grad-CAM, shared by the sessions (32 kept, one per image,
+    model and block): computed outside ``st.cache_data`` so that a student waiting for a
+    heavy-work slot sees its place in the queue (see :mod:`resnet_viz.ui.shared_results`)."""
+
+    def compute(_progress) -> tuple[BlockAnatomy, CamResult]:
+        return block_anatomy(model, tensor, block), grad_cam(model, tensor, target_layer=block)
+
+    return computed_once(
+        shared_results("opened blocks", 32),
+        (digest, model_key, block),
+        compute,
+        progress_text=None,
+        waiting_text="Another session is opening this same block…",
+        kind="block anatomy",
+    )
 
 
 def strongest(maps: np.ndarray, k: int) -> list[int]:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import gc
 import logging
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import streamlit as st
 
 from ..errors import UserError
-from ..runtime.workload import heavy_work_slot
+from ..present.queue import queue_notice
+from ..runtime.workload import DEFAULT_KIND, QueuePlace, heavy_work_slot
 from .choice import unknown_menu_value
 
 log = logging.getLogger("resnet_viz")
@@ -101,16 +103,67 @@ def device_badge(slot) -> None:
         slot.caption(f":material/memory: Compute device: {DEVICE_NOT_CHOSEN_YET}")
 
 
+#: While a student waits for a heavy-work slot, its notice is drawn again at least this often
+#: even when it reads the same. Drawing is where Streamlit notices that the session ended or
+#: asked for a rerun (it raises StopException or RerunException at the next element call), so
+#: an abandoned session's queued work leaves the queue within about this time.
+REDRAW_S = 1.0
+
+
+def redrawn(
+    draw: Callable[[str], None], clock: Callable[[], float] = time.monotonic
+) -> Callable[[QueuePlace], None]:
+    """An ``on_wait`` for :func:`~resnet_viz.runtime.workload.heavy_work_slot` that calls
+    ``draw(notice)`` (:func:`resnet_viz.present.queue.queue_notice`) when the notice changed or
+    :data:`REDRAW_S` passed since it was drawn. It runs in the waiting script thread, so what
+    ``draw`` raises (the session gone) takes the ticket out of the queue."""
+    last: list = [None, 0.0]
+
+    def on_wait(seen: QueuePlace) -> None:
+        text, now = queue_notice(seen), clock()
+        if text != last[0] or now - last[1] >= REDRAW_S:
+            last[:] = [text, now]
+            draw(text)
+
+    return on_wait
+
+
 @contextmanager
-def heavy_work_with_progress(text: str = "Starting…") -> Iterator[Callable[[float, str], None]]:
-    """A progress bar for a long computation that holds one of the server's heavy-work slots
-    (queueing with a notice when all are taken). Yields ``progress(fraction, message)``; the bar
-    disappears when the work is done."""
+def heavy_work_in_page(kind: str = DEFAULT_KIND) -> Iterator[None]:
+    """Hold one of the server's heavy-work slots for the block; while the student waits for
+    it, a live notice here says its place in the queue and the estimated wait (drawn on the
+    first wait only, and emptied when its turn comes)."""
+    notice = None
+
+    def show(text: str) -> None:
+        nonlocal notice
+        if notice is None:
+            notice = st.empty()
+        notice.info(text, icon=":material/hourglass_top:")
+
+    with heavy_work_slot(redrawn(show), kind=kind):
+        if notice is not None:
+            notice.empty()
+        yield
+
+
+@contextmanager
+def heavy_work_with_progress(
+    text: str = "Starting…", kind: str = DEFAULT_KIND
+) -> Iterator[Callable[[float, str], None]]:
+    """A progress bar for a long computation that holds one of the server's heavy-work slots.
+    While the student waits for a slot, the bar says its place in the queue and the estimated
+    wait (:func:`redrawn`); then it shows the work's progress. Yields
+    ``progress(fraction, message)``; the bar disappears when the work is done."""
     bar = st.progress(0.0, text=text)
 
     def progress(fraction: float, message: str) -> None:
         bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
-    with heavy_work_slot(lambda: bar.progress(0.0, text="Waiting for other users' runs…")):
+    def waiting(notice: str) -> None:
+        bar.progress(0.0, text=notice)
+
+    with heavy_work_slot(redrawn(waiting), kind=kind):
+        bar.progress(0.0, text=text)
         yield progress
     bar.empty()

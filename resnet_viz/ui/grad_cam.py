@@ -23,7 +23,6 @@ from ..data.samples import Sample, bundled_samples
 from ..errors import UserError
 from ..present.cam import top_k_figure
 from ..present.heatmaps import heatmap_image, overlay
-from ..runtime.workload import heavy_work_slot
 from ..weights import LoadedModel
 from ..weights.domain import model_name, outside_training
 from . import attention, pixel_workbench, site, workbench_common
@@ -31,6 +30,7 @@ from .common import IMAGE_TYPES, MAX_IMAGE_MB, shown_errors
 from .lecture import show_chart
 from .models import CHECKPOINT, DEMO, SHARED_MODELS
 from .network_controls import url_params_for
+from .shared_results import computed_once, shared_results
 
 BIND = "query-params"
 #: The model menu: the shared models, then a state_dict uploaded for a chosen preset.
@@ -249,14 +249,20 @@ def image_inputs(loaded: LoadedModel) -> list[tuple[str, bytes]]:
 # One image -------------------------------------------------------------------------------------
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
 def _strip_maps(
-    image_digest: str, model_key: str, target: int, method: str, _model, _tensor
+    image_digest: str, model_key: str, target: int, method: str, model, tensor
 ) -> list[CamResult]:
-    """The map of ``method`` at every stage (one cached entry per image, model, class and
-    method; the underscored arguments are not part of the key)."""
-    with heavy_work_slot():
-        return grad_cam_strip(_model, _tensor, target_class=target, method=method)
+    """The map of ``method`` at every stage, shared by the sessions (256 kept, one per image,
+    model, class and method): computed outside ``st.cache_data`` so that a student waiting for
+    a heavy-work slot sees its place in the queue (see :mod:`resnet_viz.ui.shared_results`)."""
+    return computed_once(
+        shared_results("Grad-CAM strips", 256),
+        (image_digest, model_key, target, method),
+        lambda _progress: grad_cam_strip(model, tensor, target_class=target, method=method),
+        progress_text=None,
+        waiting_text="Another session is computing these same maps…",
+        kind="Grad-CAM",
+    )
 
 
 def container_key(data: bytes) -> str:

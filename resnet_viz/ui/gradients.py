@@ -104,6 +104,7 @@ def run_study(settings: StudySettings) -> GradientReport:
             progress=progress,
         ),
         waiting_text="Another session is computing this same study…",
+        kind="gradient study",
     )
 
 

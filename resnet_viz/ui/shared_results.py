@@ -28,8 +28,8 @@ from typing import Generic, TypeVar
 
 import streamlit as st
 
-from ..runtime.workload import heavy_work_slot
-from .common import heavy_work_with_progress
+from ..runtime.workload import DEFAULT_KIND
+from .common import heavy_work_in_page, heavy_work_with_progress
 
 T = TypeVar("T")
 Progress = Callable[[float, str], None]
@@ -147,18 +147,20 @@ def computed_once(
     *,
     waiting_text: str = "Another session is computing this same result…",
     fresh: bool = False,
+    kind: str = DEFAULT_KIND,
 ) -> T:
     """``key``'s result from ``results``, or ``compute(progress)`` now in one of the server's
     heavy-work slots, with a progress bar that starts at ``progress_text`` (no bar when it is
-    None: ``progress`` then draws nothing). A session that finds the same key being computed
-    shows ``waiting_text`` until that result is there. ``fresh``: see
-    :meth:`SharedResults.get_or_compute`."""
+    None: ``progress`` then draws nothing). While it waits for a slot, the bar (or a notice)
+    says its place in the queue and the estimated wait, from the recent jobs of ``kind``. A
+    session that finds the same key being computed shows ``waiting_text`` until that result is
+    there. ``fresh``: see :meth:`SharedResults.get_or_compute`."""
 
     def run() -> T:
         if progress_text is None:
-            with heavy_work_slot():
+            with heavy_work_in_page(kind):
                 return compute(_no_progress)
-        with heavy_work_with_progress(progress_text) as progress:
+        with heavy_work_with_progress(progress_text, kind) as progress:
             return compute(progress)
 
     return results.get_or_compute(key, run, fresh=fresh, waiting=lambda: st.spinner(waiting_text))

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 
 from ..analysis.embedding import Embedding, embed
 from ..data.image_folder import ImageFolder
 from ..errors import UserError
 from ..runtime.locks import model_lock
-from ..runtime.workload import heavy_work_slot
+from ..runtime.workload import HeavyWorkCancelledError, QueuePlace, heavy_work_slot
 from ..training.transfer import FineTuned, TrainingProgress, fine_tune
 from ..weights import LoadedModel
 
@@ -49,6 +49,7 @@ class TrainingJob:
         results: each finished run.
         embeddings: (backbone, trained network) feature spaces, once mapped.
         stage: one of :data:`WAITING`, :data:`TRAINING`, :data:`MAPPING`, :data:`DONE`.
+        queued: its place in the heavy-work queue while it waits (None: not waiting).
         error: the message to show when the job failed.
         stop: set by the page's "Stop" button.
         extras: what the page computed from the result (checkpoint bytes, Grad-CAM maps),
@@ -62,6 +63,7 @@ class TrainingJob:
     results: dict[str, FineTuned] = field(default_factory=dict)
     embeddings: tuple[Embedding, Embedding] | None = None
     stage: str = WAITING
+    queued: QueuePlace | None = None
     error: str | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)
@@ -104,22 +106,48 @@ def start_job(
     modes: tuple[str, ...],
     epochs: Mapping[str, int],
     seed: int,
+    owner_alive: Callable[[], bool] = lambda: True,
 ) -> TrainingJob:
-    """Start training ``modes`` on ``data`` from ``loaded``'s model, in a daemon thread."""
+    """Start training ``modes`` on ``data`` from ``loaded``'s model, in a daemon thread.
+
+    The job stops as its "Stop" button does once ``owner_alive()`` (polled with the stop event:
+    :func:`resnet_viz.ui.session_memory.session_alive`) says its session has gone; one still
+    queued for a heavy-work slot then leaves the queue without training."""
     job = TrainingJob(key=key, modes=tuple(modes), epochs=dict(epochs))
     thread = threading.Thread(
-        target=_run, args=(job, loaded, data, seed), name="transfer-learning", daemon=True
+        target=_run,
+        args=(job, loaded, data, seed, owner_alive),
+        name="transfer-learning",
+        daemon=True,
     )
     thread.start()
     return job
 
 
-def _run(job: TrainingJob, loaded: LoadedModel, data: ImageFolder, seed: int) -> None:
+#: The job's message when it was stopped (or its session left) while queued for a slot.
+STOPPED_IN_QUEUE = "Stopped while waiting for a heavy-work slot: nothing was trained."
+
+
+def _run(
+    job: TrainingJob,
+    loaded: LoadedModel,
+    data: ImageFolder,
+    seed: int,
+    owner_alive: Callable[[], bool] = lambda: True,
+) -> None:
+    def stopped() -> bool:
+        return job.stop.is_set() or not owner_alive()
+
     try:
-        with heavy_work_slot():
+
+        def waiting(seen: QueuePlace) -> None:
+            job.queued = seen
+
+        with heavy_work_slot(waiting, kind="transfer learning", cancelled=stopped):
+            job.queued = None
             job.stage = TRAINING
             for mode in job.modes:
-                if job.results and job.stop.is_set():
+                if job.results and stopped():
                     break  # stopped: the comparison run is not started
 
                 def progress(p: TrainingProgress, mode: str = mode) -> None:
@@ -133,7 +161,7 @@ def _run(job: TrainingJob, loaded: LoadedModel, data: ImageFolder, seed: int) ->
                     epochs=job.epochs[mode],
                     seed=seed,
                     progress=progress,
-                    should_stop=job.stop.is_set,
+                    should_stop=stopped,
                 )
             job.stage = MAPPING
             trained = job.results[job.modes[0]]
@@ -141,6 +169,9 @@ def _run(job: TrainingJob, loaded: LoadedModel, data: ImageFolder, seed: int) ->
                 before = embed(loaded.model, data.images, preprocessing=loaded.preprocessing)
             after = embed(trained.model, data.images, preprocessing=trained.preprocessing)
             job.embeddings = (before, after)
+    except HeavyWorkCancelledError:
+        job.queued = None
+        job.error = STOPPED_IN_QUEUE
     except UserError as error:
         job.error = str(error)
     except Exception:

@@ -28,6 +28,7 @@ from ..data.image_folder import (
 from ..data.split import DEFAULT_VALIDATION_FRACTION, stratified_split
 from ..errors import DatasetError
 from ..present.heatmaps import overlay
+from ..present.queue import queue_notice
 from ..present.transfer import (
     accuracy_sentence,
     comparison_sentence,
@@ -36,12 +37,18 @@ from ..present.transfer import (
     embedding_figure,
     per_class_rows,
 )
-from ..runtime.workload import heavy_work_slot
 from ..training.transfer import DEFAULT_EPOCHS, MAX_EPOCHS, MODE_LABELS, MODES, FineTuned
 from ..weights import LoadedModel
 from .checkpoint import MAX_CHECKPOINT_MB, SESSION_KEY, opened_from_bytes
-from .common import IMAGE_TYPES, MAX_IMAGE_MB, say_unknown_link_value, shown_errors
+from .common import (
+    IMAGE_TYPES,
+    MAX_IMAGE_MB,
+    heavy_work_in_page,
+    say_unknown_link_value,
+    shown_errors,
+)
 from .lecture import show_chart
+from .session_memory import recalled, remember, session_alive
 from .transfer_job import MAPPING, WAITING, TrainingJob, start_job
 
 BIND = "query-params"
@@ -63,6 +70,8 @@ READ_KEY = "transfer_read"
 POLL_SECONDS = 0.5
 #: The validation mistakes shown at most.
 MAX_WRONG = 12
+#: Grad-CAM pairs (before and after training) a job keeps for the images last looked at.
+MAX_KEPT_CAMS = 8
 #: The zip upload's cap: the server's own (.streamlit/config.toml, sized for checkpoints).
 MAX_ZIP_MB = MAX_CHECKPOINT_MB
 SCRATCH = "scratch"
@@ -250,7 +259,9 @@ def _uploads(names: list[str]) -> dict[str, list[bytes]]:
 def _captures(names: list[str]) -> dict[str, list[bytes]]:
     """One camera per class; each new picture is added to its class's captures (kept in the
     session), with a count and a button that clears them. A camera keeps showing its last
-    picture, so every picture's id is remembered: a cleared one is not added back."""
+    picture, so every picture's id is remembered: a cleared one is not added back. Pictures
+    stop being kept at MAX_IMAGES in all (the most a set may hold: a bigger one is refused),
+    which bounds what a session holds."""
     captures: dict[str, tuple[set[str], list[bytes]]] = st.session_state.setdefault(
         CAPTURES_KEY, {}
     )
@@ -261,7 +272,10 @@ def _captures(names: list[str]) -> dict[str, list[bytes]]:
         with columns[i % len(columns)]:
             frame = st.camera_input(f"A picture of {name}", key=f"tl_camera_{tag}")
             seen, kept = captures.setdefault(name, (set(), []))
-            if frame is not None and frame.file_id not in seen:
+            full = sum(len(k) for _, k in captures.values()) >= MAX_IMAGES
+            if full:
+                st.caption(f"{MAX_IMAGES:,} pictures in all: the most a set may hold.")
+            elif frame is not None and frame.file_id not in seen:
                 seen.add(frame.file_id)
                 kept.append(frame.getvalue())
             st.caption(f"{name}: {len(kept)} picture{'s' if len(kept) != 1 else ''}")
@@ -315,7 +329,7 @@ def training_section(data: LabData, loaded: LoadedModel, settings: TrainSettings
         job.stop.set()
     if train and not running:
         job = start_job(key, loaded, data.folder, settings.modes, dict(settings.epochs),
-                        settings.seed)  # fmt: skip
+                        settings.seed, owner_alive=session_alive())  # fmt: skip
         st.session_state[JOB_KEY] = job
     if job is None:
         st.info("Press **Train** to train on these images.", icon=":material/school:")
@@ -360,7 +374,8 @@ def _follow(job: TrainingJob) -> None:
 
 def _stage_text(job: TrainingJob) -> str:
     if job.stage == WAITING:
-        return "Waiting for other users' runs…"
+        queued = job.queued
+        return "Waiting for other users' runs…" if queued is None else queue_notice(queued)
     if job.stage == MAPPING:
         return "Mapping the feature space before and after…"
     for mode in job.modes:
@@ -466,13 +481,14 @@ def _attention(job: TrainingJob, result: FineTuned, folder: ImageFolder,
     if index is None:
         return
     cams = job.extras.setdefault("cams", {})
-    if index not in cams:
+    if recalled(cams, index) is None:
         image = folder.images[index]
-        with st.spinner("Computing Grad-CAM…"), heavy_work_slot():
-            cams[index] = (
+        with st.spinner("Computing Grad-CAM…"), heavy_work_in_page(kind="Grad-CAM"):
+            pair = (
                 grad_cam(loaded.model, loaded.preprocessing.tensor(image)),
                 grad_cam(result.model, result.preprocessing.tensor(image)),
             )
+        remember(cams, index, pair, MAX_KEPT_CAMS)
     before, after = cams[index]
     image = folder.images[index]
     left, right, _ = st.columns([1, 1, 2])  # two equal pictures, a quarter of the width each

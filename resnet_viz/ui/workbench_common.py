@@ -12,6 +12,7 @@ import streamlit as st
 
 from ..analysis.attribution.cam import CamResult
 from ..runtime.timing import WarmTimer
+from .session_memory import MAX_REQUESTS, recalled, remember
 from .shared_results import SharedResults, computed_once, shared_results
 
 BIND = "query-params"
@@ -51,11 +52,12 @@ def timer() -> WarmTimer:
 
 
 def requested(kind: str, key: str, label: str, help_text: str) -> bool:
-    """A button whose request is remembered for the session (results stay on reruns)."""
-    asked = st.session_state.setdefault(f"_asked_{kind}", set())
+    """A button whose request is remembered for the session (results stay on reruns), the
+    :data:`~resnet_viz.ui.session_memory.MAX_REQUESTS` most recent of each kind."""
+    asked = st.session_state.setdefault(f"_asked_{kind}", {})
     if st.button(label, key=f"{kind}_{key}", help=help_text, icon=":material/play_arrow:"):
-        asked.add(key)
-    return key in asked
+        remember(asked, key, True, MAX_REQUESTS)
+    return recalled(asked, key, False)
 
 
 def stored_or_computed(store_key: tuple, starting: str, compute: Callable):

@@ -71,3 +71,41 @@ def test_a_bug_in_the_thread_is_logged_and_said_in_general_words(demo, shapes, m
     transfer_job._run(job, demo, shapes, 0)
     assert "Something went wrong while training" in job.error
     assert "internal detail" not in job.error
+
+
+def test_a_job_whose_session_left_while_queued_never_trains(demo, shapes, monkeypatch):
+    from resnet_viz.runtime.workload import HeavyWorkQueue
+    from resnet_viz.ui import transfer_lab
+    from tests.unit.runtime.test_workload import eventually, held, joined
+
+    queue = HeavyWorkQueue(1, poll_s=0.01)
+    monkeypatch.setattr(
+        transfer_job,
+        "heavy_work_slot",
+        lambda on_wait=None, *, kind, cancelled=None: queue.slot(kind, on_wait, cancelled),
+    )
+    trained = []
+    monkeypatch.setattr(transfer_job, "fine_tune", lambda *a, **k: trained.append(1))
+    release, holding = held(queue)
+    alive = [True]
+    job = start_job("key", demo, shapes, ("probe",), {"probe": 1}, 0, owner_alive=lambda: alive[0])
+    assert eventually(lambda: queue.waiting() == 1)
+    assert eventually(lambda: job.queued is not None)
+    assert job.queued.place == 1  # the page shows it (transfer_lab._stage_text)
+    assert "number 1 in the queue" in transfer_lab._stage_text(job)
+    alive[0] = False  # the student closed the tab
+    assert job.finished.wait(30)
+    assert job.error == transfer_job.STOPPED_IN_QUEUE
+    assert job.queued is None
+    assert queue.waiting() == 0
+    assert trained == []
+    release.set()
+    joined(holding)
+
+
+def test_a_job_whose_session_left_stops_as_the_button_does(demo, shapes):
+    job = TrainingJob("key", ("probe", "scratch"), {"probe": 50, "scratch": 5})
+    transfer_job._run(job, demo, shapes, 0, owner_alive=lambda: False)
+    assert list(job.results) == ["probe"]
+    assert job.results["probe"].stopped
+    assert [r.epoch for r in job.results["probe"].history] == [0, 1]
