@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from ..errors import UserError
+
 #: Concurrent heavy jobs (gradient studies, Grad-CAM runs) per server process; override with
 #: the environment variable RESNET_VIZ_HEAVY_JOBS. The default, two, is one job per core of the
 #: two-core servers the app is sized for: more jobs on the same cores only multiply peak memory.
@@ -41,9 +43,10 @@ POLL_S = 0.5
 DEFAULT_KIND = "heavy work"
 
 
-class HeavyWorkCancelledError(Exception):
+class HeavyWorkCancelledError(UserError, RuntimeError):
     """A queued job whose caller went away (``cancelled()`` said so) left the queue before its
-    turn; its work never started. Not a user error: nobody is left to read it."""
+    turn; its work never started. Usually nobody is left to read it; where someone is (a
+    stopped training run), the message says what happened."""
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,10 @@ class HeavyWorkQueue:
                 seen = QueuePlace(place, self.slots, self._estimate(place))
             # Outside the lock: both may take long or raise, and must not hold up the others.
             if cancelled is not None and cancelled():
-                raise HeavyWorkCancelledError(f"{ticket.kind} left the queue at place {place}")
+                raise HeavyWorkCancelledError(
+                    f"Stopped while waiting for a heavy-work slot (place {place} in the queue): "
+                    "nothing was computed."
+                )
             if on_wait is not None:
                 on_wait(seen)
 
