@@ -334,7 +334,7 @@ def run_load(
     started = time.monotonic()
     runner.start(users, spawn_rate=spawn_rate)
     gevent.spawn_later(seconds, runner.quit)
-    runner.greenlet.join()
+    runner.greenlet.join(timeout=seconds + 120)
     elapsed = time.monotonic() - started
     sampler.kill()
     # The students' side: past ~1 core, the load generator (not the server) is the limit.

@@ -18,6 +18,7 @@ to the other simulated students.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import urllib.parse
 import uuid
@@ -140,7 +141,11 @@ class StreamlitSession:
         self._xsrf: str | None = None
 
     def close(self) -> None:
-        self.ws.close()
+        """Leave as a closed tab does: a close frame, no wait for the server's answer (waiting
+        for it, 300 students leaving a loaded server one after another took minutes)."""
+        with contextlib.suppress(OSError, websocket.WebSocketException):
+            self.ws.send_close()
+        self.ws.shutdown()
 
     def __enter__(self) -> StreamlitSession:
         return self
