@@ -55,7 +55,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 (PyTorch's own convention)
-from torchvision.transforms.v2 import functional as TF  # noqa: N812 (torchvision convention)
 
 from ..analysis.attribution.model_checks import model_device
 from ..analysis.embedding import pooled_features
@@ -63,7 +62,6 @@ from ..core.build import ResNet, build_model
 from ..core.spec import SpecError
 from ..core.summary import summarize
 from ..data.image_folder import ImageFolder
-from ..data.images import center_crop_for_display
 from ..data.split import DEFAULT_VALIDATION_FRACTION, Split, stratified_split
 from ..errors import DatasetError
 from ..runtime.device import run_with_cpu_fallback
@@ -71,6 +69,7 @@ from ..runtime.memory import memory_budget_bytes, refuse_over_budget
 from ..weights.checkpoint import checkpoint_bytes
 from ..weights.common import Preprocessing
 from .loop import deterministic_run
+from .prepared_pixels import PreparedPixels, train_side
 
 __all__ = [
     "DEFAULT_EPOCHS",
@@ -102,9 +101,6 @@ WEIGHT_DECAY = 1e-4
 #: at 32, over a 3 GiB CPU budget).
 BATCH_SIZE = 32
 MIN_AUTO_BATCH = 4
-#: The training view's square side for a model that squashes its input, as a multiple of its
-#: input side (ImageNet's 256 for 224).
-SQUASHED_MARGIN = 8 / 7
 _BYTES_PER_FLOAT = 4
 #: Intra-op threads of a CPU run: one. A run reproduces only at a fixed thread count, and with
 #: other sessions busy on the cores two threads run a small network several times slower than
@@ -257,7 +253,7 @@ def fine_tune(
     batch_size = _fitting_batch(spec, preprocessing, mode, batch_size, len(data.images), home)
     backbone = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()
                 if not k.startswith("fc.")}  # fmt: skip
-    pixels = _Pixels.of(data, preprocessing, split, mode)
+    pixels = PreparedPixels.of(data, preprocessing, split, mode)
     lr = LEARNING_RATES[mode] if learning_rate is None else float(learning_rate)
     started = time.perf_counter()
 
@@ -313,7 +309,7 @@ def _memory_bytes(spec, preprocessing: Preprocessing, mode: str, batch_size: int
     size = (spec.in_channels, preprocessing.size, preprocessing.size)
     summary = summarize(spec, size, batch_size)
     weights = summary.total_params * _BYTES_PER_FLOAT
-    side = _train_side(preprocessing)
+    side = train_side(preprocessing)
     pixels = images * spec.in_channels * (side * side + preprocessing.size**2)
     activations = summary.total_activation_bytes * (1 if mode == "probe" else 2)
     return activations + 4 * weights + pixels
@@ -342,72 +338,6 @@ def _fitting_batch(spec, preprocessing: Preprocessing, mode: str, asked: int | N
     return candidates[-1]  # not reached: the refusal raises
 
 
-def _train_side(preprocessing: Preprocessing) -> int:
-    if preprocessing.resize is not None:
-        return preprocessing.resize
-    return round(preprocessing.size * SQUASHED_MARGIN)
-
-
-@dataclass(frozen=True)
-class _Pixels:
-    """The images prepared once, as uint8, and only the views a run reads: the evaluation view
-    of the validation images (and of the training images for a probe, whose head trains on
-    them), the training square of the training images (not for a probe)."""
-
-    train_view: dict[int, torch.Tensor]  # image index -> C x R x R
-    eval_view: dict[int, torch.Tensor]  # image index -> C x S x S
-    size: int
-    mean: torch.Tensor
-    std: torch.Tensor
-
-    @classmethod
-    def of(cls, data: ImageFolder, preprocessing: Preprocessing, split: Split,
-           mode: str) -> _Pixels:  # fmt: skip
-        side = _train_side(preprocessing)
-        size = preprocessing.size
-
-        def uint8(index: int, crop: int, resize: int | None):
-            image = data.images[index]
-            return TF.pil_to_tensor(center_crop_for_display(image, size=crop, resize=resize))
-
-        # A squashing model's square is the whole image squashed to R x R (resize=None).
-        keep = side if preprocessing.resize is not None else None
-        probe = mode == "probe"
-        evaluated = (*split.train, *split.validation) if probe else split.validation
-        shape = (1, -1, 1, 1)
-        return cls(
-            train_view={} if probe else {i: uint8(i, side, keep) for i in split.train},
-            eval_view={i: uint8(i, size, preprocessing.resize) for i in evaluated},
-            size=size,
-            mean=torch.tensor(preprocessing.mean).view(shape),
-            std=torch.tensor(preprocessing.std).view(shape),
-        )
-
-    def normalise(self, pixels: torch.Tensor) -> torch.Tensor:
-        # As :func:`resnet_viz.data.images.preprocess`: divide by 255, then normalise.
-        return (pixels.to(torch.float32).div(255) - self.mean) / self.std
-
-    def evaluation(self, index: torch.Tensor) -> torch.Tensor:
-        return self.normalise(torch.stack([self.eval_view[i] for i in index.tolist()]))
-
-    def augmented(self, index: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Random ``size`` crops of the training squares, half of them flipped left-right."""
-        side = _side_of(self.train_view)
-        room = side - self.size + 1
-        offsets = torch.randint(0, room, (len(index), 2), generator=generator)
-        flips = torch.rand(len(index), generator=generator) < 0.5
-        crops = []
-        for i, (top, left), flip in zip(index.tolist(), offsets.tolist(), flips.tolist(),
-                                        strict=True):  # fmt: skip
-            crop = self.train_view[i][:, top : top + self.size, left : left + self.size]
-            crops.append(crop.flip(-1) if flip else crop)
-        return self.normalise(torch.stack(crops))
-
-
-def _side_of(views: dict[int, torch.Tensor]) -> int:
-    return next(iter(views.values())).shape[-1]
-
-
 def _logits(net: ResNet, images: torch.Tensor, batch_size: int, device: torch.device):
     out = [net(images[s : s + batch_size].to(device)).float().cpu()
            for s in range(0, len(images), batch_size)]  # fmt: skip
@@ -417,7 +347,7 @@ def _logits(net: ResNet, images: torch.Tensor, batch_size: int, device: torch.de
 class _Run:
     """One training run's state: the network, its optimiser and schedule, the epochs so far."""
 
-    def __init__(self, net: ResNet, pixels: _Pixels, split: Split, labels: torch.Tensor,
+    def __init__(self, net: ResNet, pixels: PreparedPixels, split: Split, labels: torch.Tensor,
                  mode: str, device: torch.device, lr: float, batch_size: int,
                  seed: int) -> None:  # fmt: skip
         self.net, self.pixels, self.labels, self.mode = net, pixels, labels, mode
