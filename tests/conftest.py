@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -62,6 +63,22 @@ def no_background_preload_in_the_test_process(monkeypatch):
     import resnet_viz.ui.preload
 
     monkeypatch.setattr(resnet_viz.ui.preload, "preload_in_background", lambda *a, **k: None)
+
+
+@pytest.fixture(autouse=True)
+def the_test_process_stays_unpatched():
+    """Fail the test after which gevent has monkey-patched this process (importing Locust does
+    that: threading, socket and time become gevent's for every later test, and a later test that
+    joins threads can deadlock beyond the reach of pytest-timeout). Load tools run in
+    subprocesses (tests/operational/test_lecture_load.py); this names the test that broke it."""
+    yield
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("threading"):
+        pytest.fail(
+            "gevent monkey-patched the test process (Locust imported in it?): run the load "
+            "tool in a subprocess",
+            pytrace=False,
+        )
 
 
 def _require_chromium() -> str:

@@ -4,6 +4,9 @@ every console script names an importable ``main``, every benchmark runs from the
 
 import ast
 import importlib
+import json
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -49,12 +52,39 @@ def _calls_main_when_run(path: Path) -> bool:
 
 BENCHMARKS = sorted(path for path in (REPO / "bench").glob("*.py") if path.stem != "__init__")
 
+#: Imports every benchmark in a fresh interpreter and prints, per module, its file and whether
+#: its ``main`` is callable. Not in this process: a benchmark may change the interpreter it is
+#: imported into (bench/lecture_load.py imports Locust, whose gevent monkey-patches threading,
+#: socket and time for the whole process; in the test process that deadlocked later tests).
+_IMPORT_EVERY_BENCHMARK = """
+import importlib, json, sys
+found = {}
+for stem in sys.argv[1:]:
+    module = importlib.import_module("bench." + stem)
+    found[stem] = [module.__file__, callable(getattr(module, "main", None))]
+print(json.dumps(found))
+"""
+
+
+@pytest.fixture(scope="module")
+def imported_benchmarks() -> dict[str, list]:
+    stems = [path.stem for path in BENCHMARKS]
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORT_EVERY_BENCHMARK, *stems],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
 
 @pytest.mark.parametrize("path", BENCHMARKS, ids=lambda path: path.stem)
-def test_every_benchmark_runs_as_a_module_of_the_checkout(path):
-    module = importlib.import_module(f"bench.{path.stem}")
-    assert Path(module.__file__).resolve() == path.resolve()
-    assert callable(module.main)
+def test_every_benchmark_runs_as_a_module_of_the_checkout(path, imported_benchmarks):
+    file, has_main = imported_benchmarks[path.stem]
+    assert Path(file).resolve() == path.resolve()
+    assert has_main
     assert _calls_main_when_run(path), path.name
 
 
