@@ -8,7 +8,7 @@ import streamlit as st
 
 from resnet_viz.core.presets import spec_label
 from resnet_viz.core.spec import SpecError
-from resnet_viz.core.summary import summarize
+from resnet_viz.core.summary import shared_summary
 from resnet_viz.ui import architecture as sections
 from resnet_viz.ui.choice import resolve
 from resnet_viz.ui.common import shown_errors
@@ -38,7 +38,7 @@ def explorer() -> None:
 
     try:
         spec, input_size = resolve(choice)
-        summary = summarize(spec, input_size)
+        summary = shared_summary(spec, input_size)
         st.session_state["last_valid_summary"] = summary
     except SpecError as error:
         st.error(str(error), icon=":material/error:")

@@ -22,6 +22,7 @@ Conventions:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from .layout import BlockPlan, Layer, ShortcutPlan, network_layout, se_parts
@@ -344,6 +345,20 @@ def summarize(spec: ResNetSpec, input_size: Shape | None = None, batch_size: int
         total_activation_bytes=sum(s.activation_bytes for s in stages),
         output_shape=layers[-1].output_shape,
     )
+
+
+#: How many networks' summaries :func:`shared_summary` keeps: every preset twice over and the
+#: custom networks a lecture hall builds at the same time.
+SHARED_SUMMARIES = 128
+
+
+@functools.lru_cache(maxsize=SHARED_SUMMARIES)
+def shared_summary(spec: ResNetSpec, input_size: Shape | None = None) -> Summary:
+    """``summarize(spec, input_size)`` computed once per network in this process and shared by
+    every caller (the architecture page of every browser session: a lecture hall clicking
+    through the same presets walks each network once). The result is shared: never change it
+    or its rows. A refused network raises each time (errors are not kept)."""
+    return summarize(spec, input_size)
 
 
 def _check_input(spec: ResNetSpec, input_size: Shape | None, batch_size: int) -> Shape:

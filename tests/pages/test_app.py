@@ -148,6 +148,9 @@ def test_stages_tab_table_figure_and_downloads():
     lecture = open_page("pages/architecture.py", preset="ResNet-18", lecture="true")
     figure = next(m.value for m in lecture.markdown if "<svg" in m.value)
     assert 'font-size="22.1"' in figure  # 17 x 1.3, the lecture font scale
+    # The markup is kept per network (ui/architecture.py): another network, another table.
+    at.selectbox(key="preset").set_value("resnet50").run()
+    assert stage_table(at)["Stage 4"]["Parameters"] == "14,964,736"  # torchvision's layer4
 
 
 def test_only_the_open_tab_runs():

@@ -357,3 +357,19 @@ def test_default_input_size_follows_the_stem():
 def test_too_small_input_says_which_side_and_its_minimum(size, message):
     with pytest.raises(SpecError, match=message):
         summarize(preset("resnet50"), size)
+
+
+def test_shared_summary_is_summarize_computed_once_per_network():
+    """The architecture page's summaries are shared by every session: the same object for the
+    same network, equal to a fresh summarize; a refused network raises every time."""
+    from resnet_viz.core.summary import shared_summary
+
+    spec = preset("resnet50")
+    first = shared_summary(spec, (3, 224, 224))
+    assert shared_summary(spec, (3, 224, 224)) is first
+    assert first == summarize(spec, (3, 224, 224))
+    assert first.total_params == 25_557_032  # torchvision's resnet50
+    assert shared_summary(spec, (3, 160, 160)) is not first
+    for _ in range(2):
+        with pytest.raises(SpecError, match="too small for this network"):
+            shared_summary(spec, (3, 1, 1))
