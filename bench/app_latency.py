@@ -85,7 +85,9 @@ SAME_ELEMENTS_APP = textwrap.dedent(
         with st.sidebar:
             modes = ["Preset", "Depth", "Custom", "Checkpoint"]
             st.segmented_control("Choose a network by", modes, default="Preset")
-            label = st.selectbox("Preset", LABELS, index=LABELS.index("ResNet-50"))
+            label = st.selectbox(
+                "Preset", LABELS, index=LABELS.index("ResNet-50"), key="preset"
+            )
             st.toggle("Skip connections", value=True)
             with st.expander("Input and classes"):
                 for name in ("Input channels", "Height", "Width", "Classes"):
