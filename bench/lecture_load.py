@@ -15,11 +15,15 @@ exception box, a page not found, a timeout) is a Locust failure:
 * ``home`` and ``lab`` (a teaching-lab page, its controls only: its heavy work is on request).
 
     python -m bench.lecture_load --users 100 --spawn-rate 10 --time 60s [--script lecture]
+    python -m bench.lecture_load --users 300 --replicas 2       # two servers behind nginx
+    python -m bench.lecture_load --users 300 --waves 2          # a second class after the first
     python -m bench.lecture_load --users 300 --host https://resnet-viz.example.org
 
-Without ``--host`` it starts its own ``streamlit run app.py`` and reports the server's CPU
-seconds per student and its RSS (peak, per open session, after the students left). Figures:
-bench/README.md, "Lecture hall, protocol level".
+Without ``--host`` it starts its own ``streamlit run app.py`` servers (``--replicas``; two or more
+behind the repository's deploy/nginx.conf, as deployed) and reports their CPU seconds per
+student and their RSS (peak, per open session, after the students left; with ``--waves``, each
+wave's peak and the last one's growth over the first's). Figures: bench/README.md, "Lecture
+hall, protocol level".
 """
 
 from __future__ import annotations
@@ -310,23 +314,32 @@ def run_load(
     spawn_rate: float,
     seconds: float,
     script: str = "architecture",
-    server_pid: int | None = None,
+    server_pids: list[int] | tuple[int, ...] = (),
+    warm: bool = True,
 ) -> dict:
     """Run ``users`` students of ``script`` against ``url`` for ``seconds``; the per-action
-    figures, and the server's CPU and memory when its pid is known (a local server)."""
+    figures, and the servers' CPU and memory (summed over ``server_pids``, the replicas) when
+    their pids are known (local servers). ``warm``: one student's pass over the pages first."""
     from bench.drivers.load import process_cpu_seconds, server_rss_mb
 
-    warm_up(url, script)
+    def total_rss() -> float:
+        return sum(server_rss_mb(pid) for pid in server_pids)
+
+    def total_cpu() -> float:
+        return sum(process_cpu_seconds(pid) for pid in server_pids)
+
+    if warm:
+        warm_up(url, script)
     env = Environment(user_classes=[SCRIPTS[script]], host=url)
     runner = env.create_local_runner()
-    rss = {"before": server_rss_mb(server_pid) if server_pid else None, "peak": 0.0}
-    cpu_before = process_cpu_seconds(server_pid) if server_pid else None
+    rss = {"before": total_rss() if server_pids else None, "peak": 0.0}
+    cpu_before = total_cpu() if server_pids else None
 
     def sample_rss() -> None:
-        while server_pid:
-            rss["peak"] = max(rss["peak"], server_rss_mb(server_pid))
+        while server_pids:
+            rss["peak"] = max(rss["peak"], total_rss())
             if runner.user_count >= users and "all_open" not in rss:
-                rss["all_open"] = server_rss_mb(server_pid)
+                rss["all_open"] = total_rss()
             gevent.sleep(1)
 
     sampler = gevent.spawn(sample_rss)
@@ -362,17 +375,18 @@ def run_load(
             "p95": entry.get_response_time_percentile(0.95) / 1000,
             "max": entry.max_response_time / 1000,
         }
-    if server_pid:
-        cpu = process_cpu_seconds(server_pid) - cpu_before
+    if server_pids:
+        cpu = total_cpu() - cpu_before
         time.sleep(2)  # the closed sessions' cleanup
         result.update(
+            replicas=len(server_pids),
             server_cpu_s=cpu,
             cpu_s_per_student=cpu / users,
             cpu_s_per_request=cpu / max(result["requests"], 1),
             rss_before_mb=rss["before"],
             rss_peak_mb=rss["peak"],
             rss_all_open_mb=rss.get("all_open"),
-            rss_after_mb=server_rss_mb(server_pid),
+            rss_after_mb=total_rss(),
         )
         if rss.get("all_open"):
             result["mb_per_session"] = (rss["all_open"] - rss["before"]) / users
@@ -417,24 +431,78 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spawn-rate", type=float, default=10.0)
     parser.add_argument("--time", default="60s", help="how long the students stay: 60s, 2m")
     parser.add_argument("--script", choices=sorted(SCRIPTS), default="architecture")
-    parser.add_argument("--host", help="a running app's URL; without it a local server starts")
+    parser.add_argument("--host", help="a running app's URL; without it local servers start")
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="local servers; 2 or more run behind deploy/nginx.conf (cookie affinity)",
+    )
+    parser.add_argument(
+        "--waves",
+        type=int,
+        default=1,
+        help="classes one after another on the same servers (memory: does a wave leave any?)",
+    )
+    parser.add_argument(
+        "--pause",
+        default="150s",
+        help="between waves: past Streamlit's disconnectedSessionTTL (120 s), so the last "
+        "wave's sessions may be released",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     seconds = parse_seconds(args.time)
     with contextlib.ExitStack() as stack:
-        if args.host:
-            url, pid = args.host, None
-        else:
-            from bench.drivers.browser import streamlit_server
-
-            log = Path(tempfile.mkdtemp(prefix="lecture_load_")) / "server.log"
-            server = stack.enter_context(streamlit_server(log))
-            url, pid = server.url, server.process.pid
-        result = run_load(url, args.users, args.spawn_rate, seconds, args.script, pid)
-    print(report(result))
+        url, pids = (args.host, []) if args.host else _local_servers(stack, args.replicas)
+        waves = []
+        for wave in range(args.waves):
+            if wave:
+                time.sleep(parse_seconds(args.pause))
+            result = run_load(
+                url, args.users, args.spawn_rate, seconds, args.script, pids, warm=not wave
+            )
+            waves.append(result)
+            if args.waves > 1:
+                print(f"wave {wave + 1}:")
+            print(report(result))
+    result = waves[0] if len(waves) == 1 else {"waves": waves, **_wave_growth(waves)}
+    if len(waves) > 1 and "rss_peak_mb" in waves[0]:
+        peaks = ", ".join(f"{wave['rss_peak_mb']:.0f} MB" for wave in waves)
+        print(
+            f"RSS peak per wave: {peaks}; the last wave's peak "
+            f"{result['rss_growth']:+.1%} over the first's"
+        )
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
-    return 1 if result["failures"] else 0
+    return 1 if any(w["failures"] for w in waves) else 0
+
+
+def _local_servers(stack: contextlib.ExitStack, replicas: int) -> tuple[str, list[int]]:
+    """Start ``replicas`` ``streamlit run app.py`` servers (and, for two or more, nginx in front
+    with the repository's deploy/nginx.conf); the URL the students use and the servers' pids."""
+    from bench.drivers.browser import free_port, streamlit_server
+
+    folder = Path(tempfile.mkdtemp(prefix="lecture_load_"))
+    servers = [
+        stack.enter_context(streamlit_server(folder / f"server-{n}.log")) for n in range(replicas)
+    ]
+    pids = [server.process.pid for server in servers]
+    if replicas == 1:
+        return servers[0].url, pids
+    from bench.drivers.nginx import nginx_in_front
+
+    listen = free_port()
+    ports = [int(server.url.rsplit(":", 1)[1]) for server in servers]
+    stack.enter_context(nginx_in_front(ports, listen))
+    return f"http://127.0.0.1:{listen}", pids
+
+
+def _wave_growth(waves: list[dict]) -> dict:
+    """How much the last wave's RSS peak exceeds the first's (a fraction), when measured."""
+    if "rss_peak_mb" not in waves[0]:
+        return {}
+    return {"rss_growth": waves[-1]["rss_peak_mb"] / waves[0]["rss_peak_mb"] - 1}
 
 
 if __name__ == "__main__":

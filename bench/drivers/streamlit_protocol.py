@@ -126,8 +126,20 @@ class StreamlitSession:
         scheme = "wss" if parts.scheme == "https" else "ws"
         self.url = f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}/_stcore/stream"
         self.timeout = timeout
+        self.http_url = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+        # As a browser does: the page first, then its websocket, with the cookies the page set.
+        # Behind deploy/nginx.conf the page's response sets the affinity cookie (rvaffinity),
+        # and the websocket and every later request (uploads) must carry it to reach the
+        # replica that holds this session.
+        self.http = requests.Session()
+        self.http.get(f"{self.http_url}/", timeout=timeout).raise_for_status()
+        cookies = "; ".join(f"{name}={value}" for name, value in self.http.cookies.items())
         self.ws = websocket.create_connection(
-            self.url, subprotocols=SUBPROTOCOLS, timeout=timeout, enable_multithread=False
+            self.url,
+            subprotocols=SUBPROTOCOLS,
+            timeout=timeout,
+            enable_multithread=False,
+            cookie=cookies or None,
         )
         self.session_id = ""
         self.pages: dict[str, str] = {}  # url path -> page_script_hash, from new_session
@@ -137,7 +149,6 @@ class StreamlitSession:
         self.widgets: dict[str, Widget] = {}
         self.page = Page()
         self.bytes_received = 0
-        self.http_url = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
         self._xsrf: str | None = None
 
     def close(self) -> None:
@@ -146,6 +157,7 @@ class StreamlitSession:
         with contextlib.suppress(OSError, websocket.WebSocketException):
             self.ws.send_close()
         self.ws.shutdown()
+        self.http.close()
 
     def __enter__(self) -> StreamlitSession:
         return self
@@ -213,11 +225,10 @@ class StreamlitSession:
         token = self._xsrf_token()
         state = WidgetState(id=widget.id)
         for (name, data), urls in zip(files, answer.file_urls, strict=True):
-            response = requests.put(
+            response = self.http.put(  # the session's cookies: its replica's, the XSRF one
                 urllib.parse.urljoin(self.http_url + "/", urls.upload_url.lstrip("/")),
                 files={"file": (name, data)},
                 headers={"X-Xsrftoken": token},
-                cookies={XSRF_COOKIE: token},
                 timeout=self.timeout,
             )
             if response.status_code != 204:
@@ -232,8 +243,9 @@ class StreamlitSession:
         """The XSRF cookie the server sets on its health endpoint (the browser's page gets the
         same cookie): an upload must send it back as cookie and header."""
         if self._xsrf is None:
-            response = requests.get(f"{self.http_url}/_stcore/health", timeout=self.timeout)
-            self._xsrf = response.cookies.get(XSRF_COOKIE, "")
+            if XSRF_COOKIE not in self.http.cookies:
+                self.http.get(f"{self.http_url}/_stcore/health", timeout=self.timeout)
+            self._xsrf = self.http.cookies.get(XSRF_COOKIE, "")
         return self._xsrf
 
     def _bind_to_url(self, widget: Widget, name: str, value) -> None:

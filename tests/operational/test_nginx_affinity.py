@@ -2,11 +2,12 @@
 the static cache, checked through the real nginx.
 
 The configuration under test is the repository's file with only its replica addresses, its
-listen port and its /tmp paths substituted. Which replica answered comes from the file's own
-``X-Upstream`` header ($upstream_addr): a browser that arrives without the cookie gets one, and
-with it its page, health check, static files and websocket handshake all reach the replica that
-served its first page; different cookies spread over both replicas; a static file's second
-fetch is answered by nginx's cache with the bytes of the installed Streamlit package.
+listen port and its /tmp paths substituted (bench/drivers/nginx.py). Which replica answered
+comes from the file's own ``X-Upstream`` header ($upstream_addr): a browser that arrives without
+the cookie gets one, and with it its page, health check, static files and websocket handshake
+all reach the replica that served its first page; different cookies spread over both replicas;
+a static file's second fetch is answered by nginx's cache with the bytes of the installed
+Streamlit package.
 """
 
 import base64
@@ -14,11 +15,7 @@ import hashlib
 import http.client
 import os
 import re
-import shutil
 import socket
-import subprocess
-import tempfile
-import time
 from http.cookies import SimpleCookie
 from pathlib import Path
 
@@ -26,14 +23,12 @@ import pytest
 import streamlit
 
 from bench.drivers.browser import free_port, streamlit_server
+from bench.drivers.load import user_image
+from bench.drivers.nginx import AFFINITY_COOKIE, NGINX, nginx_in_front
+from bench.drivers.streamlit_protocol import StreamlitSession
 
-REPO = Path(__file__).resolve().parents[2]
-CONF = REPO / "deploy" / "nginx.conf"
-NGINX = shutil.which("nginx") or next(
-    (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
-)
 STATIC = Path(streamlit.__file__).parent / "static"
-COOKIE = "rvaffinity"
+COOKIE = AFFINITY_COOKIE
 #: RFC 6455 section 1.3: the GUID a server appends to the client's key in its accept header.
 WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #: Cookies per spread check: all on one of two replicas by chance has probability 2 * 2**-24.
@@ -45,66 +40,19 @@ pytestmark = [
 ]
 
 
-def config_for(replicas: list[int], listen: int, prefix: str) -> str:
-    """deploy/nginx.conf with ``replicas`` as its upstream, listening on ``listen`` on
-    localhost, its pid, logs, temp and cache folders under ``prefix``."""
-    text = CONF.read_text()
-    server_line = re.compile(r"^(\s*)server 127\.0\.0\.1:\d+( .*;)$", re.MULTILINE)
-    found = server_line.findall(text)
-    assert len(found) == 3, "the upstream's server lines changed shape: update this test"
-    indent, options = found[0]
-    servers = "\n".join(f"{indent}server 127.0.0.1:{port}{options}" for port in replicas)
-    text = server_line.sub("", text, count=2)
-    text = server_line.sub(servers, text, count=1)
-    assert text.count("listen 8080;") == 1
-    text = text.replace("listen 8080;", f"listen 127.0.0.1:{listen};")
-    return text.replace("/tmp/resnet-viz-nginx", f"{prefix}/nginx")
-
-
 @pytest.fixture(scope="module")
 def hall(tmp_path_factory):
     """Two replicas and nginx in front: (nginx port, {replica address: port})."""
     logs = tmp_path_factory.mktemp("replicas")
-    # nginx started as root runs its workers as nobody: their folders must be reachable.
-    prefix = tempfile.mkdtemp(prefix="rv-nginx-")
-    os.chmod(prefix, 0o755)
     env = {"RESNET_VIZ_PRELOAD": "0"}  # no background torch import: two replicas on 2 cores
-    try:
-        with (
-            streamlit_server(logs / "a.log", env=env) as a,
-            streamlit_server(logs / "b.log", env=env) as b,
-        ):
-            ports = [int(a.url.rsplit(":", 1)[1]), int(b.url.rsplit(":", 1)[1])]
-            listen = free_port()
-            conf = Path(prefix, "nginx.conf")
-            conf.write_text(config_for(ports, listen, prefix))
-            command = [NGINX, "-e", f"{prefix}/early-error.log", "-c", str(conf)]
-            check = subprocess.run([*command, "-t"], capture_output=True, text=True)
-            assert check.returncode == 0, check.stderr
-            nginx = subprocess.Popen(
-                [*command, "-g", "daemon off;"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-            )
-            try:
-                _wait_listening(listen, nginx)
-                yield listen, {f"127.0.0.1:{port}" for port in ports}
-            finally:
-                nginx.terminate()
-                nginx.wait(timeout=20)
-    finally:
-        shutil.rmtree(prefix, ignore_errors=True)
-
-
-def _wait_listening(port: int, process: subprocess.Popen, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"nginx exited: {process.stdout.read().decode()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nginx did not listen on {port}")
+    with (
+        streamlit_server(logs / "a.log", env=env) as a,
+        streamlit_server(logs / "b.log", env=env) as b,
+    ):
+        ports = [int(a.url.rsplit(":", 1)[1]), int(b.url.rsplit(":", 1)[1])]
+        listen = free_port()
+        with nginx_in_front(ports, listen):
+            yield listen, {f"127.0.0.1:{port}" for port in ports}
 
 
 def get(port: int, path: str, cookie: str | None = None):
@@ -240,3 +188,24 @@ def test_static_files_are_cached_by_nginx(hall):
         assert body == on_disk
         assert again["X-Cache-Status"] == "HIT"
         assert again["X-Upstream"] is None  # answered by nginx, no replica asked
+
+
+#: Students uploading through nginx: were their uploads not pinned to their session's replica,
+#: all of them would reach it only with probability 2**-UPLOADERS (each PUT on either replica).
+UPLOADERS = 6
+
+
+def test_protocol_level_students_upload_through_nginx_to_their_own_session(hall):
+    """bench/drivers/streamlit_protocol.py (the load tool's students) loads the page first and
+    sends its cookies with the websocket and the upload, as a browser does: each student's
+    upload reaches its session's replica (another would refuse it: 400 Invalid session_id)
+    and its page shows its own image only."""
+    listen, _ = hall
+    for number in range(UPLOADERS):
+        with StreamlitSession(f"http://127.0.0.1:{listen}") as student:
+            assert COOKIE in student.http.cookies
+            student.open("grad_cam")
+            name = f"student-{number}.png"
+            page = student.upload("images", [(name, user_image(number))])
+            assert not page.exceptions
+            assert [t for t in page.texts("heading") if t.startswith("student-")] == [name]
