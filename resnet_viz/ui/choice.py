@@ -9,6 +9,7 @@ testable without Streamlit and shared by every page that lets the user pick a ne
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -169,7 +170,10 @@ def _aliases(labels: dict[str, str]) -> dict[str, str]:
     return {_folded(k): v for key, v in labels.items() for k in (key, v)}
 
 
+@functools.cache  # constant; read on every rerun of every page with network controls
 def _url_aliases() -> dict[str, dict[str, str]]:
+    """Per URL parameter: every spelling a link may use (folded) -> the label the URL holds.
+    Shared by every caller: read it, never change it."""
     presets = {p.name: p.label for p in PRESETS.values()}
     same = {"true": "true", "false": "false", "1": "true", "0": "false", "yes": "true",
             "no": "false", "on": "true", "off": "false"}  # fmt: skip
