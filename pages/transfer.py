@@ -17,11 +17,12 @@ st.markdown(
 )
 with loading_torch():  # a spinner on a cold server, nothing after
     from resnet_viz.ui import models
+    from resnet_viz.ui import transfer_data as images
     from resnet_viz.ui import transfer_lab as lab
 notice = st.container()  # in the main area: link values the controls cannot use
 with st.sidebar:
     st.header("Images")
-    choice = lab.data_controls(notice)
+    choice = images.data_controls(notice)
     st.header("Backbone")
     key = models.model_control("tl_model", notice)
     loaded = None
@@ -35,9 +36,9 @@ with st.sidebar:
 st.subheader("1. Your images")
 data = None
 with shown_errors("reading the images"):
-    data = lab.data_section(choice)
+    data = images.data_section(choice)
     if data is not None:
-        lab.show_data(data, settings.seed)
+        images.show_data(data, settings.seed)
 if data is None or loaded is None:
     st.stop()
 st.subheader("2. Train")

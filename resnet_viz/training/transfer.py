@@ -84,6 +84,8 @@ __all__ = [
 ]
 
 MODES = ("probe", "last_stage", "full", "scratch")
+#: The mode that starts from random weights: what the pretrained ones are compared against.
+SCRATCH = "scratch"
 MODE_LABELS = {
     "probe": "Linear probe (frozen backbone)",
     "last_stage": "Fine-tune the last stage",

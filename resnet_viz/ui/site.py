@@ -126,7 +126,7 @@ TRANSFER = Page(
     "transfer learning live: a trained ResNet learns your classes in a minute; then its "
     "mistakes, its feature space and its attention before and after.",
     home_name="Train it on your images",
-    preloads=("resnet_viz.ui.transfer_lab", "resnet_viz.ui.models"),
+    preloads=("resnet_viz.ui.transfer_data", "resnet_viz.ui.transfer_lab", "resnet_viz.ui.models"),
 )
 
 #: Every page, in the menu's order (a section's pages next to each other).

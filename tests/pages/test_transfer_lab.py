@@ -23,8 +23,9 @@ from resnet_viz.training.transfer import MODE_LABELS
 from resnet_viz.ui import transfer_job
 from resnet_viz.ui.checkpoint import SESSION_KEY
 from resnet_viz.ui.models import DEMO, model_label
+from resnet_viz.ui.transfer_data import SOURCES
 from resnet_viz.ui.transfer_job import start_job
-from resnet_viz.ui.transfer_lab import JOB_KEY, SOURCES, TrainSettings
+from resnet_viz.ui.transfer_lab import JOB_KEY, TrainSettings
 from resnet_viz.weights import load_demo_model
 from tests.app_support import assert_clean, open_page
 

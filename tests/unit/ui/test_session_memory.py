@@ -74,13 +74,13 @@ class FakeCameraPage(FakeSt):
 
 
 def test_camera_pictures_stop_being_kept_at_the_most_a_set_may_hold(monkeypatch):
-    import resnet_viz.ui.transfer_lab as transfer_lab
+    import resnet_viz.ui.transfer_data as transfer_data
 
     fake = FakeCameraPage()
-    monkeypatch.setattr(transfer_lab, "st", fake)
-    monkeypatch.setattr(transfer_lab, "MAX_IMAGES", 5)
+    monkeypatch.setattr(transfer_data, "st", fake)
+    monkeypatch.setattr(transfer_data, "MAX_IMAGES", 5)
     for _ in range(4):  # 8 pictures offered, two classes
-        grouped = transfer_lab._captures(["apples", "pears"])
+        grouped = transfer_data._captures(["apples", "pears"])
     assert sum(len(v) for v in grouped.values()) == 5
     assert grouped["apples"] == [bytes([1]), bytes([3]), bytes([5])]
     assert "5 pictures in all: the most a set may hold." in fake.captions
