@@ -11,9 +11,7 @@ heavy-work slot; the shared model is only read (all the library calls leave it a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
 
 import streamlit as st
 from PIL import Image
@@ -26,7 +24,6 @@ from ..analysis.attribution.methods import (
     PER_CHANNEL_METHODS,
     estimate_memory_bytes,
 )
-from ..analysis.attribution.pixel import METHODS as PIXEL_METHODS
 from ..present.cam import (
     blank_map_message,
 )
@@ -46,29 +43,12 @@ from .pixel_workbench import PixelShown, pixel_cell, pixel_controls
 from .sanity_lesson import known_verdicts, sanity_lesson_section
 from .scorecard import scorecard_section
 from .shared_results import computed_once
-from .workbench_common import BIND, TIMES_NOTE, Shown, results, seconds_text, timer
+from .workbench_common import BIND, TIMES_NOTE, Shown, Workbench, results, seconds_text, timer
 
 MAX_COLUMNS = 4
 
 
 LABEL_TO_METHOD = {label: method for method, label in METHOD_LABELS.items()}
-
-
-@dataclass(frozen=True)
-class Workbench:
-    """The methods to show and whether to show counter-evidence; the pixel methods, their
-    options (by option name, shared by the methods that have it) and their view."""
-
-    methods: tuple[str, ...]
-    counterfactual: bool
-    pixel_methods: tuple[str, ...] = ()
-    pixel_options: Mapping[str, Any] = field(default_factory=dict)
-    signed: bool = True
-
-    def options_for(self, method: str) -> dict[str, Any]:
-        """The options the page sets for one pixel method (the others keep their defaults)."""
-        names = {option.name for option in PIXEL_METHODS[method].options}
-        return {k: v for k, v in self.pixel_options.items() if k in names}
 
 
 def workbench_controls(image_side: int | None = None) -> Workbench:

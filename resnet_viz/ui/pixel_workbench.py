@@ -5,13 +5,6 @@ and its cell in the grid (signed or absolute, with the convergence delta where i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from .workbench_common import BIND, results, seconds_text, timer
-
-if TYPE_CHECKING:
-    from .attention import Workbench
-
 import contextlib
 import time
 from collections.abc import Mapping
@@ -37,6 +30,7 @@ from ..present.pixel import (
 from ..weights import LoadedModel
 from .common import shown_errors
 from .shared_results import computed_once
+from .workbench_common import BIND, Workbench, results, seconds_text, timer
 
 PIXEL_LABEL_TO_METHOD = {entry.label: key for key, entry in PIXEL_METHODS.items()}
 

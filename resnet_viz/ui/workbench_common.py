@@ -5,12 +5,14 @@ time is written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import streamlit as st
 
 from ..analysis.attribution.cam import CamResult
+from ..analysis.attribution.pixel import METHODS as PIXEL_METHODS
 from ..runtime.timing import WarmTimer
 from .session_memory import MAX_REQUESTS, recalled, remember
 from .shared_results import SharedResults, computed_once, shared_results
@@ -64,3 +66,20 @@ def stored_or_computed(store_key: tuple, starting: str, compute: Callable):
     """A heavy result some session already computed, or ``compute(progress)`` in a heavy-work
     slot with a progress bar, kept for the next rerun and the other sessions."""
     return computed_once(results(), store_key, compute, starting)
+
+
+@dataclass(frozen=True)
+class Workbench:
+    """The methods to show and whether to show counter-evidence; the pixel methods, their
+    options (by option name, shared by the methods that have it) and their view."""
+
+    methods: tuple[str, ...]
+    counterfactual: bool
+    pixel_methods: tuple[str, ...] = ()
+    pixel_options: Mapping[str, Any] = field(default_factory=dict)
+    signed: bool = True
+
+    def options_for(self, method: str) -> dict[str, Any]:
+        """The options the page sets for one pixel method (the others keep their defaults)."""
+        names = {option.name for option in PIXEL_METHODS[method].options}
+        return {k: v for k, v in self.pixel_options.items() if k in names}
