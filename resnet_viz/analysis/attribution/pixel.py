@@ -70,15 +70,8 @@ from .cam import _frozen, _min_max
 from .doc_table import rst_table, with_table
 from .model_checks import as_normal_tensor, cpu_copy, model_device, model_dtype
 from .pixel_baselines import BASELINES, make_baseline
-from .pixel_methods import (
-    ATTRIBUTION_METHODS,
-    METHOD_LABELS,
-    METHODS,
-    Option,
-    PixelMethod,
-    Sizes,
-    _Call,
-)
+from .pixel_methods import ATTRIBUTION_METHODS, METHOD_LABELS, METHODS
+from .pixel_registry import Option, PixelMethod, Sizes, _Call
 from .relu_copy import _reused_relus, safe_relu_copy
 
 __all__ = [
