@@ -23,7 +23,7 @@ import torch
 
 from .build import ResNet
 from .spec import ResNetSpec, SpecError, default_input_size
-from .summary import summarize
+from .summary import shared_summary
 
 Step = Callable[[torch.Tensor], torch.Tensor]
 
@@ -75,7 +75,7 @@ def layer_label(spec: ResNetSpec, name: str, input_size: Sequence[int] | None = 
     """
     stage, block = check_layer(spec, name)
     size = tuple(input_size) if input_size is not None else default_input_size(spec)
-    summary = summarize(spec, input_size=size)  # type: ignore[arg-type]
+    summary = shared_summary(spec, size)  # type: ignore[arg-type]
     row = next(b for b in summary.blocks if b.name == f"layer{stage + 1}.{block}")
     _, _, height, width = row.output_shape
     at = f"{size[1]} px" if size[1] == size[2] else f"{size[1]}×{size[2]} px"

@@ -27,13 +27,15 @@ from .colours import (
     SERIES_COLOURS,
     series_styles,
 )
-from .figure_layout import titled_layout
+from .figure_layout import title_layout, titled_layout
 
 
 def top_k_figure(top_k: list[tuple[int, float]], categories: list[str], target: int) -> go.Figure:
     """The most probable classes as horizontal bars, the explained class highlighted."""
     labels = [categories[i] if i < len(categories) else f"class {i}" for i, _ in top_k]
-    fig = go.Figure(
+    layout = title_layout(f"Top {len(top_k)} classes", height=60 + 40 * len(top_k))
+    layout["xaxis"] = {"range": [0, 1], "tickformat": ".0%", "title": {"text": "probability"}}
+    return go.Figure(
         go.Bar(
             x=[p for _, p in top_k][::-1],
             y=labels[::-1],
@@ -42,10 +44,9 @@ def top_k_figure(top_k: list[tuple[int, float]], categories: list[str], target: 
             text=[f"{p:.1%}" for _, p in top_k][::-1],
             textposition="auto",
             hovertemplate="%{y}: %{x:.2%}<extra></extra>",
-        )
+        ),
+        layout=layout,
     )
-    fig.update_xaxes(range=[0, 1], tickformat=".0%", title_text="probability")
-    return titled_layout(fig, f"Top {len(top_k)} classes", height=60 + 40 * len(top_k))
 
 
 #: Colour, dash and marker per method, stable across charts (present/colours.py: distinct on

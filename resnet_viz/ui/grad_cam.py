@@ -17,7 +17,7 @@ from PIL import Image
 from ..analysis.attribution.cam import CamResult, grad_cam_strip
 from ..analysis.attribution.methods import CAM_METHODS, METHOD_LABELS, PER_CHANNEL_METHODS
 from ..core.split import layer_label, target_layers
-from ..core.summary import summarize
+from ..core.summary import shared_summary
 from ..data.images import load_image
 from ..data.samples import Sample, bundled_samples
 from ..errors import UserError
@@ -353,7 +353,7 @@ def explain_image(
 def _strip(crop: Image.Image, strip: list[CamResult], loaded: LoadedModel, settings: CamSettings):
     spec = loaded.spec
     size = loaded.preprocessing.size
-    stages = {s.name: s for s in summarize(spec, (spec.in_channels, size, size)).stages}
+    stages = {s.name: s for s in shared_summary(spec, (spec.in_channels, size, size)).stages}
     method = METHOD_LABELS[strip[0].method]
     with st.expander(f"The same class at every stage ({method}): why the last stage's map is "
                      "coarse"):  # fmt: skip

@@ -25,7 +25,7 @@ import numpy as np
 
 from ...core.spec import ResNetSpec
 from ...core.split import check_layer
-from ...core.summary import summarize
+from ...core.summary import shared_summary
 
 __all__ = ["ReceptiveFieldBox", "peak_cell", "receptive_field_box"]
 
@@ -81,7 +81,7 @@ def receptive_field_box(
     """
     stage, block = check_layer(spec, layer)
     size = tuple(int(v) for v in input_size)
-    summary = summarize(spec, input_size=size)
+    summary = shared_summary(spec, size)
     row = next(b for b in summary.blocks if b.name == f"layer{stage + 1}.{block}")
     _, _, rows, cols = row.output_shape
     i, j = (int(v) for v in cell)
