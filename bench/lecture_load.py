@@ -294,11 +294,16 @@ SCRIPTS = {"architecture": ArchitectureStudent, "lecture": LectureStudent, "quic
 
 def warm_up(url: str, script: str) -> None:
     """One student's pass over the pages first, so a cold server's imports and the demo model's
-    first load are not counted as the class's latency; and the reference answers computed."""
+    first load are not counted as the class's latency; and the reference answers computed.
+    The Grad-CAM page is opened for every script: a server that has had a visitor imports
+    PyTorch once, in the background (resnet_viz/ui/preload.py), and a lecture server started
+    before the class has done so before its students arrive; opening a torch page waits for
+    that import, so it is not counted as the class's either."""
     with StreamlitSession(url, timeout=300) as session:
         session.open(*DEEP_LINK)
+        session.open("grad_cam")
         if script != "architecture":
-            for name in ("", "gradients", "grad_cam", LAB_PAGE):
+            for name in ("", "gradients", LAB_PAGE):
                 session.open(name)
             default_sample_classes()
         if script == "lecture":

@@ -74,6 +74,14 @@ def _shipped() -> tuple[CurveSettings, dict[str, list[float]], dict]:
 
 
 @cache
+def _shipped_figure(epochs: int):
+    """The shipped curves' chart, built once per process for every session (~40 ms of plotly
+    validation a page run otherwise). Shared: never changed (show_chart scales a copy)."""
+    _, curves, _ = _shipped()
+    return degradation_figure(curves, epochs=epochs)
+
+
+@cache
 def _shipped_note() -> str | None:
     """What differs between the shipped curves' run and the shipped landscapes' run."""
     return shipped_runs_note(landscape_record(), degradation_record(), "degradation")
@@ -102,8 +110,12 @@ def degradation_section(settings: CurveSettings) -> None:
     else:
         st.info("These settings have no precomputed curves: press **Re-run live** to train.")
         return
+    if curves is shipped_curves:
+        figure = _shipped_figure(settings.epochs)
+    else:
+        figure = degradation_figure(curves, epochs=settings.epochs)
     with chart.container():
-        show_chart(degradation_figure(curves, epochs=settings.epochs), key="degradation")
+        show_chart(figure, key="degradation")
     for sentence in degradation_reading(curves):
         st.markdown(f"- {sentence}")
     if note is not None:

@@ -11,6 +11,7 @@ from ..core.presets import spec_label
 from ..core.spec import ResNetSpec
 from ..data.study_data import DATA_SOURCES, study_batch
 from ..present.gradients import branch_ratio_figure, gradient_norms_figure, reading
+from .figure_memo import figure_of
 from .lecture import show_chart
 from .shared_results import computed_once, shared_results
 
@@ -115,9 +116,10 @@ def show_study(report: GradientReport, data: str = "random") -> None:
         step = st.slider("Show step", 0, report.steps, report.steps, key="shown_step")
     for sentence in reading(report, step):
         st.markdown(f"- {sentence}")
-    show_chart(gradient_norms_figure(report, step), key="grad_norms")
+    # Built once per study and step for every session (figure_memo: the report is shared).
+    show_chart(figure_of(report, gradient_norms_figure, step), key="grad_norms")
     if report.branch_ratio:
-        show_chart(branch_ratio_figure(report, step), key="branch_ratio")
+        show_chart(figure_of(report, branch_ratio_figure, step), key="branch_ratio")
     snapshot = report.history[step]
     cols = st.columns(4)
     cols[0].metric("First/last ratio, ResNet", f"{report.first_last_ratio('residual', step):.3g}")

@@ -56,8 +56,10 @@ def scale_for_lecture(figure) -> None:
 
 
 def show_chart(figure, *, key: str) -> None:
-    """st.plotly_chart, with larger fonts and taller charts in lecture mode."""
+    """st.plotly_chart, with larger fonts and taller charts in lecture mode (on a copy: the
+    figure may be shared by every session, :mod:`resnet_viz.ui.figure_memo`)."""
     if st.session_state.get("lecture"):
+        figure = type(figure)(figure)  # go.Figure(figure): a deep copy
         scale_for_lecture(figure)
     st.plotly_chart(figure, key=key)
 
