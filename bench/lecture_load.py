@@ -205,7 +205,10 @@ class Student(User):
             self.check(page)
             ratios = {k: v for k, v in page.metrics().items() if k.startswith("First/last")}
             if len(ratios) != 2:
-                raise WrongAnswerError(f"the study's ratios are missing: {page.metrics()}")
+                raise WrongAnswerError(
+                    f"the study's ratios are missing: {page.metrics()}; the page says "
+                    f"{page.texts('alert')}"
+                )
             with _reference_lock:
                 for label, value in ratios.items():
                     reference = _gradient_reference.setdefault(label, value)
@@ -320,11 +323,13 @@ def run_load(
     seconds: float,
     script: str = "architecture",
     server_pids: list[int] | tuple[int, ...] = (),
-    warm: bool = True,
+    warm: bool | list[str] = True,
 ) -> dict:
     """Run ``users`` students of ``script`` against ``url`` for ``seconds``; the per-action
     figures, and the servers' CPU and memory (summed over ``server_pids``, the replicas) when
-    their pids are known (local servers). ``warm``: one student's pass over the pages first."""
+    their pids are known (local servers). ``warm``: one student's pass over the pages first, on
+    ``url`` (True) or on each of these URLs (every replica's own: through the proxy a student
+    lands on one of them by chance)."""
     from bench.drivers.load import process_cpu_seconds, server_rss_mb
 
     def total_rss() -> float:
@@ -333,8 +338,8 @@ def run_load(
     def total_cpu() -> float:
         return sum(process_cpu_seconds(pid) for pid in server_pids)
 
-    if warm:
-        warm_up(url, script)
+    for warm_url in [url] if warm is True else warm or []:
+        warm_up(warm_url, script)
     env = Environment(user_classes=[SCRIPTS[script]], host=url)
     runner = env.create_local_runner()
     rss = {"before": total_rss() if server_pids else None, "peak": 0.0}
@@ -459,13 +464,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     seconds = parse_seconds(args.time)
     with contextlib.ExitStack() as stack:
-        url, pids = (args.host, []) if args.host else _local_servers(stack, args.replicas)
+        url, pids, replicas = (
+            (args.host, [], [args.host]) if args.host else _local_servers(stack, args.replicas)
+        )
         waves = []
         for wave in range(args.waves):
             if wave:
                 time.sleep(parse_seconds(args.pause))
             result = run_load(
-                url, args.users, args.spawn_rate, seconds, args.script, pids, warm=not wave
+                url,
+                args.users,
+                args.spawn_rate,
+                seconds,
+                args.script,
+                pids,
+                warm=[] if wave else replicas,
             )
             waves.append(result)
             if args.waves > 1:
@@ -483,9 +496,10 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if any(w["failures"] for w in waves) else 0
 
 
-def _local_servers(stack: contextlib.ExitStack, replicas: int) -> tuple[str, list[int]]:
+def _local_servers(stack: contextlib.ExitStack, replicas: int) -> tuple[str, list[int], list[str]]:
     """Start ``replicas`` ``streamlit run app.py`` servers (and, for two or more, nginx in front
-    with the repository's deploy/nginx.conf); the URL the students use and the servers' pids."""
+    with the repository's deploy/nginx.conf); the URL the students use, the servers' pids and
+    their own URLs."""
     from bench.drivers.browser import free_port, streamlit_server
 
     folder = Path(tempfile.mkdtemp(prefix="lecture_load_"))
@@ -493,14 +507,15 @@ def _local_servers(stack: contextlib.ExitStack, replicas: int) -> tuple[str, lis
         stack.enter_context(streamlit_server(folder / f"server-{n}.log")) for n in range(replicas)
     ]
     pids = [server.process.pid for server in servers]
+    own = [server.url for server in servers]
     if replicas == 1:
-        return servers[0].url, pids
+        return servers[0].url, pids, own
     from bench.drivers.nginx import nginx_in_front
 
     listen = free_port()
     ports = [int(server.url.rsplit(":", 1)[1]) for server in servers]
     stack.enter_context(nginx_in_front(ports, listen))
-    return f"http://127.0.0.1:{listen}", pids
+    return f"http://127.0.0.1:{listen}", pids, own
 
 
 def _wave_growth(waves: list[dict]) -> dict:
