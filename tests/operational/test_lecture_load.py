@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from bench.drivers.browser import REPO, streamlit_server
+from bench.drivers.nginx import NGINX
 from bench.drivers.streamlit_protocol import StreamlitSession
 from resnet_viz.core.presets import PRESETS, preset
 from resnet_viz.core.summary import summarize
@@ -54,3 +55,25 @@ def test_twenty_students_get_every_answer_right(tmp_path):
     assert actions["architecture: deep link"]["count"] == 20
     assert actions["architecture: preset change"]["count"] == 40
     assert actions["grad_cam: bundled samples"]["count"] == 20
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx)")
+def test_two_replicas_behind_nginx_and_two_waves(tmp_path):
+    """The scale-out path as the README measures it: two servers behind deploy/nginx.conf, two
+    classes one after the other; every answer right through the proxy (the Grad-CAM too, on
+    whichever replica the student's cookie chose), both replicas' CPU and memory summed, each
+    wave's RSS peak and the second's growth over the first's reported."""
+    out = tmp_path / "figures.json"
+    command = [
+        sys.executable, "-m", "bench.lecture_load", "--users", "6", "--spawn-rate", "6",
+        "--time", "8s", "--script", "quick", "--replicas", "2", "--waves", "2",
+        "--pause", "1s", "--json", str(out),
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    result = json.loads(out.read_text())
+    waves = result["waves"]
+    assert [wave["failures"] for wave in waves] == [0, 0], done.stdout + done.stderr
+    assert all(wave["replicas"] == 2 for wave in waves)
+    assert all(wave["actions"]["grad_cam: bundled samples"]["count"] >= 1 for wave in waves)
+    peaks = [wave["rss_peak_mb"] for wave in waves]
+    assert result["rss_growth"] == pytest.approx(peaks[1] / peaks[0] - 1)
