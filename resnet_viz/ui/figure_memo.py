@@ -24,7 +24,9 @@ F = TypeVar("F")
 
 _figures: dict[tuple[int, str, tuple], object] = {}
 _watched: set[int] = set()  # results whose end drops their figures
-_lock = threading.Lock()
+# Reentrant: a result may die while this thread holds the lock (the garbage collector runs
+# on any allocation), and its finalizer (_forget) takes the lock too.
+_lock = threading.RLock()
 
 
 def figure_of(result: R, build: Callable[..., F], *args: Hashable) -> F:
