@@ -39,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import gevent
@@ -323,13 +324,13 @@ def run_load(
     seconds: float,
     script: str = "architecture",
     server_pids: list[int] | tuple[int, ...] = (),
-    warm: bool | list[str] = True,
+    warm_urls: Sequence[str] | None = None,
 ) -> dict:
     """Run ``users`` students of ``script`` against ``url`` for ``seconds``; the per-action
     figures, and the servers' CPU and memory (summed over ``server_pids``, the replicas) when
-    their pids are known (local servers). ``warm``: one student's pass over the pages first, on
-    ``url`` (True) or on each of these URLs (every replica's own: through the proxy a student
-    lands on one of them by chance)."""
+    their pids are known (local servers). First one student's pass over the pages
+    (:func:`warm_up`) on each of ``warm_urls``, by default ``url`` itself (give every replica's
+    own URL: through the proxy a student lands on one of them by chance; none for none)."""
     from bench.drivers.load import process_cpu_seconds, server_rss_mb
 
     def total_rss() -> float:
@@ -338,7 +339,7 @@ def run_load(
     def total_cpu() -> float:
         return sum(process_cpu_seconds(pid) for pid in server_pids)
 
-    for warm_url in [url] if warm is True else warm or []:
+    for warm_url in [url] if warm_urls is None else warm_urls:
         warm_up(warm_url, script)
     env = Environment(user_classes=[SCRIPTS[script]], host=url)
     runner = env.create_local_runner()
@@ -478,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
                 seconds,
                 args.script,
                 pids,
-                warm=[] if wave else replicas,
+                warm_urls=[] if wave else replicas,
             )
             waves.append(result)
             if args.waves > 1:
@@ -513,7 +514,7 @@ def _local_servers(stack: contextlib.ExitStack, replicas: int) -> tuple[str, lis
     from bench.drivers.nginx import nginx_in_front
 
     listen = free_port()
-    ports = [int(server.url.rsplit(":", 1)[1]) for server in servers]
+    ports = [server.port for server in servers]
     stack.enter_context(nginx_in_front(ports, listen))
     return f"http://127.0.0.1:{listen}", pids, own
 

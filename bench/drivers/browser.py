@@ -65,6 +65,11 @@ class StreamlitServer:
     process: subprocess.Popen
     log_path: Path
 
+    @property
+    def port(self) -> int:
+        """The localhost port it listens on (the end of :attr:`url`)."""
+        return int(self.url.rsplit(":", 1)[1])
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 

@@ -17,23 +17,26 @@ __all__ = ["heatmap_image", "overlay"]
 def _colormap(name: str):
     """matplotlib's colormap ``name`` (imported lazily: matplotlib takes ~0.3 s to import)."""
     if not isinstance(name, str):
-        raise ValueError(f"Unknown colormap {name!r}; use a matplotlib name such as {_EXAMPLES}.")
+        raise _unknown_colormap(name)
     return _known_colormap(name)
-
-
-_EXAMPLES = "jet, turbo, viridis, inferno, magma"
 
 
 @functools.cache
 def _known_colormap(name: str):
     """One colormap object per name for the process: ``matplotlib.colormaps[name]`` hands out a
     fresh copy that builds its lookup table on first use, ~0.3 ms and a quarter of an overlay's
-    cost. The copy kept here is only read (called) once built."""
+    cost. The copy kept here is only read (called) once built. An unknown name raises, so it
+    is not kept."""
     import matplotlib
 
     if name not in matplotlib.colormaps:
-        raise ValueError(f"Unknown colormap {name!r}; use a matplotlib name such as {_EXAMPLES}.")
+        raise _unknown_colormap(name)
     return matplotlib.colormaps[name]
+
+
+def _unknown_colormap(name: object) -> ValueError:
+    examples = "jet, turbo, viridis, inferno, magma"
+    return ValueError(f"Unknown colormap {name!r}; use a matplotlib name such as {examples}.")
 
 
 def _check_heatmap(heatmap: object) -> np.ndarray:

@@ -74,11 +74,11 @@ def _shipped() -> tuple[CurveSettings, dict[str, list[float]], dict]:
 
 
 @cache
-def _shipped_figure(epochs: int):
+def _shipped_figure():
     """The shipped curves' chart, built once per process for every session (~40 ms of plotly
     validation a page run otherwise). Shared: never changed (show_chart scales a copy)."""
-    _, curves, _ = _shipped()
-    return degradation_figure(curves, epochs=epochs)
+    settings, curves, _ = _shipped()
+    return degradation_figure(curves, epochs=settings.epochs)
 
 
 @cache
@@ -111,7 +111,7 @@ def degradation_section(settings: CurveSettings) -> None:
         st.info("These settings have no precomputed curves: press **Re-run live** to train.")
         return
     if curves is shipped_curves:
-        figure = _shipped_figure(settings.epochs)
+        figure = _shipped_figure()
     else:
         figure = degradation_figure(curves, epochs=settings.epochs)
     with chart.container():

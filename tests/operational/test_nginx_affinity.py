@@ -49,7 +49,7 @@ def hall(tmp_path_factory):
         streamlit_server(logs / "a.log", env=env) as a,
         streamlit_server(logs / "b.log", env=env) as b,
     ):
-        ports = [int(a.url.rsplit(":", 1)[1]), int(b.url.rsplit(":", 1)[1])]
+        ports = [a.port, b.port]
         listen = free_port()
         with nginx_in_front(ports, listen):
             yield listen, {f"127.0.0.1:{port}" for port in ports}
