@@ -224,7 +224,9 @@ def show_data(data: LabData, seed: int) -> None:
     st.markdown(
         f"**{len(folder.images)} images in {len(folder.classes)} classes**: "
         f"{len(split.train)} for training, {len(split.validation)} for validation "
-        f"(seed {seed}, {DEFAULT_VALIDATION_FRACTION:.0%} of each class held out)."
+        f"(seed {seed}; {DEFAULT_VALIDATION_FRACTION:.0%} of each class asked for, rounded to "
+        "whole images with at least one on each side: "
+        f"{len(split.validation) / len(folder.images):.0%} held out)."
     )
     st.dataframe(rows, hide_index=True, key="tl_counts")
     if folder.skipped:

@@ -63,6 +63,8 @@ def test_the_default_page_loads_offline_with_the_bundled_set_and_its_counts():
         f"training, {held * len(SHAPES)} for validation"
     )
     assert summary in "\n".join(markdown(at))
+    # The share said is the one held out (2 of 12 is 17 %), not the 20 % asked for.
+    assert f"{held / per_class:.0%} held out" in "\n".join(markdown(at))
     counts = table(at, "training")
     assert list(counts["class"]) == list(SHAPES)
     assert set(counts["images"]) == {per_class}
