@@ -65,6 +65,7 @@ def degradation_controls(notice=None) -> CurveSettings:
     )
 
 
+@cache  # the shipped asset, read and parsed once per process instead of on every page run
 def _shipped() -> tuple[CurveSettings, dict[str, list[float]], dict]:
     record = degradation_record()
     settings = CurveSettings(
