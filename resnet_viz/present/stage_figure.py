@@ -97,22 +97,38 @@ def _esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+#: What a text element of the figure is unless it says otherwise. Set once on the group that
+#: holds the figure (all four are inherited in SVG), so the ~100 labels do not each repeat them:
+#: the markup is sent on every click and Streamlit dedents it first (bench/README.md, "Server
+#: CPU per click").
+TEXT_DEFAULTS = {
+    "text-anchor": "middle",
+    "font-size": "13",
+    "font-weight": "normal",
+    "fill": "currentColor",
+}
+
+
+def _attributes(values: dict[str, str]) -> str:
+    return "".join(f' {name}="{value}"' for name, value in values.items())
+
+
 def _text(
     x: float,
     y: float,
     text: str,
     *,
-    anchor: str = "middle",
-    size: float = 13,
-    weight: str = "normal",
-    fill: str = "currentColor",
+    anchor: str = TEXT_DEFAULTS["text-anchor"],
+    size: float = float(TEXT_DEFAULTS["font-size"]),
+    weight: str = TEXT_DEFAULTS["font-weight"],
+    fill: str = TEXT_DEFAULTS["fill"],
     rotate: bool = False,
 ) -> str:
+    """A label; only the attributes that differ from TEXT_DEFAULTS are written."""
+    own = {"text-anchor": anchor, "font-size": f"{size:g}", "font-weight": weight, "fill": fill}
+    differing = {name: value for name, value in own.items() if TEXT_DEFAULTS[name] != value}
     transform = f' transform="rotate(-90 {x:.1f} {y:.1f})"' if rotate else ""
-    return (
-        f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" '
-        f'font-weight="{weight}" fill="{fill}"{transform}>{_esc(text)}</text>'
-    )
+    return f'<text x="{x:.1f}" y="{y:.1f}"{_attributes(differing)}{transform}>{_esc(text)}</text>'
 
 
 def _frame(panel: _Panel, title: str) -> list[str]:
@@ -271,7 +287,7 @@ def stage_figure_svg(summary: Summary, *, text_scale: float = 1.0) -> str:
     parts += _shape_flow(flow, summary)
     parts += _receptive_field(rf, summary)
     height = rf.y + rf.h + 45
-    body = "".join(parts)
+    body = f"<g{_attributes(TEXT_DEFAULTS)}>{''.join(parts)}</g>"
     if text_scale != 1.0:
         body = _scale_text(body, text_scale)
     return (

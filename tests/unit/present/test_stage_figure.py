@@ -11,6 +11,7 @@ from resnet_viz import preset, spec_for_depth, summarize
 from resnet_viz.present.colours import stage_colour
 from resnet_viz.present.stage_figure import (
     DENSE_LAYERS,
+    TEXT_DEFAULTS,
     nice_ticks,
     stage_figure_svg,
     standalone_svg,
@@ -28,7 +29,10 @@ def _bars(root: ET.Element) -> list[ET.Element]:
 
 
 def _font_sizes(markup: str) -> list[float]:
-    return [float(t.get("font-size")) for t in _parse(markup).iter(f"{SVG}text")]
+    """Each label's size: its own, or the one it inherits from the figure's group."""
+    group = _parse(markup).find(f"{SVG}g")
+    inherited = group.get("font-size")
+    return [float(t.get("font-size", inherited)) for t in group.iter(f"{SVG}text")]
 
 
 def _series(root: ET.Element) -> dict[str, list[int]]:
@@ -116,6 +120,25 @@ def test_axis_ticks_and_lecture_scale():
     sizes = _font_sizes(markup)
     large = _font_sizes(stage_figure_svg(summary, text_scale=1.3))
     assert large == pytest.approx([1.3 * s for s in sizes])
+
+
+def test_labels_inherit_the_shared_style_and_write_only_what_differs():
+    markup = stage_figure_svg(summarize(preset("resnet50")))
+    group = _parse(markup).find(f"{SVG}g")
+    assert {name: group.get(name) for name in TEXT_DEFAULTS} == TEXT_DEFAULTS
+    labels = list(group.iter(f"{SVG}text"))
+    for label in labels:  # no label repeats a value it already inherits
+        assert all(label.get(name) != value for name, value in TEXT_DEFAULTS.items())
+
+    def style(label: ET.Element) -> dict[str, str]:
+        return {name: label.get(name, value) for name, value in TEXT_DEFAULTS.items()}
+
+    titles = [style(t) for t in labels if t.text == "Parameters per stage"]
+    assert titles == [{**TEXT_DEFAULTS, "font-size": "17", "font-weight": "bold"}]
+    tick = next(style(t) for t in labels if t.text == "15M")
+    assert tick == {**TEXT_DEFAULTS, "text-anchor": "end"}
+    assert markup.count("<text") == len(labels) > 40
+    assert markup.count('fill="currentColor"') == 1
 
 
 def test_standalone_file_is_well_formed_with_its_own_colours():
