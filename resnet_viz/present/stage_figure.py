@@ -98,7 +98,7 @@ def _esc(text: object) -> str:
 
 
 #: What a text element of the figure is unless it says otherwise. Set once on the group that
-#: holds the figure (all four are inherited in SVG), so the ~100 labels do not each repeat them:
+#: holds the figure (all four are inherited in SVG), so the ~70 labels do not each repeat them:
 #: the markup is sent on every click and Streamlit dedents it first (bench/README.md, "Server
 #: CPU per click").
 TEXT_DEFAULTS = {
